@@ -1,0 +1,130 @@
+//! Plain data types shared by every later stage.
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// Capture time in nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub const fn from_nanos(ns: i64) -> Self {
+        Timestamp(ns)
+    }
+    pub const fn as_nanos(self) -> i64 {
+        self.0
+    }
+    /// Seconds as a float, for display and JSON.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+    /// `self - earlier` in seconds (negative when out of order).
+    pub fn secs_since(self, earlier: Timestamp) -> f64 {
+        (self.0.saturating_sub(earlier.0)) as f64 / 1e9
+    }
+}
+
+/// A link-layer header type (the LINKTYPE_* registry value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    pub const NULL: LinkType = LinkType(0);
+    pub const ETHERNET: LinkType = LinkType(1);
+    /// LINKTYPE_RAW as some systems write it in files (DLT_RAW 12 / 14).
+    pub const RAW_12: LinkType = LinkType(12);
+    pub const RAW_14: LinkType = LinkType(14);
+    pub const RAW: LinkType = LinkType(101);
+    pub const LOOP: LinkType = LinkType(108);
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    pub const IPV4: LinkType = LinkType(228);
+    pub const IPV6: LinkType = LinkType(229);
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0 => "NULL",
+            1 => "ETHERNET",
+            12 | 14 | 101 => "RAW",
+            108 => "LOOP",
+            113 => "LINUX_SLL",
+            228 => "IPV4",
+            229 => "IPV6",
+            276 => "LINUX_SLL2",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for LinkType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => write!(f, "{n} ({})", self.0),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+/// One captured frame, borrowed from the reader's buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// 1-based frame number within its file, as Wireshark counts them.
+    pub number: u64,
+    pub ts: Timestamp,
+    pub link: LinkType,
+    /// The captured bytes (possibly fewer than `orig_len`: snaplen).
+    pub data: &'a [u8],
+    /// Length of the packet on the wire.
+    pub orig_len: u32,
+    /// Byte offset of the frame's record/block in the (decompressed) file.
+    pub file_offset: u64,
+}
+
+/// An IP address and TCP port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl fmt::Display for Endpoint {
+    /// `ip:port`, IPv6 as `[addr]:port`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            IpAddr::V4(a) => write!(f, "{a}:{}", self.port),
+            IpAddr::V6(a) => write!(f, "[{a}]:{}", self.port),
+        }
+    }
+}
+
+/// TCP header flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpFlags {
+    pub syn: bool,
+    pub ack: bool,
+    pub fin: bool,
+    pub rst: bool,
+    pub psh: bool,
+}
+
+/// A TCP segment decoded from a frame. `payload` borrows the frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment<'a> {
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    /// The captured payload bytes.
+    pub payload: &'a [u8],
+    /// Payload length on the wire (from the IP length fields). Larger than
+    /// `payload.len()` when the frame was cut by the snapshot length.
+    pub wire_len: u32,
+}
+
+impl Segment<'_> {
+    /// True when the capture holds fewer payload bytes than were sent.
+    pub fn is_truncated(&self) -> bool {
+        (self.payload.len() as u64) < u64::from(self.wire_len)
+    }
+}

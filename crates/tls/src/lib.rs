@@ -1,0 +1,25 @@
+//! The TLS record layer, read from a reassembled TCP byte stream.
+//!
+//! * [`record`]: nom 8 parsers for the 5-byte record header, alerts and the
+//!   handshake message header (streaming: `Incomplete` means "feed more").
+//! * [`hello`]: ClientHello / ServerHello fields the verdict needs (version,
+//!   SNI, ALPN, cipher suite, randoms).
+//! * [`deframer`]: a per-direction state machine that turns byte chunks
+//!   (and gaps) into records, finds where TLS starts (STARTTLS preambles),
+//!   resynchronises after holes and skips record bodies it does not need.
+#![forbid(unsafe_code)]
+
+pub mod deframer;
+pub mod hello;
+pub mod record;
+pub mod types;
+
+pub use deframer::{DeframeEvent, Deframer, DeframerConfig, Record, StartMode};
+pub use hello::{
+    parse_client_hello, parse_server_hello, ClientHello, HandshakeAssembler, HelloError,
+    ServerHello,
+};
+pub use record::{alert, handshake_header, record_header, RecordHeader, MAX_RECORD_LEN};
+pub use types::{
+    Alert, AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, ProtocolVersion,
+};

@@ -1,0 +1,360 @@
+//! One direction of a TCP connection: segments in, ordered bytes out.
+//!
+//! Sequence numbers are compared with wrap-around arithmetic (RFC 9293
+//! §3.4: comparisons are modulo 2^32); internally every byte gets a 64-bit
+//! stream offset so that streams longer than 4 GiB keep their order.
+
+use std::collections::BTreeMap;
+
+/// A piece of the ordered stream, handed out in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunk<'a> {
+    /// The next bytes of the stream.
+    Data(&'a [u8]),
+    /// This many bytes of the stream were never captured (a hole that was
+    /// never filled, or the part of a segment cut by the snapshot length).
+    Gap(u64),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReassemblyStats {
+    /// Segments (or parts) that repeated bytes already delivered.
+    pub retransmitted_segments: u64,
+    /// Segments that arrived before the bytes preceding them.
+    pub out_of_order_segments: u64,
+    /// Holes reported as [`Chunk::Gap`].
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    /// Holes forced because the out-of-order buffer reached its limit.
+    pub forced_gaps: u64,
+}
+
+/// A segment waiting for the bytes before it.
+#[derive(Debug)]
+struct Pending {
+    /// The captured bytes (a prefix of the segment when it was truncated).
+    data: Vec<u8>,
+    /// The segment's length on the wire.
+    wire_len: u64,
+}
+
+/// Reassembles one direction. See the module docs.
+#[derive(Debug)]
+pub struct Reassembler {
+    /// Sequence number of the next expected byte (unknown before the first segment).
+    next_seq: Option<u32>,
+    /// Stream offset of the next expected byte.
+    offset: u64,
+    pending: BTreeMap<u64, Pending>,
+    pending_bytes: usize,
+    limit: usize,
+    stats: ReassemblyStats,
+}
+
+impl Reassembler {
+    /// `limit`: most bytes held for out-of-order segments; past it the
+    /// earliest hole is given up as a gap.
+    pub fn new(limit: usize) -> Self {
+        Reassembler {
+            next_seq: None,
+            offset: 0,
+            pending: BTreeMap::new(),
+            pending_bytes: 0,
+            limit,
+            stats: ReassemblyStats::default(),
+        }
+    }
+
+    /// A SYN with this sequence number: the stream starts at `isn + 1`.
+    pub fn syn(&mut self, isn: u32) {
+        if self.next_seq.is_none() {
+            self.next_seq = Some(isn.wrapping_add(1));
+        }
+    }
+
+    /// True once the first byte's sequence number is known.
+    pub fn started(&self) -> bool {
+        self.next_seq.is_some()
+    }
+
+    /// Stream offset of the next byte to be delivered.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Bytes held for out-of-order segments.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    pub fn stats(&self) -> &ReassemblyStats {
+        &self.stats
+    }
+
+    /// Where a sequence number falls relative to the next expected byte:
+    /// negative for bytes already delivered. Without a known start, the
+    /// first segment defines it.
+    fn relative(&mut self, seq: u32) -> i64 {
+        let next = *self.next_seq.get_or_insert(seq);
+        i64::from(seq.wrapping_sub(next) as i32)
+    }
+
+    /// Feeds a segment: `payload` are the captured bytes, `wire_len` the
+    /// segment's payload length on the wire (≥ `payload.len()`).
+    pub fn segment(
+        &mut self,
+        seq: u32,
+        payload: &[u8],
+        wire_len: u32,
+        out: &mut dyn FnMut(Chunk<'_>),
+    ) {
+        let wire_len = u64::from(wire_len).max(payload.len() as u64);
+        if wire_len == 0 {
+            // still fixes the start of a mid-stream capture
+            self.relative(seq);
+            return;
+        }
+        let rel = self.relative(seq);
+        if rel <= 0 {
+            let skip = rel.unsigned_abs();
+            if skip >= wire_len {
+                self.stats.retransmitted_segments += 1;
+                return;
+            }
+            if skip > 0 {
+                self.stats.retransmitted_segments += 1;
+            }
+            self.deliver_piece(skip, payload, wire_len, out);
+            self.drain(out);
+        } else {
+            self.stats.out_of_order_segments += 1;
+            let at = self.offset + rel.unsigned_abs();
+            self.hold(at, payload, wire_len);
+            if self.pending_bytes > self.limit {
+                self.give_up_first_hole(out);
+            }
+        }
+    }
+
+    /// Delivers a piece that starts `skip` bytes before the next expected byte.
+    fn deliver_piece(
+        &mut self,
+        skip: u64,
+        captured: &[u8],
+        wire_len: u64,
+        out: &mut dyn FnMut(Chunk<'_>),
+    ) {
+        if skip >= wire_len {
+            return;
+        }
+        let end = self.offset + (wire_len - skip);
+        let cap = captured.len() as u64;
+        if skip < cap {
+            let from = usize::try_from(skip).unwrap_or(usize::MAX);
+            if let Some(bytes) = captured.get(from..) {
+                out(Chunk::Data(bytes));
+            }
+        }
+        let tail_from = skip.max(cap);
+        if tail_from < wire_len {
+            let missing = wire_len - tail_from;
+            self.stats.gaps += 1;
+            self.stats.gap_bytes += missing;
+            out(Chunk::Gap(missing));
+        }
+        self.advance_to(end);
+    }
+
+    fn advance_to(&mut self, end: u64) {
+        if end > self.offset {
+            let delta = end - self.offset;
+            self.offset = end;
+            if let Some(n) = self.next_seq.as_mut() {
+                *n = n.wrapping_add(delta as u32);
+            }
+        }
+    }
+
+    fn hold(&mut self, at: u64, payload: &[u8], wire_len: u64) {
+        match self.pending.get(&at) {
+            Some(p) if p.wire_len >= wire_len && p.data.len() >= payload.len() => {
+                self.stats.retransmitted_segments += 1;
+            }
+            _ => {
+                let old = self.pending.insert(
+                    at,
+                    Pending {
+                        data: payload.to_vec(),
+                        wire_len,
+                    },
+                );
+                self.pending_bytes += payload.len();
+                if let Some(old) = old {
+                    self.pending_bytes -= old.data.len();
+                }
+            }
+        }
+    }
+
+    /// Delivers every held segment that now starts at or before the offset.
+    fn drain(&mut self, out: &mut dyn FnMut(Chunk<'_>)) {
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() > self.offset {
+                break;
+            }
+            let at = *entry.key();
+            let p = entry.remove();
+            self.pending_bytes -= p.data.len();
+            self.deliver_piece(self.offset - at, &p.data, p.wire_len, out);
+        }
+    }
+
+    /// The out-of-order buffer is full: give up the first hole as a gap.
+    fn give_up_first_hole(&mut self, out: &mut dyn FnMut(Chunk<'_>)) {
+        while self.pending_bytes > self.limit {
+            let Some((&at, _)) = self.pending.first_key_value() else {
+                break;
+            };
+            self.stats.forced_gaps += 1;
+            self.gap_to(at, out);
+            self.drain(out);
+        }
+    }
+
+    fn gap_to(&mut self, at: u64, out: &mut dyn FnMut(Chunk<'_>)) {
+        if at > self.offset {
+            let missing = at - self.offset;
+            self.stats.gaps += 1;
+            self.stats.gap_bytes += missing;
+            out(Chunk::Gap(missing));
+            self.advance_to(at);
+        }
+    }
+
+    /// The stream is over: every hole still open is a gap; held bytes
+    /// after it are delivered.
+    pub fn flush(&mut self, out: &mut dyn FnMut(Chunk<'_>)) {
+        while let Some((&at, _)) = self.pending.first_key_value() {
+            self.gap_to(at, out);
+            self.drain(out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(r: &mut Reassembler, segs: &[(u32, &[u8], u32)]) -> Vec<Chunk<'static>> {
+        let mut out = Vec::new();
+        for &(seq, data, wire) in segs {
+            r.segment(seq, data, wire, &mut |c| out.push(own(c)));
+        }
+        r.flush(&mut |c| out.push(own(c)));
+        out
+    }
+
+    fn own(c: Chunk<'_>) -> Chunk<'static> {
+        match c {
+            Chunk::Data(d) => Chunk::Data(Box::leak(d.to_vec().into_boxed_slice())),
+            Chunk::Gap(n) => Chunk::Gap(n),
+        }
+    }
+
+    #[test]
+    fn in_order_after_syn() {
+        let mut r = Reassembler::new(1 << 20);
+        r.syn(999);
+        let out = collect(&mut r, &[(1000, b"abc", 3), (1003, b"def", 3)]);
+        assert_eq!(out, vec![Chunk::Data(b"abc"), Chunk::Data(b"def")]);
+        assert_eq!(r.offset(), 6);
+    }
+
+    #[test]
+    fn retransmission_and_overlap_give_bytes_once() {
+        let mut r = Reassembler::new(1 << 20);
+        r.syn(0);
+        let out = collect(&mut r, &[(1, b"abcd", 4), (1, b"abcd", 4), (3, b"cdef", 4)]);
+        assert_eq!(out, vec![Chunk::Data(b"abcd"), Chunk::Data(b"ef")]);
+        assert_eq!(r.stats().retransmitted_segments, 2);
+    }
+
+    #[test]
+    fn out_of_order_waits_for_the_hole() {
+        let mut r = Reassembler::new(1 << 20);
+        r.syn(0);
+        let out = collect(&mut r, &[(4, b"def", 3), (1, b"abc", 3)]);
+        assert_eq!(out, vec![Chunk::Data(b"abc"), Chunk::Data(b"def")]);
+        assert_eq!(r.stats().out_of_order_segments, 1);
+    }
+
+    #[test]
+    fn hole_never_filled_is_a_gap_at_flush() {
+        let mut r = Reassembler::new(1 << 20);
+        r.syn(0);
+        let out = collect(&mut r, &[(1, b"abc", 3), (10, b"xyz", 3)]);
+        assert_eq!(
+            out,
+            vec![Chunk::Data(b"abc"), Chunk::Gap(6), Chunk::Data(b"xyz")]
+        );
+        assert_eq!(r.stats().gaps, 1);
+    }
+
+    #[test]
+    fn truncated_segment_gives_data_then_gap() {
+        let mut r = Reassembler::new(1 << 20);
+        r.syn(0);
+        let out = collect(&mut r, &[(1, b"ab", 5), (6, b"fg", 2)]);
+        assert_eq!(
+            out,
+            vec![Chunk::Data(b"ab"), Chunk::Gap(3), Chunk::Data(b"fg")]
+        );
+    }
+
+    #[test]
+    fn sequence_wraps_around() {
+        let mut r = Reassembler::new(1 << 20);
+        r.syn(u32::MAX - 2);
+        let out = collect(
+            &mut r,
+            &[(u32::MAX - 1, b"ab", 2), (0, b"cd", 2), (2, b"ef", 2)],
+        );
+        assert_eq!(
+            out,
+            vec![Chunk::Data(b"ab"), Chunk::Data(b"cd"), Chunk::Data(b"ef")]
+        );
+    }
+
+    #[test]
+    fn mid_stream_start_takes_first_segment() {
+        let mut r = Reassembler::new(1 << 20);
+        let out = collect(&mut r, &[(5000, b"abc", 3), (5003, b"d", 1)]);
+        assert_eq!(out, vec![Chunk::Data(b"abc"), Chunk::Data(b"d")]);
+    }
+
+    #[test]
+    fn limit_forces_gap_and_bounds_memory() {
+        let mut r = Reassembler::new(4);
+        r.syn(0);
+        let mut out = Vec::new();
+        r.segment(11, b"abc", 3, &mut |c| out.push(own(c)));
+        assert!(r.pending_bytes() <= 4);
+        r.segment(21, b"def", 3, &mut |c| out.push(own(c)));
+        assert!(r.pending_bytes() <= 4);
+        assert_eq!(out, vec![Chunk::Gap(10), Chunk::Data(b"abc")]);
+        assert_eq!(r.stats().forced_gaps, 1);
+    }
+
+    #[test]
+    fn huge_sequence_jump_is_bounded() {
+        let mut r = Reassembler::new(1 << 10);
+        r.syn(0);
+        let mut out = Vec::new();
+        r.segment(1, b"a", 1, &mut |c| out.push(own(c)));
+        r.segment(1 + (1 << 31) - 10, &[0u8; 2000], 2000, &mut |c| {
+            out.push(own(c))
+        });
+        assert_eq!(out.len(), 3);
+        assert!(matches!(out[1], Chunk::Gap(n) if n > 1 << 30));
+    }
+}

@@ -1,1 +1,21 @@
+//! The verdict: joins TCP events and TLS records into how each TLS
+//! connection ended, following `spec/endings.md`.
+//!
+//! [`FlowState`] is a per-flow state machine that does no I/O: the TCP flow
+//! table feeds it segments, in-order bytes, gaps, FINs and RSTs; it runs a
+//! record deframer per direction and keeps only the facts the verdict needs
+//! (bounded, whatever the flow's length). [`Analyzer`] wires the flow table
+//! to it and hands out a [`FlowReport`] per TLS flow as each flow ends.
 #![forbid(unsafe_code)]
+
+mod analyzer;
+mod flow;
+mod report;
+mod verdict;
+
+pub use analyzer::{Analyzer, AnalyzerConfig, AnalyzerStats};
+pub use flow::FlowState;
+pub use report::{
+    AlertLabel, Alerts, CloseNotify, Closer, Confidence, Ending, FlowReport, LadderStep, Role,
+    Teardown, TeardownKind,
+};

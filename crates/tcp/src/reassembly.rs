@@ -22,11 +22,14 @@ pub struct ReassemblyStats {
     pub retransmitted_segments: u64,
     /// Segments that arrived before the bytes preceding them.
     pub out_of_order_segments: u64,
-    /// Holes reported as [`Chunk::Gap`].
+    /// Holes (bytes sent but never captured) reported as [`Chunk::Gap`].
     pub gaps: u64,
     pub gap_bytes: u64,
     /// Holes forced because the out-of-order buffer reached its limit.
     pub forced_gaps: u64,
+    /// Segments cut by the snapshot length, and the bytes they lack.
+    pub truncated_segments: u64,
+    pub truncated_bytes: u64,
 }
 
 /// A segment waiting for the bytes before it.
@@ -158,8 +161,8 @@ impl Reassembler {
         let tail_from = skip.max(cap);
         if tail_from < wire_len {
             let missing = wire_len - tail_from;
-            self.stats.gaps += 1;
-            self.stats.gap_bytes += missing;
+            self.stats.truncated_segments += 1;
+            self.stats.truncated_bytes += missing;
             out(Chunk::Gap(missing));
         }
         self.advance_to(end);

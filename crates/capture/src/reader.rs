@@ -1,8 +1,26 @@
-//! Streaming pcap / pcapng reader (STUB: to be implemented).
+//! Streaming pcap / pcapng reader.
+//!
+//! The reader owns one byte buffer (2 MiB, grown only for a larger record and
+//! shrunk back afterwards) that it refills with large sequential reads from
+//! the input. Records and blocks are framed and parsed in place; a [`Frame`]
+//! borrows its bytes from that buffer, so the hot path does not allocate.
+//!
+//! Damage handling:
+//! * the input ends inside a header, record or block: every complete frame
+//!   before it is returned, then [`CaptureError::Truncated`];
+//! * an impossible length: [`CaptureError::Malformed`], except in pcapng where
+//!   the reader first scans forward for the next plausible block and, when it
+//!   finds one, only records a warning (see [`CaptureReader::take_warnings`]);
+//! * a block whose framing is sound but whose content is unusable (a packet
+//!   on an unknown interface, a captured length larger than the block, ...)
+//!   is skipped with a warning.
+//!
+//! After the first `Err`, [`CaptureReader::next_frame`] returns `Ok(None)`.
 
-use crate::types::Frame;
+use crate::types::{Frame, LinkType, Timestamp};
+use flate2::read::MultiGzDecoder;
 use std::fmt;
-use std::io::Read;
+use std::io::{BufReader, Read};
 
 /// The container format of a capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,16 +29,33 @@ pub enum CaptureFormat {
     PcapNg,
 }
 
+impl fmt::Display for CaptureFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CaptureFormat::Pcap => "pcap",
+            CaptureFormat::PcapNg => "pcapng",
+        })
+    }
+}
+
 /// Counters a reader keeps while it goes.
 #[derive(Debug, Clone, Default)]
 pub struct ReaderStats {
     /// Bytes of (decompressed) capture consumed so far.
     pub bytes_read: u64,
+    /// Packet records / packet blocks met (including skipped ones): the
+    /// number of the last frame.
     pub frames: u64,
     /// pcapng blocks that are not packets (and not SHB/IDB/DSB), skipped.
     pub other_blocks: u64,
-    /// Bytes skipped while resynchronising after damage.
+    /// Bytes skipped because of damage: while resynchronising, and the whole
+    /// length of unusable blocks.
     pub skipped_bytes: u64,
+    /// Records / blocks skipped because their content was unusable (a packet
+    /// on an unknown interface, a DSB longer than its block, ...).
+    pub skipped_records: u64,
+    /// Warnings raised so far (including any not kept in memory).
+    pub warnings: u64,
 }
 
 /// Why a capture could not be read (further).
@@ -79,40 +114,1209 @@ impl fmt::Display for CaptureError {
     }
 }
 
-impl std::error::Error for CaptureError {}
+impl std::error::Error for CaptureError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CaptureError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Size of the reader's own buffer (and of each sequential read).
+const BUF_SIZE: usize = 2 << 20;
+/// Size of the buffer between the compressed file and the gzip decoder.
+const GZ_BUF_SIZE: usize = 1 << 20;
+/// Largest captured length accepted for one packet.
+pub const MAX_PACKET_LEN: u32 = 256 << 20;
+/// Largest pcapng block accepted (a maximal packet plus room for options).
+const MAX_BLOCK_LEN: u32 = MAX_PACKET_LEN + (64 << 10);
+/// Largest block a resynchronisation scan accepts as "the next valid block".
+const RESYNC_MAX_BLOCK_LEN: u32 = 16 << 20;
+/// Warnings kept in memory until [`CaptureReader::take_warnings`] drains them.
+const MAX_KEPT_WARNINGS: usize = 1000;
+/// Interfaces per pcapng section.
+const MAX_INTERFACES: usize = 1 << 16;
+
+const PCAP_HEADER_LEN: usize = 24;
+const PCAP_RECORD_HEADER_LEN: usize = 16;
+
+const SHB_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+const BOM_BE: [u8; 4] = [0x1a, 0x2b, 0x3c, 0x4d];
+const BOM_LE: [u8; 4] = [0x4d, 0x3c, 0x2b, 0x1a];
+
+const BT_SHB: u32 = 0x0A0D_0D0A;
+const BT_IDB: u32 = 1;
+const BT_PB: u32 = 2;
+const BT_SPB: u32 = 3;
+const BT_NRB: u32 = 4;
+const BT_ISB: u32 = 5;
+const BT_EPB: u32 = 6;
+const BT_SJE: u32 = 9;
+const BT_DSB: u32 = 0x0A;
+const BT_CB: u32 = 0x0BAD;
+const BT_DCB: u32 = 0x4000_0BAD;
+
+fn block_name(t: u32) -> &'static str {
+    match t {
+        BT_SHB => "section header block",
+        BT_IDB => "interface description block",
+        BT_PB => "packet block",
+        BT_SPB => "simple packet block",
+        BT_NRB => "name resolution block",
+        BT_ISB => "interface statistics block",
+        BT_EPB => "enhanced packet block",
+        BT_SJE => "systemd journal export block",
+        BT_DSB => "decryption secrets block",
+        BT_CB | BT_DCB => "custom block",
+        _ => "block",
+    }
+}
+
+/// Smallest total length of a block of a known type.
+fn block_min_len(t: u32) -> Option<u32> {
+    Some(match t {
+        BT_SHB => 28,
+        BT_IDB => 20,
+        BT_PB | BT_EPB => 32,
+        BT_SPB => 16,
+        BT_DSB => 20,
+        BT_CB | BT_DCB => 16,
+        BT_NRB | BT_ISB | BT_SJE => 12,
+        _ => return None,
+    })
+}
+
+#[inline]
+fn rd_u16(b: &[u8], at: usize, be: bool) -> Option<u16> {
+    let a: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
+    Some(if be {
+        u16::from_be_bytes(a)
+    } else {
+        u16::from_le_bytes(a)
+    })
+}
+
+#[inline]
+fn rd_u32(b: &[u8], at: usize, be: bool) -> Option<u32> {
+    let a: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(if be {
+        u32::from_be_bytes(a)
+    } else {
+        u32::from_le_bytes(a)
+    })
+}
+
+#[inline]
+fn rd_4(b: &[u8], at: usize) -> Option<[u8; 4]> {
+    b.get(at..at.checked_add(4)?)?.try_into().ok()
+}
+
+/// `n` rounded up to a multiple of 4, checked.
+#[inline]
+fn pad4(n: u32) -> Option<u32> {
+    n.checked_add(3).map(|v| v & !3)
+}
+
+/// A pcap file header, parsed.
+#[derive(Debug, Clone, Copy)]
+struct PcapHeader {
+    be: bool,
+    nsec: bool,
+    major: u16,
+    minor: u16,
+    snaplen: u32,
+    link: LinkType,
+}
+
+/// Endianness and resolution from a pcap magic number, if it is one.
+fn pcap_magic(m: [u8; 4]) -> Option<(bool, bool)> {
+    match m {
+        [0xd4, 0xc3, 0xb2, 0xa1] => Some((false, false)),
+        [0xa1, 0xb2, 0xc3, 0xd4] => Some((true, false)),
+        [0x4d, 0x3c, 0xb2, 0xa1] => Some((false, true)),
+        [0xa1, 0xb2, 0x3c, 0x4d] => Some((true, true)),
+        _ => None,
+    }
+}
+
+fn parse_pcap_header(w: &[u8]) -> Option<PcapHeader> {
+    let (be, nsec) = pcap_magic(rd_4(w, 0)?)?;
+    let major = rd_u16(w, 4, be)?;
+    let minor = rd_u16(w, 6, be)?;
+    let snaplen = rd_u32(w, 16, be)?;
+    let network = rd_u32(w, 20, be)?;
+    Some(PcapHeader {
+        be,
+        nsec,
+        major,
+        minor,
+        snaplen,
+        // The upper bits may carry FCS information (LT_LINKTYPE in libpcap).
+        link: LinkType(network & 0x03FF_FFFF),
+    })
+}
+
+/// Conversion of pcapng timestamp units to nanoseconds.
+#[derive(Debug, Clone, Copy)]
+enum TsUnit {
+    /// Units are 10^-n s with n <= 9: multiply.
+    Mul(u64),
+    /// Units are 10^-n s with n > 9: divide.
+    Div(u64),
+    /// Units are 2^-n s: units per second.
+    Frac(u64),
+}
+
+impl TsUnit {
+    const MICROS: TsUnit = TsUnit::Mul(1000);
+
+    /// From an `if_tsresol` option value; `None` if out of range.
+    fn from_tsresol(r: u8) -> Option<TsUnit> {
+        let n = u32::from(r & 0x7f);
+        if r & 0x80 == 0 {
+            match n {
+                0..=9 => Some(TsUnit::Mul(10u64.pow(9 - n))),
+                10..=19 => Some(TsUnit::Div(10u64.pow(n - 9))),
+                _ => None,
+            }
+        } else if n <= 63 {
+            Some(TsUnit::Frac(1u64 << n))
+        } else {
+            None
+        }
+    }
+
+    #[inline]
+    fn to_nanos(self, t: u64) -> i64 {
+        let ns: u128 = match self {
+            TsUnit::Mul(k) => u128::from(t) * u128::from(k),
+            TsUnit::Div(k) => u128::from(t / k.max(1)),
+            TsUnit::Frac(u) => u128::from(t) * 1_000_000_000 / u128::from(u.max(1)),
+        };
+        i64::try_from(ns).unwrap_or(i64::MAX)
+    }
+}
+
+/// A pcapng interface (from an IDB).
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    link: LinkType,
+    snaplen: u32,
+    unit: TsUnit,
+    /// `if_tsoffset`, in nanoseconds.
+    offset_ns: i64,
+}
+
+#[derive(Debug)]
+enum Mode {
+    Pcap(PcapHeader),
+    PcapNg { be: bool, ifaces: Vec<Interface> },
+}
+
+/// Where a frame's bytes are in the buffer, and its metadata.
+#[derive(Debug, Clone, Copy)]
+struct FrameMeta {
+    start: usize,
+    len: usize,
+    ts: Timestamp,
+    link: LinkType,
+    orig_len: u32,
+    offset: u64,
+}
+
+enum Step {
+    Frame(FrameMeta),
+    Again,
+    End,
+}
 
 /// Reads frames from a capture. See the crate docs.
 pub struct CaptureReader {
-    _private: (),
+    name: String,
+    input: Box<dyn Read + Send>,
+    gzip: bool,
+    format: CaptureFormat,
+    buf: Vec<u8>,
+    /// Start of the unconsumed data in `buf`.
+    pos: usize,
+    /// End of the valid data in `buf`.
+    end: usize,
+    /// File offset (in the decompressed stream) of `buf[pos]`.
+    pos_offset: u64,
+    /// The input has no more bytes (or failed).
+    eof: bool,
+    /// A read error met (reported once the buffered data is used up).
+    read_error: Option<std::io::Error>,
+    /// The gzip stream ended before its trailer.
+    gzip_cut: bool,
+    mode: Mode,
+    /// Number of the last packet record/block met.
+    frame_no: u64,
+    last_ts: Timestamp,
+    stats: ReaderStats,
+    warnings: Vec<String>,
+    suppressed_warnings: u64,
+    secrets: Vec<(u32, Vec<u8>)>,
+    snaplen_warned: bool,
+    done: bool,
+}
+
+impl fmt::Debug for CaptureReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaptureReader")
+            .field("name", &self.name)
+            .field("format", &self.format)
+            .field("gzip", &self.gzip)
+            .field("offset", &self.pos_offset)
+            .field("frame", &self.frame_no)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CaptureReader {
     /// Opens a file by path; `-` is standard input.
-    pub fn open(_path: &str) -> Result<CaptureReader, CaptureError> {
-        todo!()
+    pub fn open(path: &str) -> Result<CaptureReader, CaptureError> {
+        if path == "-" {
+            return Self::from_reader("<stdin>", Box::new(std::io::stdin()));
+        }
+        let file = std::fs::File::open(path).map_err(|source| CaptureError::Io {
+            file: path.to_string(),
+            source,
+        })?;
+        Self::from_reader(path, Box::new(file))
     }
+
     /// Reads a capture from any byte stream; `name` is used in messages.
     pub fn from_reader(
-        _name: &str,
-        _input: Box<dyn Read + Send>,
+        name: &str,
+        mut input: Box<dyn Read + Send>,
     ) -> Result<CaptureReader, CaptureError> {
-        todo!()
+        // Peek at the first bytes to recognise gzip, then put them back.
+        let mut head = [0u8; 2];
+        let mut got = 0usize;
+        while got < head.len() {
+            let Some(space) = head.get_mut(got..) else {
+                break;
+            };
+            match input.read(space) {
+                Ok(0) => break,
+                Ok(k) => got = got.saturating_add(k),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(CaptureError::Io {
+                        file: name.to_string(),
+                        source,
+                    })
+                }
+            }
+        }
+        let gzip = got == 2 && head == [0x1f, 0x8b];
+        let prefix = std::io::Cursor::new(head.get(..got).unwrap_or(&[]).to_vec());
+        let chained = prefix.chain(input);
+        let input: Box<dyn Read + Send> = if gzip {
+            Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+                GZ_BUF_SIZE,
+                chained,
+            )))
+        } else {
+            Box::new(chained)
+        };
+        let mut r = CaptureReader {
+            name: name.to_string(),
+            input,
+            gzip,
+            format: CaptureFormat::Pcap,
+            buf: vec![0u8; BUF_SIZE],
+            pos: 0,
+            end: 0,
+            pos_offset: 0,
+            eof: false,
+            read_error: None,
+            gzip_cut: false,
+            mode: Mode::PcapNg {
+                be: false,
+                ifaces: Vec::new(),
+            },
+            frame_no: 0,
+            last_ts: Timestamp::default(),
+            stats: ReaderStats::default(),
+            warnings: Vec::new(),
+            suppressed_warnings: 0,
+            secrets: Vec::new(),
+            snaplen_warned: false,
+            done: false,
+        };
+        r.start()?;
+        Ok(r)
     }
+
+    /// Recognises the format and reads a pcap file header.
+    fn start(&mut self) -> Result<(), CaptureError> {
+        let ok = self.ensure(4)?;
+        if let Some(source) = self.read_error.take() {
+            return Err(CaptureError::Io {
+                file: self.name.clone(),
+                source,
+            });
+        }
+        let unzipped = if self.gzip_cut {
+            " (after gzip decompression; the gzip stream ends early)"
+        } else if self.gzip {
+            " (after gzip decompression)"
+        } else {
+            ""
+        };
+        if !ok {
+            let have = self.avail();
+            let what = if have == 0 {
+                format!("empty file{unzipped}: no capture file header")
+            } else {
+                format!(
+                    "file{unzipped} is only {have} bytes long, too short for a capture file header"
+                )
+            };
+            return Err(self.truncated(0, what));
+        }
+        let magic = rd_4(self.window(), 0).unwrap_or([0; 4]);
+        if magic == SHB_MAGIC {
+            self.format = CaptureFormat::PcapNg;
+            self.mode = Mode::PcapNg {
+                be: false,
+                ifaces: Vec::new(),
+            };
+            return Ok(());
+        }
+        if pcap_magic(magic).is_none() {
+            return Err(CaptureError::UnknownFormat {
+                file: format!("{}{unzipped}", self.name),
+                magic,
+            });
+        }
+        if !self.ensure(PCAP_HEADER_LEN)? {
+            if let Some(source) = self.read_error.take() {
+                return Err(CaptureError::Io {
+                    file: self.name.clone(),
+                    source,
+                });
+            }
+            let have = self.avail();
+            return Err(self.truncated(
+                0,
+                format!("pcap file header needs {PCAP_HEADER_LEN} bytes, the file has only {have}"),
+            ));
+        }
+        let Some(h) = parse_pcap_header(self.window()) else {
+            return Err(self.malformed(0, "unreadable pcap file header".to_string()));
+        };
+        if h.major != 2 {
+            self.warn(
+                0,
+                format_args!(
+                    "unexpected pcap version {}.{} (expected 2.4); reading it as 2.4",
+                    h.major, h.minor
+                ),
+            );
+        }
+        self.format = CaptureFormat::Pcap;
+        self.mode = Mode::Pcap(h);
+        self.consume(PCAP_HEADER_LEN);
+        Ok(())
+    }
+
     /// The next frame, `Ok(None)` at the clean end of the file.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
-        todo!()
+        if self.done {
+            return Ok(None);
+        }
+        loop {
+            let step = match self.mode {
+                Mode::Pcap(h) => self.step_pcap(h),
+                Mode::PcapNg { .. } => self.step_ng(),
+            };
+            match step {
+                Ok(Step::Again) => {}
+                Ok(Step::End) => {
+                    self.done = true;
+                    return Ok(None);
+                }
+                Ok(Step::Frame(m)) => {
+                    let range = m.start..m.start.saturating_add(m.len);
+                    return match self.buf.get(range) {
+                        Some(data) => Ok(Some(Frame {
+                            number: self.frame_no,
+                            ts: m.ts,
+                            link: m.link,
+                            data,
+                            orig_len: m.orig_len,
+                            file_offset: m.offset,
+                        })),
+                        None => {
+                            self.done = true;
+                            Err(self.malformed(
+                                m.offset,
+                                "internal error: frame outside the read buffer".to_string(),
+                            ))
+                        }
+                    };
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Err(e);
+                }
+            }
+        }
     }
+
     pub fn format(&self) -> CaptureFormat {
-        todo!()
+        self.format
     }
+
     pub fn is_gzip(&self) -> bool {
-        todo!()
+        self.gzip
     }
+
     pub fn stats(&self) -> &ReaderStats {
-        todo!()
+        &self.stats
     }
+
+    /// The name used in messages (the path, or `<stdin>`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Decryption Secrets Blocks met so far: (secrets type, data).
     pub fn take_decryption_secrets(&mut self) -> Vec<(u32, Vec<u8>)> {
-        todo!()
+        std::mem::take(&mut self.secrets)
     }
+
+    /// Non-fatal problems met since the last call: damage the reader skipped
+    /// or worked around (each names the file, byte offset and frame). Drain
+    /// it after each frame, or now and then: at most 1000 are kept between
+    /// calls, the rest are counted and summed up in one last line.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        let mut w = std::mem::take(&mut self.warnings);
+        if self.suppressed_warnings > 0 {
+            w.push(format!(
+                "{}: {} more warnings not shown",
+                self.name, self.suppressed_warnings
+            ));
+            self.suppressed_warnings = 0;
+        }
+        w
+    }
+
+    /// True when warnings are waiting for [`Self::take_warnings`].
+    pub fn has_warnings(&self) -> bool {
+        !self.warnings.is_empty() || self.suppressed_warnings > 0
+    }
+
+    // ----- buffer management -------------------------------------------
+
+    #[inline]
+    fn avail(&self) -> usize {
+        self.end.saturating_sub(self.pos)
+    }
+
+    #[inline]
+    fn window(&self) -> &[u8] {
+        self.buf.get(self.pos..self.end).unwrap_or(&[])
+    }
+
+    #[inline]
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.avail());
+        self.pos += n;
+        self.pos_offset = self.pos_offset.saturating_add(n as u64);
+        self.stats.bytes_read = self.pos_offset;
+    }
+
+    /// Makes `n` bytes available from `pos`. `Ok(false)` when the input ends
+    /// (or fails: see `read_error`) first; all that remains is buffered then.
+    #[inline]
+    fn ensure(&mut self, n: usize) -> Result<bool, CaptureError> {
+        if self.avail() >= n {
+            return Ok(true);
+        }
+        self.refill(n)
+    }
+
+    #[cold]
+    fn refill(&mut self, n: usize) -> Result<bool, CaptureError> {
+        if self.eof {
+            return Ok(false);
+        }
+        // Move what is left to the front.
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        if n > self.buf.len() {
+            // One record larger than the buffer: grow, with some headroom.
+            self.buf.resize(n.saturating_add(BUF_SIZE), 0);
+        } else if self.buf.len() > BUF_SIZE && n <= BUF_SIZE && self.end <= BUF_SIZE {
+            // Back to the normal size after a large record.
+            self.buf.truncate(BUF_SIZE);
+            self.buf.shrink_to_fit();
+        }
+        while self.end < n {
+            let Some(space) = self.buf.get_mut(self.end..) else {
+                return Ok(false);
+            };
+            match self.input.read(space) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(k) => self.end = self.end.saturating_add(k).min(self.buf.len()),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if self.gzip && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    self.eof = true;
+                    self.gzip_cut = true;
+                    return Ok(false);
+                }
+                Err(e) => {
+                    self.eof = true;
+                    self.read_error = Some(e);
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    // ----- messages ----------------------------------------------------
+
+    fn warn(&mut self, offset: u64, msg: impl fmt::Display) {
+        self.stats.warnings += 1;
+        if self.warnings.len() < MAX_KEPT_WARNINGS {
+            self.warnings.push(format!(
+                "{}: byte offset {offset} (after frame {}): {msg}",
+                self.name, self.frame_no
+            ));
+        } else {
+            self.suppressed_warnings += 1;
+        }
+    }
+
+    fn truncated(&self, offset: u64, what: String) -> CaptureError {
+        CaptureError::Truncated {
+            file: self.name.clone(),
+            offset,
+            frame: self.frame_no,
+            what,
+        }
+    }
+
+    fn malformed(&self, offset: u64, what: String) -> CaptureError {
+        CaptureError::Malformed {
+            file: self.name.clone(),
+            offset,
+            frame: self.frame_no,
+            what,
+        }
+    }
+
+    /// The input ended with fewer than `need` bytes for `what` at `offset`
+    /// (everything left is in the buffer): clean end, truncation or the
+    /// pending read error.
+    fn at_end(&mut self, offset: u64, need: u64, what: &str) -> Result<Step, CaptureError> {
+        if let Some(source) = self.read_error.take() {
+            return Err(CaptureError::Io {
+                file: self.name.clone(),
+                source,
+            });
+        }
+        let have = self.avail() as u64;
+        let gz = if self.gzip_cut {
+            " (the gzip stream ends early)"
+        } else {
+            ""
+        };
+        if have == 0 && offset == self.pos_offset {
+            if self.gzip_cut {
+                return Err(self.truncated(
+                    offset,
+                    "the gzip stream ends early (no gzip trailer)".to_string(),
+                ));
+            }
+            return Ok(Step::End);
+        }
+        Err(self.truncated(
+            offset,
+            format!("{what} needs {need} bytes, the file ends after {have}{gz}"),
+        ))
+    }
+
+    // ----- pcap --------------------------------------------------------
+
+    fn step_pcap(&mut self, h: PcapHeader) -> Result<Step, CaptureError> {
+        let off = self.pos_offset;
+        if !self.ensure(PCAP_RECORD_HEADER_LEN)? {
+            return self.at_end(off, PCAP_RECORD_HEADER_LEN as u64, "pcap record header");
+        }
+        let magic = rd_4(self.window(), 0).unwrap_or([0; 4]);
+        if pcap_magic(magic).is_some() && self.ensure(PCAP_HEADER_LEN)? {
+            if let Some(nh) = parse_pcap_header(self.window()).filter(|nh| nh.major == 2) {
+                self.warn(
+                    off,
+                    format_args!(
+                        "a second pcap file header follows (concatenated captures); \
+                         continuing with its link type {} and {} timestamps",
+                        nh.link,
+                        if nh.nsec { "nanosecond" } else { "microsecond" }
+                    ),
+                );
+                self.mode = Mode::Pcap(nh);
+                self.consume(PCAP_HEADER_LEN);
+                return Ok(Step::Again);
+            }
+        }
+        if magic == SHB_MAGIC && self.ensure(12)? {
+            let bom = rd_4(self.window(), 8);
+            if bom == Some(BOM_BE) || bom == Some(BOM_LE) {
+                self.warn(
+                    off,
+                    "a pcapng section follows the pcap records (concatenated captures); continuing",
+                );
+                self.format = CaptureFormat::PcapNg;
+                self.mode = Mode::PcapNg {
+                    be: false,
+                    ifaces: Vec::new(),
+                };
+                return Ok(Step::Again);
+            }
+        }
+        let w = self.window();
+        let (Some(sec), Some(frac), Some(incl), Some(orig)) = (
+            rd_u32(w, 0, h.be),
+            rd_u32(w, 4, h.be),
+            rd_u32(w, 8, h.be),
+            rd_u32(w, 12, h.be),
+        ) else {
+            return Err(self.malformed(off, "unreadable pcap record header".to_string()));
+        };
+        if incl > MAX_PACKET_LEN {
+            return Err(self.malformed(
+                off,
+                format!(
+                    "pcap record of frame {} claims {incl} captured bytes (more than {MAX_PACKET_LEN})",
+                    self.frame_no + 1
+                ),
+            ));
+        }
+        if h.snaplen != 0 && incl > h.snaplen {
+            if incl > orig {
+                return Err(self.malformed(
+                    off,
+                    format!(
+                        "pcap record of frame {} claims {incl} captured bytes, more than the \
+                         snapshot length {} and the original length {orig}",
+                        self.frame_no + 1,
+                        h.snaplen
+                    ),
+                ));
+            }
+            if !self.snaplen_warned {
+                self.snaplen_warned = true;
+                self.warn(
+                    off,
+                    format_args!(
+                        "frame {} has {incl} captured bytes, more than the file's snapshot \
+                         length {}; reading it anyway",
+                        self.frame_no + 1,
+                        h.snaplen
+                    ),
+                );
+            }
+        }
+        let total = PCAP_RECORD_HEADER_LEN + incl as usize;
+        if !self.ensure(total)? {
+            let what = format!("pcap record of frame {}", self.frame_no + 1);
+            return self.at_end(off, total as u64, &what);
+        }
+        self.frame_no += 1;
+        self.stats.frames = self.frame_no;
+        let sub = if h.nsec {
+            i64::from(frac)
+        } else {
+            i64::from(frac) * 1000
+        };
+        let ts = Timestamp(i64::from(sec) * 1_000_000_000 + sub);
+        self.last_ts = ts;
+        let meta = FrameMeta {
+            start: self.pos + PCAP_RECORD_HEADER_LEN,
+            len: incl as usize,
+            ts,
+            link: h.link,
+            orig_len: orig,
+            offset: off,
+        };
+        self.consume(total);
+        Ok(Step::Frame(meta))
+    }
+
+    // ----- pcapng ------------------------------------------------------
+
+    fn section_be(&self) -> bool {
+        match &self.mode {
+            Mode::PcapNg { be, .. } => *be,
+            Mode::Pcap(h) => h.be,
+        }
+    }
+
+    fn step_ng(&mut self) -> Result<Step, CaptureError> {
+        let off = self.pos_offset;
+        if !self.ensure(8)? {
+            return self.at_end(off, 8, "pcapng block header");
+        }
+        let magic = rd_4(self.window(), 0).unwrap_or([0; 4]);
+        let mut be = self.section_be();
+        if magic == SHB_MAGIC {
+            if !self.ensure(12)? {
+                return self.at_end(off, 12, "pcapng section header block");
+            }
+            match rd_4(self.window(), 8) {
+                Some(BOM_BE) => be = true,
+                Some(BOM_LE) => be = false,
+                _ => {
+                    return self.damaged(
+                        off,
+                        "section header block with an invalid byte-order magic".to_string(),
+                    )
+                }
+            }
+        } else if pcap_magic(magic).is_some() && self.ensure(PCAP_HEADER_LEN)? {
+            if let Some(nh) = parse_pcap_header(self.window()).filter(|nh| nh.major == 2) {
+                self.warn(
+                    off,
+                    format_args!(
+                        "a pcap file header follows the pcapng blocks (concatenated captures); \
+                         continuing with its link type {}",
+                        nh.link
+                    ),
+                );
+                self.format = CaptureFormat::Pcap;
+                self.mode = Mode::Pcap(nh);
+                self.consume(PCAP_HEADER_LEN);
+                return Ok(Step::Again);
+            }
+        }
+        let w = self.window();
+        let (Some(btype), Some(len1)) = (rd_u32(w, 0, be), rd_u32(w, 4, be)) else {
+            return Err(self.malformed(off, "unreadable pcapng block header".to_string()));
+        };
+        if len1 < 12 || len1 % 4 != 0 || len1 > MAX_BLOCK_LEN {
+            return self.damaged(
+                off,
+                format!(
+                    "{} (type 0x{btype:08x}) has an impossible length {len1}",
+                    block_name(btype)
+                ),
+            );
+        }
+        let len = len1 as usize;
+        if !self.ensure(len)? {
+            // Everything left is buffered. A lying length in the middle of
+            // the file is told from a cut by a valid block further on.
+            let what = format!("{} (type 0x{btype:08x})", block_name(btype));
+            return match self.resync()? {
+                Some(skipped) => {
+                    let next = self.pos_offset;
+                    self.warn(
+                        off,
+                        format_args!(
+                            "{what} claims {len1} bytes, more than remain in the file; \
+                             skipped {skipped} bytes to the next valid block at offset {next}"
+                        ),
+                    );
+                    Ok(Step::Again)
+                }
+                None => {
+                    let gz = if self.gzip_cut {
+                        " (the gzip stream ends early)"
+                    } else {
+                        ""
+                    };
+                    let have = self.pos_offset.saturating_sub(off);
+                    if let Some(source) = self.read_error.take() {
+                        return Err(CaptureError::Io {
+                            file: self.name.clone(),
+                            source,
+                        });
+                    }
+                    Err(self.truncated(
+                        off,
+                        format!("{what} needs {len1} bytes, the file ends after {have}{gz}"),
+                    ))
+                }
+            };
+        }
+        let len2 = rd_u32(self.window(), len - 4, be).unwrap_or(0);
+        if len2 != len1 {
+            return self.damaged(
+                off,
+                format!(
+                    "{} (type 0x{btype:08x}): trailing length {len2} differs from leading length {len1}",
+                    block_name(btype)
+                ),
+            );
+        }
+        self.process_block(off, btype, be, len)
+    }
+
+    /// Framing damage at `off`: scan for the next valid block; a warning if
+    /// one is found, `Malformed` if not.
+    fn damaged(&mut self, off: u64, what: String) -> Result<Step, CaptureError> {
+        match self.resync()? {
+            Some(skipped) => {
+                let next = self.pos_offset;
+                self.warn(
+                    off,
+                    format_args!(
+                        "{what}; skipped {skipped} bytes to the next valid block at offset {next}"
+                    ),
+                );
+                Ok(Step::Again)
+            }
+            None => {
+                if let Some(source) = self.read_error.take() {
+                    return Err(CaptureError::Io {
+                        file: self.name.clone(),
+                        source,
+                    });
+                }
+                let skipped = self.pos_offset.saturating_sub(off);
+                Err(self.malformed(
+                    off,
+                    format!("{what}; no valid block follows ({skipped} bytes to the end skipped)"),
+                ))
+            }
+        }
+    }
+
+    /// Scans forward from one byte past the current position for a plausible
+    /// pcapng block, consuming the bytes on the way. `Some(skipped)` if one
+    /// was found (it is then at `pos`), `None` at the end of the input.
+    fn resync(&mut self) -> Result<Option<u64>, CaptureError> {
+        let start = self.pos_offset;
+        self.consume(1);
+        loop {
+            if !self.ensure(12)? {
+                let rest = self.avail();
+                self.consume(rest);
+                let skipped = self.pos_offset.saturating_sub(start);
+                self.stats.skipped_bytes += skipped;
+                return Ok(None);
+            }
+            if self.plausible_block_here()? {
+                let skipped = self.pos_offset.saturating_sub(start);
+                self.stats.skipped_bytes += skipped;
+                return Ok(Some(skipped));
+            }
+            self.consume(1);
+        }
+    }
+
+    /// Is there a complete, self-consistent block of a known type at `pos`?
+    fn plausible_block_here(&mut self) -> Result<bool, CaptureError> {
+        let w = self.window();
+        let Some(magic) = rd_4(w, 0) else {
+            return Ok(false);
+        };
+        let be = if magic == SHB_MAGIC {
+            match rd_4(w, 8) {
+                Some(BOM_BE) => true,
+                Some(BOM_LE) => false,
+                _ => return Ok(false),
+            }
+        } else {
+            self.section_be()
+        };
+        let (Some(btype), Some(len1)) = (rd_u32(w, 0, be), rd_u32(w, 4, be)) else {
+            return Ok(false);
+        };
+        let Some(min) = block_min_len(btype) else {
+            return Ok(false);
+        };
+        if len1 < min || len1 % 4 != 0 || len1 > RESYNC_MAX_BLOCK_LEN {
+            return Ok(false);
+        }
+        let len = len1 as usize;
+        if !self.ensure(len)? {
+            return Ok(false);
+        }
+        let Some(b) = self.window().get(..len) else {
+            return Ok(false);
+        };
+        if rd_u32(b, len - 4, be) != Some(len1) {
+            return Ok(false);
+        }
+        Ok(match btype {
+            BT_SHB => rd_u16(b, 12, be) == Some(1),
+            BT_EPB | BT_PB => rd_u32(b, 20, be)
+                .and_then(pad4)
+                .and_then(|c| c.checked_add(32))
+                .is_some_and(|need| need <= len1),
+            BT_DSB => rd_u32(b, 12, be)
+                .and_then(pad4)
+                .and_then(|c| c.checked_add(20))
+                .is_some_and(|need| need <= len1),
+            _ => true,
+        })
+    }
+
+    /// Skips an unusable block whose framing is sound, with a warning.
+    fn skip_block(&mut self, off: u64, len: usize, msg: impl fmt::Display) -> Step {
+        self.warn(off, msg);
+        self.stats.skipped_records += 1;
+        self.stats.skipped_bytes += len as u64;
+        self.consume(len);
+        Step::Again
+    }
+
+    /// Handles a complete block of `len` bytes at `pos` (lengths checked).
+    fn process_block(
+        &mut self,
+        off: u64,
+        btype: u32,
+        be: bool,
+        len: usize,
+    ) -> Result<Step, CaptureError> {
+        let too_short = block_min_len(btype).is_some_and(|min| (len as u64) < u64::from(min));
+        if too_short {
+            if matches!(btype, BT_EPB | BT_PB | BT_SPB) {
+                self.frame_no += 1;
+                self.stats.frames = self.frame_no;
+            }
+            if btype == BT_SHB {
+                return self.damaged(off, format!("section header block too short ({len} bytes)"));
+            }
+            return Ok(self.skip_block(
+                off,
+                len,
+                format_args!("{} too short ({len} bytes); skipped", block_name(btype)),
+            ));
+        }
+        match btype {
+            BT_SHB => {
+                let b = self.window();
+                let major = rd_u16(b, 12, be).unwrap_or(0);
+                let minor = rd_u16(b, 14, be).unwrap_or(0);
+                if major != 1 {
+                    return Err(self.malformed(
+                        off,
+                        format!("unsupported pcapng version {major}.{minor} (expected 1.x)"),
+                    ));
+                }
+                self.mode = Mode::PcapNg {
+                    be,
+                    ifaces: Vec::new(),
+                };
+                self.format = CaptureFormat::PcapNg;
+                self.consume(len);
+                Ok(Step::Again)
+            }
+            BT_IDB => {
+                let (iface, problem) = parse_idb(self.window().get(..len).unwrap_or(&[]), be);
+                if let Some(p) = problem {
+                    self.warn(off, format_args!("interface description block: {p}"));
+                }
+                let full = match &mut self.mode {
+                    Mode::PcapNg { ifaces, .. } if ifaces.len() < MAX_INTERFACES => {
+                        ifaces.push(iface);
+                        false
+                    }
+                    _ => true,
+                };
+                if full {
+                    return Ok(self.skip_block(
+                        off,
+                        len,
+                        format_args!(
+                            "more than {MAX_INTERFACES} interfaces in one section; \
+                             interface description block skipped"
+                        ),
+                    ));
+                }
+                self.consume(len);
+                Ok(Step::Again)
+            }
+            BT_EPB | BT_PB | BT_SPB => self.packet_block(off, btype, be, len),
+            BT_DSB => {
+                let b = self.window().get(..len).unwrap_or(&[]);
+                let stype = rd_u32(b, 8, be).unwrap_or(0);
+                let slen = rd_u32(b, 12, be).unwrap_or(u32::MAX);
+                let data = (slen as usize)
+                    .checked_add(16)
+                    .filter(|&e| e.saturating_add(4) <= len)
+                    .and_then(|e| b.get(16..e));
+                match data {
+                    Some(d) => {
+                        self.secrets.push((stype, d.to_vec()));
+                        self.consume(len);
+                        Ok(Step::Again)
+                    }
+                    None => Ok(self.skip_block(
+                        off,
+                        len,
+                        format_args!(
+                            "decryption secrets block claims {slen} bytes of secrets, \
+                             more than its length {len}; skipped"
+                        ),
+                    )),
+                }
+            }
+            _ => {
+                self.stats.other_blocks += 1;
+                self.consume(len);
+                Ok(Step::Again)
+            }
+        }
+    }
+
+    /// EPB, SPB or obsolete PB.
+    #[inline]
+    fn packet_block(
+        &mut self,
+        off: u64,
+        btype: u32,
+        be: bool,
+        len: usize,
+    ) -> Result<Step, CaptureError> {
+        self.frame_no += 1;
+        self.stats.frames = self.frame_no;
+        let frame = self.frame_no;
+        let b = self.window().get(..len).unwrap_or(&[]);
+        let (if_id, ts_raw, caplen, orig, data_at) = if btype == BT_SPB {
+            let orig = rd_u32(b, 8, be).unwrap_or(0);
+            (0u32, None, orig.min((len - 16) as u32), orig, 12usize)
+        } else {
+            let if_id = if btype == BT_PB {
+                rd_u16(b, 8, be).map(u32::from)
+            } else {
+                rd_u32(b, 8, be)
+            };
+            let hi = rd_u32(b, 12, be).unwrap_or(0);
+            let lo = rd_u32(b, 16, be).unwrap_or(0);
+            let caplen = rd_u32(b, 20, be).unwrap_or(u32::MAX);
+            let orig = rd_u32(b, 24, be).unwrap_or(0);
+            (
+                if_id.unwrap_or(u32::MAX),
+                Some((u64::from(hi) << 32) | u64::from(lo)),
+                caplen,
+                orig,
+                28usize,
+            )
+        };
+        let fits = pad4(caplen)
+            .and_then(|c| c.checked_add(data_at as u32 + 4))
+            .is_some_and(|need| need as usize <= len);
+        if !fits {
+            return Ok(self.skip_block(
+                off,
+                len,
+                format_args!(
+                    "frame {frame} skipped: {} claims {caplen} captured bytes, \
+                     more than its length {len} allows",
+                    block_name(btype)
+                ),
+            ));
+        }
+        let iface = match &self.mode {
+            Mode::PcapNg { ifaces, .. } => ifaces.get(if_id as usize).copied(),
+            Mode::Pcap(_) => None,
+        };
+        let Some(iface) = iface else {
+            return Ok(self.skip_block(
+                off,
+                len,
+                format_args!(
+                    "frame {frame} skipped: {} on interface {if_id}, which no interface \
+                     description block of this section defines",
+                    block_name(btype)
+                ),
+            ));
+        };
+        let caplen = if btype == BT_SPB && iface.snaplen != 0 {
+            caplen.min(iface.snaplen)
+        } else {
+            caplen
+        };
+        let ts = match ts_raw {
+            Some(t) => Timestamp(iface.unit.to_nanos(t).saturating_add(iface.offset_ns)),
+            None => self.last_ts,
+        };
+        self.last_ts = ts;
+        let meta = FrameMeta {
+            start: self.pos + data_at,
+            len: caplen as usize,
+            ts,
+            link: iface.link,
+            orig_len: orig,
+            offset: off,
+        };
+        self.consume(len);
+        Ok(Step::Frame(meta))
+    }
+}
+
+/// Parses an interface description block (complete, at least 20 bytes).
+/// Option problems are reported but do not lose the interface.
+fn parse_idb(b: &[u8], be: bool) -> (Interface, Option<String>) {
+    let mut iface = Interface {
+        link: LinkType(u32::from(rd_u16(b, 8, be).unwrap_or(0))),
+        snaplen: rd_u32(b, 12, be).unwrap_or(0),
+        unit: TsUnit::MICROS,
+        offset_ns: 0,
+    };
+    let mut problem = None;
+    let end = b.len().saturating_sub(4);
+    let mut at = 16usize;
+    while at.saturating_add(4) <= end {
+        let (Some(code), Some(olen)) = (rd_u16(b, at, be), rd_u16(b, at + 2, be)) else {
+            break;
+        };
+        if code == 0 {
+            break;
+        }
+        let vstart = at + 4;
+        let vend = vstart + usize::from(olen);
+        let Some(value) = b.get(vstart..vend).filter(|_| vend <= end) else {
+            problem = Some(format!(
+                "option {code} at block offset {at} runs past the end of the block"
+            ));
+            break;
+        };
+        match code {
+            9 => match value.first().copied().and_then(TsUnit::from_tsresol) {
+                Some(u) => iface.unit = u,
+                None => {
+                    problem = Some(format!(
+                        "unusable if_tsresol {:?}; assuming microseconds",
+                        value.first()
+                    ))
+                }
+            },
+            14 => {
+                let v: Option<[u8; 8]> = value.get(..8).and_then(|s| s.try_into().ok());
+                match v {
+                    Some(a) => {
+                        let secs = if be {
+                            i64::from_be_bytes(a)
+                        } else {
+                            i64::from_le_bytes(a)
+                        };
+                        iface.offset_ns = secs.saturating_mul(1_000_000_000);
+                    }
+                    None => problem = Some("if_tsoffset shorter than 8 bytes; ignored".into()),
+                }
+            }
+            _ => {}
+        }
+        at = vstart + ((usize::from(olen) + 3) & !3);
+    }
+    (iface, problem)
 }

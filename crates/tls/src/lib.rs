@@ -19,7 +19,11 @@ pub use hello::{
     parse_client_hello, parse_server_hello, ClientHello, HandshakeAssembler, HelloError,
     ServerHello,
 };
-pub use record::{alert, handshake_header, record_header, RecordHeader, MAX_RECORD_LEN};
+pub use record::{
+    alert, handshake_header, header_prefix_ok, plausible, record_header, RecordHeader,
+    MAX_RECORD_LEN, RECORD_HEADER_LEN,
+};
 pub use types::{
-    Alert, AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, ProtocolVersion,
+    is_grease, Alert, AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType,
+    ProtocolVersion,
 };

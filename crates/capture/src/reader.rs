@@ -653,15 +653,20 @@ impl CaptureReader {
             self.end -= self.pos;
             self.pos = 0;
         }
-        if n > self.buf.len() {
-            // One record larger than the buffer: grow, with some headroom.
-            self.buf.resize(n.saturating_add(BUF_SIZE), 0);
-        } else if self.buf.len() > BUF_SIZE && n <= BUF_SIZE && self.end <= BUF_SIZE {
+        if self.buf.len() > BUF_SIZE && n <= BUF_SIZE && self.end <= BUF_SIZE {
             // Back to the normal size after a large record.
             self.buf.truncate(BUF_SIZE);
             self.buf.shrink_to_fit();
         }
         while self.end < n {
+            if self.end >= self.buf.len() {
+                // A record larger than the buffer: grow as its bytes arrive
+                // (doubling, up to the need plus some headroom), so that a
+                // length field that lies costs no more than the data there is.
+                let target = n.saturating_add(BUF_SIZE);
+                let grown = self.buf.len().saturating_mul(2).clamp(BUF_SIZE, target);
+                self.buf.resize(grown, 0);
+            }
             let Some(space) = self.buf.get_mut(self.end..) else {
                 return Ok(false);
             };

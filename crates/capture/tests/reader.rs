@@ -1,0 +1,1013 @@
+//! Reader behaviour on captures written byte by byte in the tests.
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use std::io::{Cursor, Read, Write};
+use tlsclose_capture::{CaptureError, CaptureFormat, CaptureReader, LinkType, ReaderStats};
+
+// ----- writers --------------------------------------------------------------
+
+fn u16b(be: bool, v: u16) -> [u8; 2] {
+    if be {
+        v.to_be_bytes()
+    } else {
+        v.to_le_bytes()
+    }
+}
+
+fn u32b(be: bool, v: u32) -> [u8; 4] {
+    if be {
+        v.to_be_bytes()
+    } else {
+        v.to_le_bytes()
+    }
+}
+
+fn pcap_header(be: bool, nsec: bool, network: u32, snaplen: u32) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&u32b(be, if nsec { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
+    v.extend_from_slice(&u16b(be, 2));
+    v.extend_from_slice(&u16b(be, 4));
+    v.extend_from_slice(&[0; 8]); // thiszone, sigfigs
+    v.extend_from_slice(&u32b(be, snaplen));
+    v.extend_from_slice(&u32b(be, network));
+    v
+}
+
+fn pcap_record(be: bool, sec: u32, frac: u32, data: &[u8], orig: u32) -> Vec<u8> {
+    let mut v = Vec::new();
+    for x in [sec, frac, data.len() as u32, orig] {
+        v.extend_from_slice(&u32b(be, x));
+    }
+    v.extend_from_slice(data);
+    v
+}
+
+fn block(be: bool, btype: u32, body: &[u8]) -> Vec<u8> {
+    let padded = (body.len() + 3) & !3;
+    let len = (12 + padded) as u32;
+    let mut v = Vec::new();
+    v.extend_from_slice(&u32b(be, btype));
+    v.extend_from_slice(&u32b(be, len));
+    v.extend_from_slice(body);
+    v.resize(8 + padded, 0);
+    v.extend_from_slice(&u32b(be, len));
+    v
+}
+
+fn shb(be: bool) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&u32b(be, 0x1a2b_3c4d));
+    body.extend_from_slice(&u16b(be, 1));
+    body.extend_from_slice(&u16b(be, 0));
+    body.extend_from_slice(&[0xff; 8]); // section length: unknown
+    block(be, 0x0a0d_0d0a, &body)
+}
+
+fn options(be: bool, opts: &[(u16, &[u8])]) -> Vec<u8> {
+    let mut v = Vec::new();
+    if opts.is_empty() {
+        return v;
+    }
+    for (code, value) in opts {
+        v.extend_from_slice(&u16b(be, *code));
+        v.extend_from_slice(&u16b(be, value.len() as u16));
+        v.extend_from_slice(value);
+        v.resize((v.len() + 3) & !3, 0);
+    }
+    v.extend_from_slice(&[0; 4]); // opt_endofopt
+    v
+}
+
+fn idb(be: bool, link: u16, snaplen: u32, opts: &[(u16, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&u16b(be, link));
+    body.extend_from_slice(&[0, 0]);
+    body.extend_from_slice(&u32b(be, snaplen));
+    body.extend_from_slice(&options(be, opts));
+    block(be, 1, &body)
+}
+
+fn epb(be: bool, if_id: u32, ts: u64, data: &[u8], orig: u32) -> Vec<u8> {
+    let mut body = Vec::new();
+    for x in [if_id, (ts >> 32) as u32, ts as u32, data.len() as u32, orig] {
+        body.extend_from_slice(&u32b(be, x));
+    }
+    body.extend_from_slice(data);
+    block(be, 6, &body)
+}
+
+fn spb(be: bool, data: &[u8], orig: u32) -> Vec<u8> {
+    let mut body = u32b(be, orig).to_vec();
+    body.extend_from_slice(data);
+    block(be, 3, &body)
+}
+
+fn pb(be: bool, if_id: u16, ts: u64, data: &[u8], orig: u32) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&u16b(be, if_id));
+    body.extend_from_slice(&u16b(be, 0)); // drops
+    for x in [(ts >> 32) as u32, ts as u32, data.len() as u32, orig] {
+        body.extend_from_slice(&u32b(be, x));
+    }
+    body.extend_from_slice(data);
+    block(be, 2, &body)
+}
+
+fn dsb(be: bool, stype: u32, data: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&u32b(be, stype));
+    body.extend_from_slice(&u32b(be, data.len() as u32));
+    body.extend_from_slice(data);
+    block(be, 0x0a, &body)
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::default());
+    e.write_all(data).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+/// Distinct packet bytes.
+fn packet(tag: u8, len: usize) -> Vec<u8> {
+    (0..len).map(|i| tag.wrapping_add(i as u8)).collect()
+}
+
+// ----- reading --------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Owned {
+    number: u64,
+    ts: i64,
+    link: LinkType,
+    data: Vec<u8>,
+    orig_len: u32,
+    offset: u64,
+}
+
+struct Outcome {
+    frames: Vec<Owned>,
+    end: Result<(), CaptureError>,
+    warnings: Vec<String>,
+    stats: ReaderStats,
+    secrets: Vec<(u32, Vec<u8>)>,
+    format: CaptureFormat,
+    gzip: bool,
+}
+
+/// A reader that hands out at most `max` bytes per read call.
+struct Trickle {
+    inner: Cursor<Vec<u8>>,
+    max: usize,
+    calls: usize,
+}
+
+impl Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.calls += 1;
+        let n = buf.len().min(1 + self.calls % self.max);
+        self.inner.read(&mut buf[..n])
+    }
+}
+
+fn read_from(input: Box<dyn Read + Send>) -> Result<Outcome, CaptureError> {
+    let mut r = CaptureReader::from_reader("test.cap", input)?;
+    let mut frames = Vec::new();
+    let mut warnings = Vec::new();
+    let end = loop {
+        match r.next_frame() {
+            Ok(Some(f)) => frames.push(Owned {
+                number: f.number,
+                ts: f.ts.as_nanos(),
+                link: f.link,
+                data: f.data.to_vec(),
+                orig_len: f.orig_len,
+                offset: f.file_offset,
+            }),
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+        warnings.extend(r.take_warnings());
+    };
+    warnings.extend(r.take_warnings());
+    // After the end or an error: nothing more, ever.
+    for _ in 0..3 {
+        assert!(matches!(r.next_frame(), Ok(None)));
+    }
+    Ok(Outcome {
+        frames,
+        end,
+        warnings,
+        stats: r.stats().clone(),
+        secrets: r.take_decryption_secrets(),
+        format: r.format(),
+        gzip: r.is_gzip(),
+    })
+}
+
+fn read(bytes: &[u8]) -> Result<Outcome, CaptureError> {
+    read_from(Box::new(Cursor::new(bytes.to_vec())))
+}
+
+fn read_ok(bytes: &[u8]) -> Outcome {
+    let o = read(bytes).expect("opens");
+    if let Err(e) = &o.end {
+        panic!("unexpected error: {e}");
+    }
+    o
+}
+
+fn err_of(o: &Outcome) -> &CaptureError {
+    o.end.as_ref().expect_err("an error")
+}
+
+// ----- pcap -----------------------------------------------------------------
+
+#[test]
+fn pcap_all_four_magics() {
+    let p1 = packet(1, 60);
+    let p2 = packet(2, 100);
+    for be in [false, true] {
+        for nsec in [false, true] {
+            let frac1 = if nsec { 123_456_789 } else { 123_456 };
+            let mut f = pcap_header(be, nsec, 1, 65535);
+            f.extend(pcap_record(be, 1_700_000_000, frac1, &p1, 60));
+            f.extend(pcap_record(be, 1_700_000_001, 5, &p2, 1500));
+            let o = read_ok(&f);
+            assert_eq!(o.format, CaptureFormat::Pcap);
+            assert!(!o.gzip);
+            assert_eq!(o.frames.len(), 2);
+            let ts1 = if nsec {
+                1_700_000_000_123_456_789
+            } else {
+                1_700_000_000_123_456_000
+            };
+            let ts2 = 1_700_000_001_000_000_000 + if nsec { 5 } else { 5000 };
+            assert_eq!(
+                o.frames[0],
+                Owned {
+                    number: 1,
+                    ts: ts1,
+                    link: LinkType::ETHERNET,
+                    data: p1.clone(),
+                    orig_len: 60,
+                    offset: 24,
+                }
+            );
+            assert_eq!(
+                o.frames[1],
+                Owned {
+                    number: 2,
+                    ts: ts2,
+                    link: LinkType::ETHERNET,
+                    data: p2.clone(),
+                    orig_len: 1500,
+                    offset: 24 + 16 + 60,
+                }
+            );
+            assert_eq!(o.stats.bytes_read, f.len() as u64);
+            assert_eq!(o.stats.frames, 2);
+            assert!(o.warnings.is_empty());
+        }
+    }
+}
+
+#[test]
+fn pcap_link_type_from_header_without_fcs_bits() {
+    let mut f = pcap_header(false, false, 276 | 0x1400_0000, 65535);
+    f.extend(pcap_record(false, 1, 0, &packet(0, 40), 40));
+    assert_eq!(read_ok(&f).frames[0].link, LinkType::LINUX_SLL2);
+}
+
+#[test]
+fn pcap_small_reads() {
+    let mut f = pcap_header(true, false, 101, 65535);
+    for i in 0..50u8 {
+        f.extend(pcap_record(true, 10, 0, &packet(i, 20 + i as usize), 500));
+    }
+    let o = read_from(Box::new(Trickle {
+        inner: Cursor::new(f.clone()),
+        max: 7,
+        calls: 0,
+    }))
+    .expect("opens");
+    assert!(o.end.is_ok());
+    assert_eq!(o.frames.len(), 50);
+    assert_eq!(o.frames[49].data, packet(49, 69));
+    assert_eq!(o.stats.bytes_read, f.len() as u64);
+}
+
+#[test]
+fn pcap_absurd_captured_length_is_malformed_after_earlier_frames() {
+    let mut f = pcap_header(false, false, 1, 65535);
+    f.extend(pcap_record(false, 1, 0, &packet(1, 50), 50));
+    let bad_at = f.len() as u64;
+    let mut rec = pcap_record(false, 2, 0, &packet(2, 50), 50);
+    rec[8..12].copy_from_slice(&0x7fff_fff0u32.to_le_bytes());
+    f.extend(rec);
+    let o = read(&f).expect("opens");
+    assert_eq!(o.frames.len(), 1);
+    match err_of(&o) {
+        CaptureError::Malformed { offset, frame, .. } => {
+            assert_eq!((*offset, *frame), (bad_at, 1));
+        }
+        e => panic!("wrong error {e}"),
+    }
+    let msg = err_of(&o).to_string();
+    assert!(
+        msg.contains("test.cap") && msg.contains(&bad_at.to_string()),
+        "{msg}"
+    );
+}
+
+#[test]
+fn pcap_captured_length_beyond_snaplen() {
+    // Larger than the snapshot length and the original length: a lie.
+    let mut f = pcap_header(false, false, 1, 100);
+    f.extend(pcap_record(false, 1, 0, &packet(1, 50), 50));
+    f.extend(pcap_record(false, 1, 0, &packet(2, 200), 150));
+    let o = read(&f).expect("opens");
+    assert_eq!(o.frames.len(), 1);
+    assert!(matches!(
+        err_of(&o),
+        CaptureError::Malformed { offset: 90, .. }
+    ));
+
+    // Larger than the snapshot length but consistent: read, with a warning.
+    let mut f = pcap_header(false, false, 1, 100);
+    f.extend(pcap_record(false, 1, 0, &packet(1, 200), 1500));
+    f.extend(pcap_record(false, 1, 0, &packet(2, 200), 1500));
+    let o = read_ok(&f);
+    assert_eq!(o.frames.len(), 2);
+    assert_eq!(o.warnings.len(), 1, "{:?}", o.warnings);
+    assert!(
+        o.warnings[0].contains("snapshot length"),
+        "{:?}",
+        o.warnings
+    );
+}
+
+#[test]
+fn pcap_record_longer_than_the_buffer() {
+    let big = packet(9, 5 << 20);
+    let mut f = pcap_header(false, true, 1, 16 << 20);
+    f.extend(pcap_record(false, 1, 0, &packet(1, 100), 100));
+    f.extend(pcap_record(false, 2, 0, &big, big.len() as u32));
+    f.extend(pcap_record(false, 3, 0, &packet(3, 100), 100));
+    let o = read_ok(&f);
+    assert_eq!(o.frames.len(), 3);
+    assert!(o.frames[1].data == big);
+    assert_eq!(o.frames[2].data, packet(3, 100));
+}
+
+// ----- pcapng -----------------------------------------------------------------
+
+const TLS_KEY_LOG: u32 = 0x544c_534b;
+
+#[test]
+fn pcapng_interfaces_spb_dsb_and_other_blocks() {
+    let be = false;
+    let mut f = shb(be);
+    f.extend(idb(be, 1, 0, &[(2, b"eth0")])); // default: microseconds
+    f.extend(idb(
+        be,
+        276,
+        262144,
+        &[(9, &[9]), (14, &100i64.to_le_bytes())], // ns, +100 s
+    ));
+    f.extend(idb(be, 101, 0, &[(9, &[0x80 | 10])])); // 2^-10 s
+    f.extend(block(be, 0x1234_5678, b"unknown block")); // skipped
+    f.extend(block(be, 4, &[0; 4])); // NRB, skipped
+    let offsets_start = f.len() as u64;
+    f.extend(epb(be, 0, 1_700_000_000_123_456, &packet(1, 60), 60));
+    f.extend(epb(be, 1, 5_000_000_001, &packet(2, 61), 1000));
+    f.extend(epb(be, 2, 3 * 1024 + 512, &packet(3, 62), 62));
+    f.extend(spb(be, &packet(4, 63), 63));
+    f.extend(dsb(be, TLS_KEY_LOG, b"CLIENT_RANDOM 00 11\n"));
+    f.extend(block(be, 5, &[0; 8])); // ISB, skipped
+    f.extend(pb(be, 1, 7, &packet(5, 64), 64));
+    let o = read_ok(&f);
+    assert_eq!(o.format, CaptureFormat::PcapNg);
+    let got: Vec<(u64, i64, LinkType, usize)> = o
+        .frames
+        .iter()
+        .map(|f| (f.number, f.ts, f.link, f.data.len()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, 1_700_000_000_123_456_000, LinkType::ETHERNET, 60),
+            (2, 105_000_000_001, LinkType::LINUX_SLL2, 61),
+            (3, 3_500_000_000, LinkType::RAW, 62),
+            // SPB: interface 0, the last timestamp.
+            (4, 3_500_000_000, LinkType::ETHERNET, 63),
+            // Obsolete packet block on interface 1.
+            (5, 100_000_000_007, LinkType::LINUX_SLL2, 64),
+        ]
+    );
+    assert_eq!(o.frames[0].offset, offsets_start);
+    assert_eq!(o.frames[1].offset, offsets_start + 32 + 60);
+    assert_eq!(o.frames[1].orig_len, 1000);
+    assert_eq!(o.frames[3].data, packet(4, 63));
+    assert_eq!(o.stats.other_blocks, 3);
+    assert_eq!(o.stats.bytes_read, f.len() as u64);
+    assert_eq!(
+        o.secrets,
+        vec![(TLS_KEY_LOG, b"CLIENT_RANDOM 00 11\n".to_vec())]
+    );
+    assert!(o.warnings.is_empty(), "{:?}", o.warnings);
+}
+
+#[test]
+fn pcapng_spb_captured_length() {
+    let be = true;
+    let mut f = shb(be);
+    f.extend(idb(be, 1, 40, &[]));
+    // The block holds 60 of 100 bytes; the interface's snaplen is 40.
+    f.extend(spb(be, &packet(1, 60), 100));
+    let o = read_ok(&f);
+    assert_eq!(o.frames[0].data, packet(1, 40));
+    assert_eq!(o.frames[0].orig_len, 100);
+
+    let mut f = shb(be);
+    f.extend(idb(be, 1, 0, &[]));
+    f.extend(spb(be, &packet(1, 60), 100));
+    f.extend(spb(be, &packet(2, 60), 30)); // padding is not data
+    let o = read_ok(&f);
+    assert_eq!(o.frames[0].data, packet(1, 60));
+    assert_eq!(o.frames[1].data, packet(2, 30));
+}
+
+#[test]
+fn pcapng_sections_with_both_byte_orders() {
+    let mut f = shb(true);
+    f.extend(idb(true, 1, 0, &[(9, &[9])]));
+    f.extend(epb(true, 0, 10, &packet(1, 40), 40));
+    f.extend(shb(false));
+    f.extend(idb(false, 228, 0, &[(14, &(-1i64).to_le_bytes())]));
+    f.extend(epb(false, 0, 2_000_000, &packet(2, 40), 40));
+    // Interface 1 existed in no section: skipped with a warning.
+    let bad_at = f.len() as u64;
+    f.extend(epb(false, 1, 0, &packet(3, 40), 40));
+    f.extend(epb(false, 0, 3_000_000, &packet(4, 40), 40));
+    let o = read_ok(&f);
+    let got: Vec<(u64, i64, LinkType)> =
+        o.frames.iter().map(|f| (f.number, f.ts, f.link)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, 10, LinkType::ETHERNET),
+            (2, 1_000_000_000, LinkType::IPV4),
+            (4, 2_000_000_000, LinkType::IPV4),
+        ]
+    );
+    assert_eq!(o.warnings.len(), 1);
+    let w = &o.warnings[0];
+    assert!(
+        w.contains("test.cap") && w.contains(&bad_at.to_string()) && w.contains("frame 3"),
+        "{w}"
+    );
+    assert_eq!(o.stats.skipped_records, 1);
+    assert_eq!(o.stats.frames, 4);
+}
+
+#[test]
+fn pcapng_interfaces_belong_to_their_section() {
+    let mut f = shb(false);
+    f.extend(idb(false, 1, 0, &[]));
+    f.extend(idb(false, 1, 0, &[]));
+    f.extend(shb(false));
+    f.extend(idb(false, 1, 0, &[]));
+    f.extend(epb(false, 1, 0, &packet(1, 40), 40));
+    f.extend(epb(false, 0, 0, &packet(2, 40), 40));
+    let o = read_ok(&f);
+    assert_eq!(o.frames.len(), 1);
+    assert_eq!(o.frames[0].number, 2);
+    assert_eq!(o.warnings.len(), 1);
+}
+
+#[test]
+fn pcapng_epb_captured_length_beyond_block_is_skipped() {
+    let mut f = shb(false);
+    f.extend(idb(false, 1, 0, &[]));
+    let mut bad = epb(false, 0, 0, &packet(1, 40), 40);
+    bad[20..24].copy_from_slice(&400u32.to_le_bytes()); // caplen
+    f.extend(bad);
+    f.extend(epb(false, 0, 0, &packet(2, 40), 40));
+    let o = read_ok(&f);
+    assert_eq!(o.frames.len(), 1);
+    assert_eq!(o.frames[0].number, 2);
+    assert!(
+        o.warnings[0].contains("frame 1 skipped"),
+        "{:?}",
+        o.warnings
+    );
+}
+
+#[test]
+fn pcapng_block_longer_than_the_buffer() {
+    let big = packet(7, 5 << 20);
+    let mut f = shb(false);
+    f.extend(idb(false, 1, 0, &[]));
+    f.extend(epb(false, 0, 1, &big, big.len() as u32));
+    f.extend(epb(false, 0, 2, &packet(2, 40), 40));
+    let o = read_ok(&f);
+    assert_eq!(o.frames.len(), 2);
+    assert!(o.frames[0].data == big);
+    assert_eq!(o.frames[1].data, packet(2, 40));
+}
+
+#[test]
+fn pcapng_unsupported_version() {
+    let mut f = shb(false);
+    f[12..14].copy_from_slice(&2u16.to_le_bytes());
+    let o = read(&f).expect("opens");
+    assert!(matches!(
+        err_of(&o),
+        CaptureError::Malformed { offset: 0, .. }
+    ));
+}
+
+#[test]
+fn pcapng_bad_tsresol_falls_back_to_microseconds_with_warning() {
+    let mut f = shb(false);
+    f.extend(idb(false, 1, 0, &[(9, &[42])]));
+    f.extend(epb(false, 0, 7, &packet(1, 40), 40));
+    let o = read_ok(&f);
+    assert_eq!(o.frames[0].ts, 7000);
+    assert_eq!(o.warnings.len(), 1);
+}
+
+#[test]
+fn warnings_are_capped_until_drained() {
+    let mut f = shb(false);
+    for _ in 0..1500 {
+        f.extend(epb(false, 9, 0, &packet(1, 4), 4));
+    }
+    let mut r = CaptureReader::from_reader("x", Box::new(Cursor::new(f))).expect("opens");
+    assert!(r.next_frame().expect("reads").is_none());
+    assert!(r.has_warnings());
+    let w = r.take_warnings();
+    assert_eq!(w.len(), 1001);
+    assert!(w[1000].contains("500 more"), "{}", w[1000]);
+    assert_eq!(r.stats().warnings, 1500);
+    assert_eq!(r.stats().skipped_records, 1500);
+    assert!(r.take_warnings().is_empty());
+}
+
+// ----- damaged pcapng: resynchronisation -----------------------------------------
+
+/// A section with one interface and `n` EPBs; returns the bytes and the
+/// start offset of each EPB.
+fn ng_with_frames(n: u8) -> (Vec<u8>, Vec<usize>) {
+    let mut f = shb(false);
+    f.extend(idb(false, 1, 0, &[]));
+    let mut starts = Vec::new();
+    for i in 0..n {
+        starts.push(f.len());
+        f.extend(epb(
+            false,
+            0,
+            u64::from(i),
+            &packet(i, 50 + i as usize),
+            1500,
+        ));
+    }
+    (f, starts)
+}
+
+fn numbers(o: &Outcome) -> Vec<u64> {
+    o.frames.iter().map(|f| f.number).collect()
+}
+
+#[test]
+fn pcapng_trailer_mismatch_resynchronises() {
+    let (mut f, starts) = ng_with_frames(4);
+    let end1 = starts[2] - 4;
+    f[end1..end1 + 4].copy_from_slice(&1234u32.to_le_bytes());
+    let o = read_ok(&f);
+    assert_eq!(numbers(&o), vec![1, 2, 3]);
+    assert_eq!(o.frames[2].data, packet(3, 53));
+    assert_eq!(o.warnings.len(), 1);
+    let w = &o.warnings[0];
+    assert!(w.contains(&format!("byte offset {}", starts[1])), "{w}");
+    assert!(w.contains("trailing length 1234"), "{w}");
+    assert_eq!(o.stats.skipped_bytes, (starts[2] - starts[1]) as u64);
+}
+
+#[test]
+fn pcapng_impossible_leading_lengths_resynchronise() {
+    for bad_len in [0u32, 8, 13, 102, 0x7fff_fff0, 0xffff_fffc] {
+        let (mut f, starts) = ng_with_frames(4);
+        f[starts[1] + 4..starts[1] + 8].copy_from_slice(&bad_len.to_le_bytes());
+        let o = read_ok(&f);
+        assert_eq!(numbers(&o), vec![1, 2, 3], "length {bad_len}");
+        assert_eq!(o.warnings.len(), 1, "length {bad_len}");
+        assert!(
+            o.warnings[0].contains("impossible length"),
+            "{:?}",
+            o.warnings
+        );
+    }
+}
+
+#[test]
+fn pcapng_length_past_the_end_in_the_middle_resynchronises() {
+    let (mut f, starts) = ng_with_frames(4);
+    f[starts[1] + 4..starts[1] + 8].copy_from_slice(&(1u32 << 20).to_le_bytes());
+    let o = read_ok(&f);
+    assert_eq!(numbers(&o), vec![1, 2, 3]);
+    assert!(
+        o.warnings[0].contains("more than remain"),
+        "{:?}",
+        o.warnings
+    );
+}
+
+#[test]
+fn pcapng_garbage_between_blocks_resynchronises() {
+    let (mut f, starts) = ng_with_frames(3);
+    f.splice(starts[1]..starts[1], [0xde, 0xad, 0xbe, 0xef, 0x01, 0x02]);
+    let o = read_ok(&f);
+    assert_eq!(numbers(&o), vec![1, 2, 3]);
+    assert_eq!(o.stats.skipped_bytes, 6);
+    assert_eq!(o.warnings.len(), 1);
+}
+
+#[test]
+fn pcapng_damage_with_nothing_valid_after_is_malformed() {
+    let (mut f, starts) = ng_with_frames(3);
+    let last = f.len() - 4;
+    f[last..].copy_from_slice(&7u32.to_le_bytes());
+    let o = read(&f).expect("opens");
+    assert_eq!(numbers(&o), vec![1, 2]);
+    match err_of(&o) {
+        CaptureError::Malformed { offset, frame, .. } => {
+            assert_eq!((*offset, *frame), (starts[2] as u64, 2));
+        }
+        e => panic!("wrong error {e}"),
+    }
+}
+
+// ----- cut files ------------------------------------------------------------------
+
+/// Cuts `f` at every byte; `ends` are the offsets where a record or block
+/// ends (clean places to stop), `frame_ends[i]` where frame i+1 ends.
+fn check_every_cut(f: &[u8], header_len: usize, ends: &[usize], frame_ends: &[usize]) {
+    let full = read_ok(f);
+    assert_eq!(full.frames.len(), frame_ends.len());
+    for cut in 0..f.len() {
+        let input: Box<dyn Read + Send> = if cut % 3 == 0 {
+            Box::new(Trickle {
+                inner: Cursor::new(f[..cut].to_vec()),
+                max: 5,
+                calls: 0,
+            })
+        } else {
+            Box::new(Cursor::new(f[..cut].to_vec()))
+        };
+        let o = match read_from(input) {
+            Ok(o) => o,
+            Err(e) => {
+                assert!(cut < header_len.max(4), "cut {cut}: open failed: {e}");
+                assert!(
+                    matches!(e, CaptureError::Truncated { offset: 0, .. }),
+                    "cut {cut}: {e}"
+                );
+                continue;
+            }
+        };
+        let complete = frame_ends.iter().filter(|&&e| e <= cut).count();
+        assert_eq!(o.frames, full.frames[..complete], "cut {cut}");
+        if ends.contains(&cut) {
+            assert!(o.end.is_ok(), "cut {cut}: {:?}", o.end.err());
+        } else {
+            match &o.end {
+                Err(CaptureError::Truncated { frame, offset, .. }) => {
+                    assert_eq!(*frame, complete as u64, "cut {cut}");
+                    // The cut record or block starts at the last clean end.
+                    let start = ends.iter().filter(|&&e| e <= cut).max().copied();
+                    assert_eq!(*offset as usize, start.unwrap_or(0), "cut {cut}");
+                }
+                other => panic!("cut {cut}: {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn pcap_cut_at_every_byte() {
+    let mut f = pcap_header(false, false, 1, 65535);
+    let mut ends = vec![f.len()];
+    for i in 0..4u8 {
+        f.extend(pcap_record(false, 1, 2, &packet(i, 30 + i as usize), 100));
+        ends.push(f.len());
+    }
+    let frame_ends = ends[1..].to_vec();
+    check_every_cut(&f, 24, &ends, &frame_ends);
+}
+
+#[test]
+fn pcapng_cut_at_every_byte() {
+    let mut f = shb(false);
+    let mut ends = vec![f.len()];
+    let mut frame_ends = Vec::new();
+    let mut push = |f: &mut Vec<u8>, b: Vec<u8>, is_frame: bool| {
+        f.extend(b);
+        ends.push(f.len());
+        if is_frame {
+            frame_ends.push(f.len());
+        }
+    };
+    push(&mut f, idb(false, 1, 0, &[(9, &[6])]), false);
+    push(&mut f, epb(false, 0, 1, &packet(1, 33), 33), true);
+    push(&mut f, dsb(false, TLS_KEY_LOG, b"x y z\n"), false);
+    push(&mut f, spb(false, &packet(2, 21), 21), true);
+    push(&mut f, block(false, 0x99, b"unknown"), false);
+    push(&mut f, shb(true), false);
+    push(&mut f, idb(true, 101, 0, &[]), false);
+    push(&mut f, epb(true, 0, 1, &packet(3, 40), 40), true);
+    let ends_all = ends.clone();
+    // A cut of fewer than 4 bytes cannot even be recognised; a cut inside the
+    // first SHB is a truncation reported by next_frame.
+    check_every_cut(&f, 4, &ends_all, &frame_ends);
+}
+
+#[test]
+fn gzip_pcap_and_pcapng() {
+    let mut p = pcap_header(false, false, 1, 65535);
+    p.extend(pcap_record(false, 1, 2, &packet(1, 30), 30));
+    let (ng, _) = ng_with_frames(3);
+    for plain in [p, ng] {
+        let expect = read_ok(&plain);
+        let o = read_ok(&gzip(&plain));
+        assert!(o.gzip);
+        assert_eq!(o.frames, expect.frames);
+        assert_eq!(o.stats.bytes_read, plain.len() as u64);
+        // Two gzip members, as `cat a.gz b.gz` makes: one stream.
+        let half = plain.len() / 2;
+        let mut two = gzip(&plain[..half]);
+        two.extend(gzip(&plain[half..]));
+        assert_eq!(read_ok(&two).frames, expect.frames);
+    }
+}
+
+#[test]
+fn gzip_cut_at_every_byte() {
+    let (plain, _) = ng_with_frames(5);
+    let full = read_ok(&plain);
+    let z = gzip(&plain);
+    for cut in 0..z.len() {
+        match read(&z[..cut]) {
+            Err(e) => {
+                let msg = e.to_string();
+                assert!(!msg.is_empty());
+            }
+            Ok(o) => {
+                assert!(o.frames.len() <= full.frames.len());
+                assert_eq!(o.frames, full.frames[..o.frames.len()], "cut {cut}");
+                assert!(
+                    o.end.is_err(),
+                    "cut {cut}: a cut gzip stream must not end cleanly"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn gzip_cut_reports_the_early_end() {
+    let (plain, _) = ng_with_frames(5);
+    let z = gzip(&plain);
+    // Only the 8-byte trailer missing: all frames, then an error.
+    let o = read(&z[..z.len() - 8]).expect("opens");
+    assert_eq!(o.frames.len(), 5);
+    let msg = err_of(&o).to_string();
+    assert!(msg.contains("gzip"), "{msg}");
+}
+
+// ----- format errors ----------------------------------------------------------------
+
+#[test]
+fn empty_and_tiny_files() {
+    let e = read(&[]).err().expect("error");
+    assert!(e.to_string().contains("empty file"), "{e}");
+    assert!(matches!(e, CaptureError::Truncated { offset: 0, .. }));
+    let e = read(&[0xd4, 0xc3]).err().expect("error");
+    assert!(e.to_string().contains("too short"), "{e}");
+    let e = read(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]).err().expect("error");
+    assert!(e.to_string().contains("pcap file header"), "{e}");
+    let e = read(&gzip(&[])).err().expect("error");
+    assert!(e.to_string().contains("empty file (after gzip"), "{e}");
+}
+
+#[test]
+fn unknown_magic_names_file_and_bytes() {
+    let e = read(b"GET / HTTP/1.1\r\n").err().expect("error");
+    match &e {
+        CaptureError::UnknownFormat { file, magic } => {
+            assert_eq!(file, "test.cap");
+            assert_eq!(magic, b"GET ");
+        }
+        other => panic!("{other}"),
+    }
+    assert!(e.to_string().contains("47 45 54 20"), "{e}");
+    let e = read(&gzip(b"not a capture")).err().expect("error");
+    assert!(e.to_string().contains("gzip"), "{e}");
+    // Gzip magic but not gzip data.
+    let e = read(&[0x1f, 0x8b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        .err()
+        .expect("error");
+    assert!(matches!(e, CaptureError::Io { .. }), "{e}");
+}
+
+#[test]
+fn open_missing_file() {
+    let e = CaptureReader::open("/nonexistent/x.pcap").expect_err("error");
+    assert!(matches!(e, CaptureError::Io { .. }));
+    assert!(e.to_string().contains("/nonexistent/x.pcap"), "{e}");
+}
+
+#[test]
+fn open_a_file_on_disk() {
+    let dir = std::env::temp_dir().join(format!("tlsclose-capture-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let path = dir.join("capture.bin.txt"); // the name does not matter
+    let (plain, _) = ng_with_frames(3);
+    std::fs::write(&path, gzip(&plain)).expect("write");
+    let mut r = CaptureReader::open(path.to_str().expect("utf-8")).expect("opens");
+    assert!(r.is_gzip());
+    assert_eq!(r.format(), CaptureFormat::PcapNg);
+    let mut n = 0;
+    while r.next_frame().expect("reads").is_some() {
+        n += 1;
+    }
+    assert_eq!(n, 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ----- concatenated captures ----------------------------------------------------------
+
+#[test]
+fn concatenated_pcap_files() {
+    let mut f = pcap_header(false, false, 1, 65535);
+    f.extend(pcap_record(false, 1, 0, &packet(1, 30), 30));
+    let second_at = f.len();
+    f.extend(pcap_header(true, true, 101, 65535));
+    f.extend(pcap_record(true, 2, 7, &packet(2, 30), 30));
+    let o = read_ok(&f);
+    let got: Vec<(u64, i64, LinkType)> =
+        o.frames.iter().map(|f| (f.number, f.ts, f.link)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, 1_000_000_000, LinkType::ETHERNET),
+            (2, 2_000_000_007, LinkType::RAW)
+        ]
+    );
+    assert_eq!(o.warnings.len(), 1);
+    assert!(
+        o.warnings[0].contains(&second_at.to_string()),
+        "{:?}",
+        o.warnings
+    );
+}
+
+#[test]
+fn pcap_then_pcapng_then_pcap() {
+    let mut f = pcap_header(false, false, 1, 65535);
+    f.extend(pcap_record(false, 1, 0, &packet(1, 30), 30));
+    let (ng, _) = ng_with_frames(2);
+    f.extend(ng);
+    f.extend(pcap_header(false, false, 113, 65535));
+    f.extend(pcap_record(false, 1, 0, &packet(4, 30), 30));
+    let o = read_ok(&f);
+    assert_eq!(numbers(&o), vec![1, 2, 3, 4]);
+    assert_eq!(o.frames[3].link, LinkType::LINUX_SLL);
+    assert_eq!(o.warnings.len(), 2, "{:?}", o.warnings);
+}
+
+// ----- streaming and robustness -------------------------------------------------------
+
+/// Generates a pcap of `n` frames of varying sizes on the fly.
+struct Generator {
+    n: u32,
+    next: u32,
+    pending: Vec<u8>,
+    at: usize,
+    chunk: usize,
+}
+
+impl Read for Generator {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.pending.len() {
+            if self.next == self.n {
+                return Ok(0);
+            }
+            self.pending.clear();
+            self.at = 0;
+            if self.next == 0 {
+                self.pending.extend(pcap_header(false, true, 1, 65535));
+            }
+            let len = 40 + (self.next as usize * 7919) % 3000;
+            let tag = (self.next % 251) as u8;
+            self.pending.extend(pcap_record(
+                false,
+                self.next,
+                0,
+                &packet(tag, len),
+                len as u32,
+            ));
+            self.next += 1;
+        }
+        // Odd-sized reads so records straddle refills.
+        self.chunk = self.chunk % 65521 + 4099;
+        let n = buf.len().min(self.pending.len() - self.at).min(self.chunk);
+        buf[..n].copy_from_slice(&self.pending[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn long_stream_with_records_across_refills() {
+    let n = 12_000u32; // about 18 MB
+    let mut r = CaptureReader::from_reader(
+        "gen",
+        Box::new(Generator {
+            n,
+            next: 0,
+            pending: Vec::new(),
+            at: 0,
+            chunk: 0,
+        }),
+    )
+    .expect("opens");
+    let mut count = 0u32;
+    let mut offset = 24u64;
+    while let Some(f) = r.next_frame().expect("reads") {
+        let len = 40 + (count as usize * 7919) % 3000;
+        assert_eq!(f.number, u64::from(count) + 1);
+        assert_eq!(f.file_offset, offset);
+        assert_eq!(f.ts.as_nanos(), i64::from(count) * 1_000_000_000);
+        assert!(
+            f.data == packet((count % 251) as u8, len).as_slice(),
+            "frame {}",
+            f.number
+        );
+        offset += 16 + len as u64;
+        count += 1;
+    }
+    assert_eq!(count, n);
+    assert_eq!(r.stats().bytes_read, offset);
+}
+
+#[test]
+fn random_damage_never_panics() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (ng, _) = ng_with_frames(6);
+    let mut ng2 = ng.clone();
+    ng2.extend(idb(false, 1, 0, &[(9, &[9])]));
+    ng2.extend(spb(false, &packet(1, 10), 10));
+    ng2.extend(dsb(false, 1, b"k"));
+    let mut pc = pcap_header(false, false, 1, 200);
+    for i in 0..6u8 {
+        pc.extend(pcap_record(false, 1, 0, &packet(i, 50), 50));
+    }
+    for base in [ng2, pc] {
+        for _ in 0..1500 {
+            let mut f = base.clone();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() as usize) % f.len();
+                match next() % 3 {
+                    0 => f[at] = next() as u8,
+                    1 => f[at] ^= 0x80,
+                    _ => f.truncate(at.max(1)),
+                }
+            }
+            if let Ok(o) = read(&f) {
+                let mut last = 0;
+                for fr in &o.frames {
+                    assert!(fr.number > last);
+                    last = fr.number;
+                    assert!(fr.offset < f.len() as u64);
+                    let _ = tlsclose_capture::decode_segment(&tlsclose_capture::Frame {
+                        number: fr.number,
+                        ts: tlsclose_capture::Timestamp(fr.ts),
+                        link: fr.link,
+                        data: &fr.data,
+                        orig_len: fr.orig_len,
+                        file_offset: fr.offset,
+                    });
+                }
+                assert!(o.stats.bytes_read <= f.len() as u64);
+            }
+        }
+    }
+}

@@ -1,6 +1,73 @@
 //! Per-direction record deframer: bytes and gaps in, records out.
-use crate::record::RecordHeader;
-use crate::types::ProtocolVersion;
+//!
+//! One [`Deframer`] follows one direction of a TCP connection. The
+//! reassembler feeds it the in-order bytes ([`Deframer::push`], usually one
+//! segment's payload, tagged with the caller's frame number and time) and
+//! the holes ([`Deframer::gap`]); records and other events go to a sink.
+//!
+//! # Finding where TLS starts
+//!
+//! * [`StartMode::StreamStart`]: TLS starts at offset 0 when the stream opens
+//!   with a handshake record header (type 22, version 3.0–3.4, length
+//!   1..=[`MAX_RECORD_LEN`]) whose first body byte, when present, is
+//!   client_hello or server_hello, with an SSLv2-compatible ClientHello
+//!   (RFC 5246 appendix E.2), or with a plaintext alert record (type 21,
+//!   length 2, level 1 or 2: a server refusing the ClientHello). Otherwise the
+//!   stream is taken as a plaintext protocol first (STARTTLS): the same test
+//!   runs at the start of every pushed chunk and right after every `\n`,
+//!   for at most `scan_limit` bytes, after which [`DeframeEvent::GaveUp`].
+//! * [`StartMode::MidStream`] and after [`DeframeEvent::LostSync`]: record
+//!   headers are looked for at every position (see *Resynchronisation*).
+//!
+//! # In sync
+//!
+//! Headers are read one after the other; a header that is not
+//! [`plausible`] ends sync ([`DeframeEvent::LostSync`]). Record bodies are
+//! kept (see [`DeframerConfig`]) or counted down without copying. A kept
+//! body lying entirely inside one push is lent straight from the pushed
+//! slice; one that spans pushes is copied into a buffer bounded by the keep
+//! limits.
+//!
+//! # Gaps
+//!
+//! A gap inside a record body keeps sync: the record is reported with
+//! `damaged: true` and no body. A gap over (part of) a header, or before TLS
+//! was found, loses sync (one `LostSync` until sync is found again).
+//!
+//! # Resynchronisation
+//!
+//! Every position whose 5 bytes form a plausible header of length ≥ 1 is a
+//! candidate. A candidate is *verified* when it is a handshake record holding
+//! a hello, when the header after its record is available and plausible, or
+//! when it starts a pushed chunk and its record ends exactly at the chunk's
+//! end. A candidate whose successor header is not available yet is
+//! *tentative*: the deframer parses on from it but holds its record back
+//! until the next header shows up. A plausible next header confirms it
+//! (`Resync`, then the held record, then sync goes on); an implausible one
+//! drops it silently and scanning resumes right after the failed header's
+//! first byte. The end of the stream ([`Deframer::finish`]) or a gap right
+//! after the held record releases it. `TlsStart` (the first time) and
+//! `Resync` (after a `LostSync`) are emitted just before the first record of
+//! the new sync, so a dropped candidate leaves no trace. The first sync of a
+//! `MidStream` deframer gives `TlsStart` only (its offset is the number of
+//! bytes skipped).
+//!
+//! # Memory
+//!
+//! Besides a few header bytes, the deframer holds at most one kept body
+//! (current or held back), so its buffers never exceed
+//! `max(keep_body_max, keep_handshake_max)` plus 9 bytes, whatever the
+//! stream length.
+#[cfg(doc)]
+use crate::record::MAX_RECORD_LEN;
+use crate::record::{header_prefix_ok, record_header, RecordHeader};
+use crate::types::{ContentType, ProtocolVersion};
+
+#[cfg(doc)]
+use crate::record::plausible;
+
+/// Bytes of a record header.
+const HDR: usize = crate::record::RECORD_HEADER_LEN;
 
 /// Where the byte stream starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,44 +145,847 @@ pub enum DeframeEvent<'a, T> {
     },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// StreamStart: looking for TLS in a plaintext preamble.
+    Preamble,
+    /// Looking for record-layer sync at every position.
+    Scan,
+    /// Reading records (possibly from a tentative candidate).
+    Sync,
+    /// No TLS found within the scan limit: everything is ignored.
+    GaveUp,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Tls(RecordHeader),
+    /// An SSLv2-compatible ClientHello; counts down the message.
+    Sslv2(ProtocolVersion),
+}
+
+/// The record whose body is being read.
+#[derive(Debug, Clone, Copy)]
+struct Cur {
+    kind: Kind,
+    offset: u64,
+    /// Body bytes still to come.
+    remaining: usize,
+    /// Body bytes already passed (pushed, skipped or lost in a gap).
+    got: usize,
+    keep: bool,
+    damaged: bool,
+}
+
+/// A complete record from a tentative candidate, waiting for the header
+/// after it. Its body (if kept) is in `Deframer::held_body`.
+#[derive(Debug, Clone, Copy)]
+struct Held<T> {
+    header: RecordHeader,
+    offset: u64,
+    has_body: bool,
+    damaged: bool,
+    tag: T,
+}
+
+/// What a candidate position holds.
+#[derive(Debug, Clone, Copy)]
+enum Probe {
+    No,
+    /// Too few bytes to decide: keep them and look again with more.
+    NeedMore,
+    Record {
+        header: RecordHeader,
+        verified: bool,
+    },
+    /// SSLv2-compatible ClientHello; `len` counts the bytes after the
+    /// 2-byte length.
+    Sslv2 {
+        len: usize,
+        version: ProtocolVersion,
+    },
+}
+
+/// The bytes carried over from earlier pushes followed by the new ones.
+struct Window<'a> {
+    carry: &'a [u8],
+    data: &'a [u8],
+}
+
+impl Window<'_> {
+    fn len(&self) -> usize {
+        self.carry.len() + self.data.len()
+    }
+
+    fn get(&self, i: usize) -> Option<u8> {
+        match i.checked_sub(self.carry.len()) {
+            None => self.carry.get(i).copied(),
+            Some(j) => self.data.get(j).copied(),
+        }
+    }
+
+    /// Up to N bytes from `i`, and how many there were.
+    fn bytes<const N: usize>(&self, i: usize) -> ([u8; N], usize) {
+        let mut out = [0u8; N];
+        let mut n = 0;
+        for slot in out.iter_mut() {
+            match i.checked_add(n).and_then(|j| self.get(j)) {
+                Some(b) => {
+                    *slot = b;
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        (out, n)
+    }
+
+    /// First index ≥ `from` whose byte satisfies `pred`.
+    fn find_from(&self, from: usize, pred: impl Fn(u8) -> bool) -> Option<usize> {
+        let clen = self.carry.len();
+        if from < clen {
+            if let Some(k) = self
+                .carry
+                .get(from..)
+                .and_then(|c| c.iter().position(|&b| pred(b)))
+            {
+                return Some(from + k);
+            }
+        }
+        let dfrom = from.saturating_sub(clen);
+        self.data
+            .get(dfrom..)
+            .and_then(|d| d.iter().position(|&b| pred(b)))
+            .map(|k| clen + dfrom + k)
+    }
+}
+
+fn header_of(b: &[u8]) -> Option<RecordHeader> {
+    record_header(b).ok().map(|(_, h)| h)
+}
+
+/// Start-of-TLS test (StreamStart and STARTTLS candidates): a hello-carrying
+/// handshake header, a plaintext alert, or an SSLv2-compatible ClientHello.
+fn probe_start(win: &Window<'_>, i: usize) -> Probe {
+    let (b, n) = win.bytes::<6>(i);
+    let Some(&b0) = b.get(..n).and_then(|s| s.first()) else {
+        return Probe::NeedMore;
+    };
+    match b0 {
+        21 | 22 => {
+            if !header_prefix_ok(b.get(..n.min(HDR)).unwrap_or(&[])) {
+                return Probe::No;
+            }
+            let Some(header) = b.get(..n).and_then(header_of) else {
+                return Probe::NeedMore;
+            };
+            let next = if n > HDR { b.get(HDR).copied() } else { None };
+            let ok = if b0 == 22 {
+                // A handshake record opening TLS holds a ClientHello or a
+                // ServerHello.
+                header.length >= 1 && matches!(next, None | Some(1 | 2))
+            } else {
+                // A plaintext alert: exactly level + description.
+                header.length == 2 && matches!(next, None | Some(1 | 2))
+            };
+            if ok {
+                Probe::Record {
+                    header,
+                    verified: true,
+                }
+            } else {
+                Probe::No
+            }
+        }
+        _ if b0 & 0x80 != 0 => probe_sslv2_prefix(&b, n),
+        _ => Probe::No,
+    }
+}
+
+/// SSLv2-compatible ClientHello, from its first 5 bytes: 2-byte length with
+/// the high bit set, msg_type 1, version 3.x.
+fn probe_sslv2_prefix(b: &[u8; 6], n: usize) -> Probe {
+    let [b0, b1, b2, b3, b4, _] = *b;
+    if n >= 2 && (usize::from(b0 & 0x7f) << 8 | usize::from(b1)) < 9 {
+        return Probe::No;
+    }
+    if (n >= 3 && b2 != 1) || (n >= 4 && b3 != 3) || (n >= 5 && b4 > 4) {
+        return Probe::No;
+    }
+    if n < 5 {
+        return Probe::NeedMore;
+    }
+    Probe::Sslv2 {
+        len: usize::from(b0 & 0x7f) << 8 | usize::from(b1),
+        version: ProtocolVersion(u16::from_be_bytes([b3, b4])),
+    }
+}
+
+/// SSLv2-compatible ClientHello with its whole fixed part checked (the
+/// lengths must add up): used where any position is a candidate.
+fn probe_sslv2_full(b: &[u8; 11]) -> Probe {
+    let [b0, b1, b2, b3, b4, c0, c1, s0, s1, h0, h1] = *b;
+    let len = usize::from(b0 & 0x7f) << 8 | usize::from(b1);
+    let cs = usize::from(u16::from_be_bytes([c0, c1]));
+    let sid = usize::from(u16::from_be_bytes([s0, s1]));
+    let chal = usize::from(u16::from_be_bytes([h0, h1]));
+    let ok = b0 & 0x80 != 0
+        && b2 == 1
+        && b3 == 3
+        && b4 <= 4
+        && cs > 0
+        && cs % 3 == 0
+        && (sid == 0 || sid == 16)
+        && (16..=32).contains(&chal)
+        && len == 9 + cs + sid + chal;
+    if ok {
+        Probe::Sslv2 {
+            len,
+            version: ProtocolVersion(u16::from_be_bytes([b3, b4])),
+        }
+    } else {
+        Probe::No
+    }
+}
+
+/// Resynchronisation test at any position.
+fn probe_resync(win: &Window<'_>, i: usize, chunk_start: Option<usize>) -> Probe {
+    let (b, n) = win.bytes::<11>(i);
+    let Some(&b0) = b.get(..n).and_then(|s| s.first()) else {
+        return Probe::NeedMore;
+    };
+    if b0 & 0x80 != 0 {
+        return if n == b.len() {
+            probe_sslv2_full(&b)
+        } else {
+            Probe::No
+        };
+    }
+    if !header_prefix_ok(b.get(..n.min(HDR)).unwrap_or(&[])) {
+        return Probe::No;
+    }
+    let Some(header) = b.get(..n).and_then(header_of) else {
+        return Probe::NeedMore;
+    };
+    if header.length == 0 {
+        return Probe::No;
+    }
+    let record = |verified| Probe::Record { header, verified };
+    if header.content_type == ContentType::HANDSHAKE && n > HDR && matches!(b.get(HDR), Some(1 | 2))
+    {
+        return record(true);
+    }
+    let next = i + HDR + usize::from(header.length);
+    let (nb, nn) = win.bytes::<HDR>(next);
+    if !header_prefix_ok(nb.get(..nn).unwrap_or(&[])) {
+        return Probe::No;
+    }
+    if nn == HDR {
+        return record(true);
+    }
+    if next == win.len() && chunk_start == Some(i) {
+        return record(true);
+    }
+    record(false)
+}
+
+/// Next STARTTLS candidate at or after `i`: the start of the carried bytes
+/// (always a pending candidate), the start of the pushed chunk, or right
+/// after a `\n`.
+fn next_line_candidate(win: &Window<'_>, i: usize, chunk_start: Option<usize>) -> Option<usize> {
+    let wlen = win.len();
+    if i == 0 && !win.carry.is_empty() {
+        return Some(0);
+    }
+    let at_chunk = chunk_start.filter(|&c| c >= i && c < wlen);
+    let after_nl = win
+        .find_from(i.saturating_sub(1), |b| b == b'\n')
+        .map(|k| k + 1)
+        .filter(|&c| c >= i && c < wlen);
+    match (at_chunk, after_nl) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Next position that can start a record header or an SSLv2 hello.
+fn next_record_candidate(win: &Window<'_>, i: usize) -> Option<usize> {
+    win.find_from(i, |b| (20..=24).contains(&b) || b & 0x80 != 0)
+}
+
 /// See the module docs.
 #[derive(Debug)]
 pub struct Deframer<T> {
-    _tag: Option<T>,
+    config: DeframerConfig,
+    want_handshake: bool,
+    phase: Phase,
+    /// Stream offset of the next byte (pushed + gaps).
+    offset: u64,
+    tls_started: bool,
+    /// A LostSync was emitted and no Resync since.
+    lost: bool,
+    lost_offset: u64,
+    /// Positions passed while scanning (against `scan_limit`).
+    scanned: u64,
+    /// Undecided candidate bytes at the end of the last push (scan phases).
+    carry: [u8; HDR - 1],
+    carry_len: usize,
+    /// Header bytes read so far (sync phase).
+    hdr: [u8; HDR],
+    hdr_fill: usize,
+    hdr_offset: u64,
+    cur: Option<Cur>,
+    /// A kept body that spans pushes.
+    body_buf: Vec<u8>,
+    /// Sync was found at an unverified candidate.
+    tentative: bool,
+    cand_offset: u64,
+    cand_scanned: u64,
+    held: Option<Held<T>>,
+    held_body: Vec<u8>,
 }
 
 impl<T: Copy> Deframer<T> {
-    pub fn new(_mode: StartMode, _config: DeframerConfig) -> Self {
-        todo!()
+    pub fn new(mode: StartMode, config: DeframerConfig) -> Self {
+        Deframer {
+            config,
+            want_handshake: true,
+            phase: match mode {
+                StartMode::StreamStart => Phase::Preamble,
+                StartMode::MidStream => Phase::Scan,
+            },
+            offset: 0,
+            tls_started: false,
+            lost: false,
+            lost_offset: 0,
+            scanned: 0,
+            carry: [0; HDR - 1],
+            carry_len: 0,
+            hdr: [0; HDR],
+            hdr_fill: 0,
+            hdr_offset: 0,
+            cur: None,
+            body_buf: Vec::new(),
+            tentative: false,
+            cand_offset: 0,
+            cand_scanned: 0,
+            held: None,
+            held_body: Vec::new(),
+        }
     }
+
     /// Feeds the next in-order bytes of the stream.
-    pub fn push(&mut self, _data: &[u8], _tag: T, _sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
-        todo!()
+    pub fn push(&mut self, data: &[u8], tag: T, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
+        let base = self.offset;
+        self.offset = base.saturating_add(data.len() as u64);
+        let mut pos = 0usize;
+        loop {
+            match self.phase {
+                Phase::GaveUp => return,
+                Phase::Preamble | Phase::Scan => match self.scan(data, pos, base, tag, sink) {
+                    Some(p) => pos = p,
+                    None => return,
+                },
+                Phase::Sync => {
+                    if pos >= data.len() {
+                        return;
+                    }
+                    pos = self.sync(data, pos, base, tag, sink);
+                }
+            }
+        }
     }
+
     /// `len` bytes of the stream are missing (never captured).
-    pub fn gap(&mut self, _len: u64, _tag: T, _sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
-        todo!()
+    pub fn gap(&mut self, len: u64, tag: T, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
+        if len == 0 {
+            return;
+        }
+        let start = self.offset;
+        self.offset = start.saturating_add(len);
+        match self.phase {
+            Phase::GaveUp => {}
+            Phase::Preamble => self.lose(start, sink),
+            Phase::Scan => {
+                self.carry_len = 0;
+                self.mark_lost(start, sink);
+            }
+            Phase::Sync => {
+                if let Some(mut cur) = self.cur {
+                    self.body_buf.clear();
+                    cur.damaged = true;
+                    cur.keep = false;
+                    let rem = cur.remaining as u64;
+                    if len < rem {
+                        cur.remaining -= len as usize;
+                        cur.got = cur.got.saturating_add(len as usize);
+                        self.cur = Some(cur);
+                        return;
+                    }
+                    self.cur = None;
+                    let end = start.saturating_add(rem);
+                    if len > rem && self.tentative {
+                        // An unverified record whose end fell into a hole:
+                        // no evidence left for it.
+                        self.tentative = false;
+                        self.mark_lost(start, sink);
+                        self.enter_scan();
+                        return;
+                    }
+                    cur.got = cur.got.saturating_add(cur.remaining);
+                    cur.remaining = 0;
+                    self.complete(cur, None, tag, sink);
+                    if len > rem {
+                        self.lose(end, sink);
+                    }
+                } else {
+                    let at = if self.hdr_fill > 0 {
+                        self.hdr_offset
+                    } else {
+                        start
+                    };
+                    self.hdr_fill = 0;
+                    // The stream broke right after the held record: evidence
+                    // enough for it.
+                    self.release_held(sink);
+                    self.lose(at, sink);
+                }
+            }
+        }
     }
+
+    /// Advances over `len` bytes the caller did not copy because they lie in
+    /// [`Deframer::skippable`]; a record completed by them carries `tag`.
+    /// Bytes beyond `skippable()` are treated as a [`Deframer::gap`].
+    pub fn skip(&mut self, len: u64, tag: T, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
+        let n = len.min(self.skippable());
+        if n > 0 {
+            if let Some(mut cur) = self.cur {
+                self.offset = self.offset.saturating_add(n);
+                cur.remaining -= n as usize;
+                cur.got = cur.got.saturating_add(n as usize);
+                if cur.remaining == 0 {
+                    self.cur = None;
+                    self.complete(cur, None, tag, sink);
+                } else {
+                    self.cur = Some(cur);
+                }
+            }
+        }
+        if len > n {
+            self.gap(len - n, tag, sink);
+        }
+    }
+
     /// The stream ended (FIN, RST or end of capture): release any record
     /// held back for verification.
-    pub fn finish(&mut self, _sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
-        todo!()
+    pub fn finish(&mut self, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
+        if self.phase == Phase::Sync {
+            if self.held.is_some() {
+                self.release_held(sink);
+            } else if self.tentative {
+                // A tentative record cut short by the end: drop it.
+                self.tentative = false;
+                self.cur = None;
+                self.body_buf.clear();
+                self.enter_scan();
+            }
+        }
+        self.carry_len = 0;
     }
+
     /// Stop keeping handshake bodies (the hellos were read).
-    pub fn set_want_handshake(&mut self, _want: bool) {
-        todo!()
+    pub fn set_want_handshake(&mut self, want: bool) {
+        self.want_handshake = want;
+        if !want {
+            let small = self.config.keep_body_max;
+            self.body_buf.shrink_to(small);
+            self.held_body.shrink_to(small);
+        }
     }
+
     /// Bytes pushed so far (the stream offset of the next byte).
     pub fn offset(&self) -> u64 {
-        todo!()
+        self.offset
     }
+
     /// True once TLS was found in this direction.
     pub fn is_tls(&self) -> bool {
-        todo!()
+        self.tls_started
     }
+
+    /// True once the deframer gave up looking for TLS: it ignores the rest
+    /// of the stream.
+    pub fn gave_up(&self) -> bool {
+        self.phase == Phase::GaveUp
+    }
+
+    /// True while the record layer is in sync (records are being read).
+    pub fn in_sync(&self) -> bool {
+        self.phase == Phase::Sync && !self.tentative
+    }
+
     /// Bytes the deframer will skip without looking at them (the rest of a
     /// record body it does not keep). Lets the reassembler avoid copying.
     pub fn skippable(&self) -> u64 {
-        todo!()
+        match (self.phase, self.cur) {
+            (Phase::Sync, Some(cur)) if !cur.keep => cur.remaining as u64,
+            _ => 0,
+        }
+    }
+
+    /// Bytes held in internal buffers (carried candidate bytes, a partial
+    /// header, a kept body spanning pushes, a record held back for
+    /// verification). Bounded by the keep limits plus 9.
+    pub fn buffered(&self) -> usize {
+        self.carry_len + self.hdr_fill + self.body_buf.len() + self.held_body.len()
+    }
+
+    // ---- scanning ------------------------------------------------------
+
+    /// Scans `carry ++ data[p0..]` for the start of TLS / a record header.
+    /// Returns the position in `data` where sync parsing goes on, or None
+    /// when the whole push was used up.
+    fn scan(
+        &mut self,
+        data: &[u8],
+        p0: usize,
+        base: u64,
+        tag: T,
+        sink: &mut dyn FnMut(DeframeEvent<'_, T>),
+    ) -> Option<usize> {
+        let carry = self.carry;
+        let clen = self.carry_len.min(carry.len());
+        let win = Window {
+            carry: carry.get(..clen).unwrap_or(&[]),
+            data: data.get(p0..).unwrap_or(&[]),
+        };
+        let wlen = win.len();
+        let win_off = base.saturating_add(p0 as u64).saturating_sub(clen as u64);
+        let chunk_start = (p0 == 0).then_some(clen);
+        let preamble = self.phase == Phase::Preamble;
+        let mut i = 0usize;
+        loop {
+            let cand = if preamble {
+                next_line_candidate(&win, i, chunk_start)
+            } else {
+                next_record_candidate(&win, i)
+            };
+            let budget = self.config.scan_limit.saturating_sub(self.scanned);
+            if cand.unwrap_or(wlen) as u64 >= budget {
+                self.give_up(win_off.saturating_add(budget), sink);
+                return None;
+            }
+            let Some(c) = cand else {
+                self.scanned = self.scanned.saturating_add(wlen as u64);
+                self.carry_len = 0;
+                return None;
+            };
+            let probe = if preamble {
+                probe_start(&win, c)
+            } else {
+                probe_resync(&win, c, chunk_start)
+            };
+            let hdr_off = win_off.saturating_add(c as u64);
+            let resume = p0 + (c + HDR).saturating_sub(clen);
+            match probe {
+                Probe::No => i = c + 1,
+                Probe::NeedMore => {
+                    let (rest, n) = win.bytes::<{ HDR - 1 }>(c);
+                    self.carry = rest;
+                    self.carry_len = n;
+                    self.scanned = self.scanned.saturating_add(c as u64);
+                    return None;
+                }
+                Probe::Record { header, verified } => {
+                    self.carry_len = 0;
+                    self.phase = Phase::Sync;
+                    self.hdr_fill = 0;
+                    self.tentative = !verified;
+                    if verified {
+                        self.sync_found(hdr_off, sink);
+                    } else {
+                        self.cand_offset = hdr_off;
+                        self.cand_scanned = self.scanned.saturating_add(c as u64);
+                    }
+                    self.begin_record(Kind::Tls(header), hdr_off, header.length.into(), tag, sink);
+                    return Some(resume);
+                }
+                Probe::Sslv2 { len, version } => {
+                    self.carry_len = 0;
+                    self.phase = Phase::Sync;
+                    self.hdr_fill = 0;
+                    self.tentative = false;
+                    self.sync_found(hdr_off, sink);
+                    // msg_type and version (3 of the `len` bytes) are read.
+                    let rest = len.saturating_sub(3);
+                    self.begin_record(Kind::Sslv2(version), hdr_off, rest, tag, sink);
+                    return Some(resume);
+                }
+            }
+        }
+    }
+
+    fn give_up(&mut self, at: u64, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
+        sink(DeframeEvent::GaveUp { offset: at });
+        self.phase = Phase::GaveUp;
+        self.carry_len = 0;
+        self.hdr_fill = 0;
+        self.cur = None;
+        self.held = None;
+        self.tentative = false;
+        self.body_buf = Vec::new();
+        self.held_body = Vec::new();
+    }
+
+    /// Emits `TlsStart` (first time) and `Resync` (after a LostSync) for
+    /// sync found at `offset`.
+    fn sync_found(&mut self, offset: u64, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
+        if !self.tls_started {
+            self.tls_started = true;
+            sink(DeframeEvent::TlsStart { offset });
+        }
+        if self.lost {
+            self.lost = false;
+            sink(DeframeEvent::Resync {
+                offset,
+                skipped: offset.saturating_sub(self.lost_offset),
+            });
+        }
+    }
+
+    /// Emits `LostSync` unless already lost.
+    fn mark_lost(&mut self, at: u64, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
+        if !self.lost {
+            self.lost = true;
+            self.lost_offset = at;
+            sink(DeframeEvent::LostSync { offset: at });
+        }
+    }
+
+    fn enter_scan(&mut self) {
+        self.phase = Phase::Scan;
+        self.carry_len = 0;
+        self.hdr_fill = 0;
+        self.cur = None;
+        self.tentative = false;
+        self.held = None;
+        self.held_body.clear();
+        self.body_buf.clear();
+    }
+
+    /// Sync lost at `at`: scan for it again with a fresh budget.
+    fn lose(&mut self, at: u64, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
+        self.mark_lost(at, sink);
+        self.enter_scan();
+        self.scanned = 0;
+    }
+
+    // ---- records -------------------------------------------------------
+
+    fn begin_record(
+        &mut self,
+        kind: Kind,
+        offset: u64,
+        body_len: usize,
+        tag: T,
+        sink: &mut dyn FnMut(DeframeEvent<'_, T>),
+    ) {
+        let keep = match kind {
+            Kind::Tls(h) => {
+                let len = usize::from(h.length);
+                len <= self.config.keep_body_max
+                    || (h.content_type == ContentType::HANDSHAKE
+                        && self.want_handshake
+                        && len <= self.config.keep_handshake_max)
+            }
+            Kind::Sslv2(_) => false,
+        };
+        let cur = Cur {
+            kind,
+            offset,
+            remaining: body_len,
+            got: 0,
+            keep,
+            damaged: false,
+        };
+        self.body_buf.clear();
+        if body_len == 0 {
+            self.cur = None;
+            self.complete(cur, Some(&[]), tag, sink);
+        } else {
+            self.cur = Some(cur);
+        }
+    }
+
+    /// Reads headers and bodies from `data[pos..]` while in sync.
+    fn sync(
+        &mut self,
+        data: &[u8],
+        mut pos: usize,
+        base: u64,
+        tag: T,
+        sink: &mut dyn FnMut(DeframeEvent<'_, T>),
+    ) -> usize {
+        while self.phase == Phase::Sync {
+            let avail = data.len().saturating_sub(pos);
+            if avail == 0 {
+                break;
+            }
+            if let Some(mut cur) = self.cur {
+                let n = cur.remaining.min(avail);
+                let chunk = data.get(pos..pos + n).unwrap_or(&[]);
+                pos += n;
+                if cur.keep && cur.got == 0 && n == cur.remaining {
+                    // The whole body is in this push: lend it, no copy.
+                    self.cur = None;
+                    cur.got = n;
+                    cur.remaining = 0;
+                    self.complete(cur, Some(chunk), tag, sink);
+                    continue;
+                }
+                if cur.keep {
+                    self.body_buf.extend_from_slice(chunk);
+                }
+                cur.got += n;
+                cur.remaining -= n;
+                if cur.remaining == 0 {
+                    self.cur = None;
+                    self.complete(cur, None, tag, sink);
+                } else {
+                    self.cur = Some(cur);
+                }
+            } else {
+                let fill = self.hdr_fill.min(HDR);
+                if fill == 0 {
+                    self.hdr_offset = base.saturating_add(pos as u64);
+                }
+                let n = (HDR - fill).min(avail);
+                if let (Some(dst), Some(src)) =
+                    (self.hdr.get_mut(fill..fill + n), data.get(pos..pos + n))
+                {
+                    dst.copy_from_slice(src);
+                }
+                self.hdr_fill = fill + n;
+                pos += n;
+                self.header_progress(tag, sink);
+            }
+        }
+        pos
+    }
+
+    /// Judges the header bytes read so far.
+    fn header_progress(&mut self, tag: T, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
+        let fill = self.hdr_fill.min(HDR);
+        let bytes = self.hdr;
+        let got = bytes.get(..fill).unwrap_or(&[]);
+        if !header_prefix_ok(got) {
+            self.hdr_fill = 0;
+            if self.tentative && self.held.is_some() {
+                // The record after the candidate's is no record: the
+                // candidate was random bytes. Drop it without a trace.
+                let passed = self
+                    .hdr_offset
+                    .saturating_add(1)
+                    .saturating_sub(self.cand_offset);
+                let scanned = self.cand_scanned.saturating_add(passed);
+                self.enter_scan();
+                self.scanned = scanned;
+            } else {
+                self.lose(self.hdr_offset, sink);
+            }
+            // Scanning resumes right after the failed header's first byte.
+            let rest = got.get(1..).unwrap_or(&[]);
+            let n = rest.len().min(self.carry.len());
+            if let (Some(dst), Some(src)) = (self.carry.get_mut(..n), rest.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            self.carry_len = n;
+            return;
+        }
+        if fill < HDR {
+            return;
+        }
+        self.hdr_fill = 0;
+        let Some(header) = header_of(&bytes) else {
+            return;
+        };
+        // A plausible header after a held record confirms it.
+        self.release_held(sink);
+        let offset = self.hdr_offset;
+        self.begin_record(Kind::Tls(header), offset, header.length.into(), tag, sink);
+    }
+
+    /// A record is complete: emit it, or hold it back when tentative.
+    /// `lent` is the whole body when it lay in one push.
+    fn complete(
+        &mut self,
+        cur: Cur,
+        lent: Option<&[u8]>,
+        tag: T,
+        sink: &mut dyn FnMut(DeframeEvent<'_, T>),
+    ) {
+        match cur.kind {
+            Kind::Sslv2(version) => sink(DeframeEvent::Sslv2ClientHello {
+                offset: cur.offset,
+                version,
+                tag,
+            }),
+            Kind::Tls(header) => {
+                let keep = cur.keep && !cur.damaged;
+                if self.tentative {
+                    self.held_body.clear();
+                    if keep {
+                        match lent {
+                            Some(b) => self.held_body.extend_from_slice(b),
+                            None => std::mem::swap(&mut self.held_body, &mut self.body_buf),
+                        }
+                    }
+                    self.held = Some(Held {
+                        header,
+                        offset: cur.offset,
+                        has_body: keep,
+                        damaged: cur.damaged,
+                        tag,
+                    });
+                } else {
+                    let body = if keep {
+                        Some(lent.unwrap_or(self.body_buf.as_slice()))
+                    } else {
+                        None
+                    };
+                    sink(DeframeEvent::Record(Record {
+                        header,
+                        offset: cur.offset,
+                        body,
+                        damaged: cur.damaged,
+                        tag,
+                    }));
+                }
+            }
+        }
+        self.body_buf.clear();
+    }
+
+    /// Emits the held record (confirmed or released) and ends the tentative
+    /// state.
+    fn release_held(&mut self, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
+        if let Some(h) = self.held.take() {
+            self.sync_found(h.offset, sink);
+            let body = if h.has_body {
+                Some(self.held_body.as_slice())
+            } else {
+                None
+            };
+            sink(DeframeEvent::Record(Record {
+                header: h.header,
+                offset: h.offset,
+                body,
+                damaged: h.damaged,
+                tag: h.tag,
+            }));
+            self.held_body.clear();
+        }
+        self.tentative = false;
     }
 }

@@ -18,7 +18,7 @@ fn hello_record(len: usize) -> Vec<u8> {
 }
 
 fn appdata(len: usize, seed: u64) -> Vec<u8> {
-    record(23, 0x0303, &Rng::new(seed).bytes(len))
+    record(23, 0x0303, &Prng::new(seed).bytes(len))
 }
 
 #[test]
@@ -289,7 +289,7 @@ fn gap_before_tls_start_loses_sync() {
 
 #[test]
 fn midstream_verified_by_chain() {
-    let mut s = Rng::new(1).bytes(0);
+    let mut s = Prng::new(1).bytes(0);
     let first = appdata(2000, 13);
     s.extend_from_slice(&first[1234..]);
     let r = s.len() as u64;

@@ -125,10 +125,10 @@ pub fn untagged(evs: &[Ev]) -> Vec<Rec> {
 }
 
 /// xorshift64*: deterministic filler for record bodies.
-pub struct Rng(u64);
-impl Rng {
+pub struct Prng(u64);
+impl Prng {
     pub fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
+        Prng(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
     }
     pub fn next(&mut self) -> u64 {
         let mut x = self.0;

@@ -34,7 +34,9 @@ pub struct ReassemblyStats {
 
 /// A segment waiting for the bytes before it.
 #[derive(Debug)]
-struct Pending {
+struct Pending<T> {
+    /// Where the segment was captured.
+    tag: T,
     /// The captured bytes (a prefix of the segment when it was truncated).
     data: Vec<u8>,
     /// The segment's length on the wire.
@@ -42,19 +44,28 @@ struct Pending {
 }
 
 /// Reassembles one direction. See the module docs.
+///
+/// Every segment carries a tag `T` (where it was captured: frame number and
+/// time). Bytes delivered because a segment arrived carry that segment's
+/// tag, also held bytes it releases (the capture point saw them complete
+/// then). Bytes released because a hole was given up (at the end, at the
+/// buffer limit, or when the peer acknowledged bytes never captured) carry
+/// their own segment's tag.
 #[derive(Debug)]
-pub struct Reassembler {
+pub struct Reassembler<T> {
     /// Sequence number of the next expected byte (unknown before the first segment).
     next_seq: Option<u32>,
     /// Stream offset of the next expected byte.
     offset: u64,
-    pending: BTreeMap<u64, Pending>,
+    pending: BTreeMap<u64, Pending<T>>,
+    /// Stream offset of the FIN, once seen.
+    fin_offset: Option<u64>,
     pending_bytes: usize,
     limit: usize,
     stats: ReassemblyStats,
 }
 
-impl Reassembler {
+impl<T: Copy> Reassembler<T> {
     /// `limit`: most bytes held for out-of-order segments; past it the
     /// earliest hole is given up as a gap.
     pub fn new(limit: usize) -> Self {
@@ -62,6 +73,7 @@ impl Reassembler {
             next_seq: None,
             offset: 0,
             pending: BTreeMap::new(),
+            fin_offset: None,
             pending_bytes: 0,
             limit,
             stats: ReassemblyStats::default(),
@@ -109,7 +121,8 @@ impl Reassembler {
         seq: u32,
         payload: &[u8],
         wire_len: u32,
-        out: &mut dyn FnMut(Chunk<'_>),
+        tag: T,
+        out: &mut dyn FnMut(Chunk<'_>, T),
     ) {
         let wire_len = u64::from(wire_len).max(payload.len() as u64);
         if wire_len == 0 {
@@ -127,12 +140,12 @@ impl Reassembler {
             if skip > 0 {
                 self.stats.retransmitted_segments += 1;
             }
-            self.deliver_piece(skip, payload, wire_len, out);
-            self.drain(out);
+            self.deliver_piece(skip, payload, wire_len, tag, out);
+            self.drain(Some(tag), out);
         } else {
             self.stats.out_of_order_segments += 1;
             let at = self.offset + rel.unsigned_abs();
-            self.hold(at, payload, wire_len);
+            self.hold(at, payload, wire_len, tag);
             if self.pending_bytes > self.limit {
                 self.give_up_first_hole(out);
             }
@@ -145,7 +158,8 @@ impl Reassembler {
         skip: u64,
         captured: &[u8],
         wire_len: u64,
-        out: &mut dyn FnMut(Chunk<'_>),
+        tag: T,
+        out: &mut dyn FnMut(Chunk<'_>, T),
     ) {
         if skip >= wire_len {
             return;
@@ -155,7 +169,7 @@ impl Reassembler {
         if skip < cap {
             let from = usize::try_from(skip).unwrap_or(usize::MAX);
             if let Some(bytes) = captured.get(from..) {
-                out(Chunk::Data(bytes));
+                out(Chunk::Data(bytes), tag);
             }
         }
         let tail_from = skip.max(cap);
@@ -163,7 +177,7 @@ impl Reassembler {
             let missing = wire_len - tail_from;
             self.stats.truncated_segments += 1;
             self.stats.truncated_bytes += missing;
-            out(Chunk::Gap(missing));
+            out(Chunk::Gap(missing), tag);
         }
         self.advance_to(end);
     }
@@ -178,7 +192,7 @@ impl Reassembler {
         }
     }
 
-    fn hold(&mut self, at: u64, payload: &[u8], wire_len: u64) {
+    fn hold(&mut self, at: u64, payload: &[u8], wire_len: u64, tag: T) {
         match self.pending.get(&at) {
             Some(p) if p.wire_len >= wire_len && p.data.len() >= payload.len() => {
                 self.stats.retransmitted_segments += 1;
@@ -187,6 +201,7 @@ impl Reassembler {
                 let old = self.pending.insert(
                     at,
                     Pending {
+                        tag,
                         data: payload.to_vec(),
                         wire_len,
                     },
@@ -199,8 +214,9 @@ impl Reassembler {
         }
     }
 
-    /// Delivers every held segment that now starts at or before the offset.
-    fn drain(&mut self, out: &mut dyn FnMut(Chunk<'_>)) {
+    /// Delivers every held segment that now starts at or before the offset,
+    /// with `tag` when given, else with its own.
+    fn drain(&mut self, tag: Option<T>, out: &mut dyn FnMut(Chunk<'_>, T)) {
         while let Some(entry) = self.pending.first_entry() {
             if *entry.key() > self.offset {
                 break;
@@ -208,38 +224,83 @@ impl Reassembler {
             let at = *entry.key();
             let p = entry.remove();
             self.pending_bytes -= p.data.len();
-            self.deliver_piece(self.offset - at, &p.data, p.wire_len, out);
+            self.deliver_piece(
+                self.offset - at,
+                &p.data,
+                p.wire_len,
+                tag.unwrap_or(p.tag),
+                out,
+            );
         }
     }
 
     /// The out-of-order buffer is full: give up the first hole as a gap.
-    fn give_up_first_hole(&mut self, out: &mut dyn FnMut(Chunk<'_>)) {
+    fn give_up_first_hole(&mut self, out: &mut dyn FnMut(Chunk<'_>, T)) {
         while self.pending_bytes > self.limit {
-            let Some((&at, _)) = self.pending.first_key_value() else {
+            let Some((&at, p)) = self.pending.first_key_value() else {
                 break;
             };
+            let tag = p.tag;
             self.stats.forced_gaps += 1;
-            self.gap_to(at, out);
-            self.drain(out);
+            self.gap_to(at, tag, out);
+            self.drain(None, out);
         }
     }
 
-    fn gap_to(&mut self, at: u64, out: &mut dyn FnMut(Chunk<'_>)) {
+    fn gap_to(&mut self, at: u64, tag: T, out: &mut dyn FnMut(Chunk<'_>, T)) {
         if at > self.offset {
             let missing = at - self.offset;
             self.stats.gaps += 1;
             self.stats.gap_bytes += missing;
-            out(Chunk::Gap(missing));
+            out(Chunk::Gap(missing), tag);
             self.advance_to(at);
         }
     }
 
-    /// The stream is over: every hole still open is a gap; held bytes
-    /// after it are delivered.
-    pub fn flush(&mut self, out: &mut dyn FnMut(Chunk<'_>)) {
-        while let Some((&at, _)) = self.pending.first_key_value() {
-            self.gap_to(at, out);
-            self.drain(out);
+    /// This direction's FIN, with its sequence number: the stream ends there.
+    pub fn fin(&mut self, seq: u32) {
+        if self.next_seq.is_some() && self.fin_offset.is_none() {
+            let rel = self.relative(seq);
+            self.fin_offset = Some(self.offset.saturating_add_signed(rel));
+        }
+    }
+
+    /// The peer acknowledged up to `ack`: held bytes after a hole before
+    /// that point will not be completed any more (RFC 9293 §3.10.7.4: an
+    /// ACK covers every byte before it), so those holes are gaps now.
+    pub fn acked(&mut self, ack: u32, out: &mut dyn FnMut(Chunk<'_>, T)) {
+        if self.next_seq.is_none() || self.pending.is_empty() {
+            return;
+        }
+        let rel = self.relative(ack);
+        if rel <= 0 {
+            return;
+        }
+        let mut acked_to = self.offset + rel.unsigned_abs();
+        if let Some(fin) = self.fin_offset {
+            acked_to = acked_to.min(fin);
+        }
+        while let Some((&at, p)) = self.pending.first_key_value() {
+            if at >= acked_to {
+                break;
+            }
+            let own = p.tag;
+            self.gap_to(at, own, out);
+            self.drain(None, out);
+        }
+    }
+
+    /// The stream is over: every hole still open is a gap (including one
+    /// before the FIN); held bytes after a hole are delivered with their
+    /// own tags, a gap with nothing after it with `tag`.
+    pub fn flush(&mut self, tag: T, out: &mut dyn FnMut(Chunk<'_>, T)) {
+        while let Some((&at, p)) = self.pending.first_key_value() {
+            let own = p.tag;
+            self.gap_to(at, own, out);
+            self.drain(None, out);
+        }
+        if let Some(fin) = self.fin_offset {
+            self.gap_to(fin, tag, out);
         }
     }
 }
@@ -248,12 +309,12 @@ impl Reassembler {
 mod tests {
     use super::*;
 
-    fn collect(r: &mut Reassembler, segs: &[(u32, &[u8], u32)]) -> Vec<Chunk<'static>> {
+    fn collect(r: &mut Reassembler<()>, segs: &[(u32, &[u8], u32)]) -> Vec<Chunk<'static>> {
         let mut out = Vec::new();
         for &(seq, data, wire) in segs {
-            r.segment(seq, data, wire, &mut |c| out.push(own(c)));
+            r.segment(seq, data, wire, (), &mut |c, _| out.push(own(c)));
         }
-        r.flush(&mut |c| out.push(own(c)));
+        r.flush((), &mut |c, _| out.push(own(c)));
         out
     }
 
@@ -266,7 +327,7 @@ mod tests {
 
     #[test]
     fn in_order_after_syn() {
-        let mut r = Reassembler::new(1 << 20);
+        let mut r = Reassembler::<()>::new(1 << 20);
         r.syn(999);
         let out = collect(&mut r, &[(1000, b"abc", 3), (1003, b"def", 3)]);
         assert_eq!(out, vec![Chunk::Data(b"abc"), Chunk::Data(b"def")]);
@@ -275,7 +336,7 @@ mod tests {
 
     #[test]
     fn retransmission_and_overlap_give_bytes_once() {
-        let mut r = Reassembler::new(1 << 20);
+        let mut r = Reassembler::<()>::new(1 << 20);
         r.syn(0);
         let out = collect(&mut r, &[(1, b"abcd", 4), (1, b"abcd", 4), (3, b"cdef", 4)]);
         assert_eq!(out, vec![Chunk::Data(b"abcd"), Chunk::Data(b"ef")]);
@@ -284,7 +345,7 @@ mod tests {
 
     #[test]
     fn out_of_order_waits_for_the_hole() {
-        let mut r = Reassembler::new(1 << 20);
+        let mut r = Reassembler::<()>::new(1 << 20);
         r.syn(0);
         let out = collect(&mut r, &[(4, b"def", 3), (1, b"abc", 3)]);
         assert_eq!(out, vec![Chunk::Data(b"abc"), Chunk::Data(b"def")]);
@@ -293,7 +354,7 @@ mod tests {
 
     #[test]
     fn hole_never_filled_is_a_gap_at_flush() {
-        let mut r = Reassembler::new(1 << 20);
+        let mut r = Reassembler::<()>::new(1 << 20);
         r.syn(0);
         let out = collect(&mut r, &[(1, b"abc", 3), (10, b"xyz", 3)]);
         assert_eq!(
@@ -305,7 +366,7 @@ mod tests {
 
     #[test]
     fn truncated_segment_gives_data_then_gap() {
-        let mut r = Reassembler::new(1 << 20);
+        let mut r = Reassembler::<()>::new(1 << 20);
         r.syn(0);
         let out = collect(&mut r, &[(1, b"ab", 5), (6, b"fg", 2)]);
         assert_eq!(
@@ -316,7 +377,7 @@ mod tests {
 
     #[test]
     fn sequence_wraps_around() {
-        let mut r = Reassembler::new(1 << 20);
+        let mut r = Reassembler::<()>::new(1 << 20);
         r.syn(u32::MAX - 2);
         let out = collect(
             &mut r,
@@ -330,19 +391,19 @@ mod tests {
 
     #[test]
     fn mid_stream_start_takes_first_segment() {
-        let mut r = Reassembler::new(1 << 20);
+        let mut r = Reassembler::<()>::new(1 << 20);
         let out = collect(&mut r, &[(5000, b"abc", 3), (5003, b"d", 1)]);
         assert_eq!(out, vec![Chunk::Data(b"abc"), Chunk::Data(b"d")]);
     }
 
     #[test]
     fn limit_forces_gap_and_bounds_memory() {
-        let mut r = Reassembler::new(4);
+        let mut r = Reassembler::<()>::new(4);
         r.syn(0);
         let mut out = Vec::new();
-        r.segment(11, b"abc", 3, &mut |c| out.push(own(c)));
+        r.segment(11, b"abc", 3, (), &mut |c, _| out.push(own(c)));
         assert!(r.pending_bytes() <= 4);
-        r.segment(21, b"def", 3, &mut |c| out.push(own(c)));
+        r.segment(21, b"def", 3, (), &mut |c, _| out.push(own(c)));
         assert!(r.pending_bytes() <= 4);
         assert_eq!(out, vec![Chunk::Gap(10), Chunk::Data(b"abc")]);
         assert_eq!(r.stats().forced_gaps, 1);
@@ -350,11 +411,11 @@ mod tests {
 
     #[test]
     fn huge_sequence_jump_is_bounded() {
-        let mut r = Reassembler::new(1 << 10);
+        let mut r = Reassembler::<()>::new(1 << 10);
         r.syn(0);
         let mut out = Vec::new();
-        r.segment(1, b"a", 1, &mut |c| out.push(own(c)));
-        r.segment(1 + (1 << 31) - 10, &[0u8; 2000], 2000, &mut |c| {
+        r.segment(1, b"a", 1, (), &mut |c, _| out.push(own(c)));
+        r.segment(1 + (1 << 31) - 10, &[0u8; 2000], 2000, (), &mut |c, _| {
             out.push(own(c))
         });
         assert_eq!(out.len(), 3);

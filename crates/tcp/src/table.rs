@@ -155,7 +155,7 @@ pub struct FlowTableStats {
 }
 
 struct DirState {
-    reasm: Reassembler,
+    reasm: Reassembler<SegMeta>,
     syn: Option<u32>,
     fin: bool,
     rst: bool,
@@ -392,16 +392,26 @@ impl<C: StreamConsumer> Live<C> {
             };
             let known = self.dirs[d].syn.is_some();
             let consumer = &mut self.consumer;
+            let (payload, wire_len) = (seg.payload, seg.wire_len);
             self.dirs[d]
                 .reasm
-                .segment(seq, seg.payload, seg.wire_len, &mut |c| match c {
-                    Chunk::Data(b) => consumer.data(dir, known, b, meta),
-                    Chunk::Gap(n) => consumer.gap(dir, n, meta),
+                .segment(seq, payload, wire_len, meta, &mut |c, m| {
+                    deliver(consumer, dir, known, c, m)
                 });
             if seg.flags.fin && !self.dirs[d].fin {
                 self.dirs[d].fin = true;
+                self.dirs[d].reasm.fin(seq.wrapping_add(seg.wire_len));
                 self.consumer.fin(dir, meta);
             }
+        }
+        if seg.flags.ack {
+            // the peer's holes that this segment acknowledges are gaps now
+            let peer = dir.other();
+            let known = self.dirs[peer.index()].syn.is_some();
+            let consumer = &mut self.consumer;
+            self.dirs[peer.index()]
+                .reasm
+                .acked(seg.ack, &mut |c, m| deliver(consumer, peer, known, c, m));
         }
         self.dirs[0].torn_down() && self.dirs[1].torn_down()
     }
@@ -409,11 +419,11 @@ impl<C: StreamConsumer> Live<C> {
     fn finish(mut self: Box<Self>, reason: EndReason) -> Finished<C> {
         let meta = self.last;
         for dir in [Dir::AtoB, Dir::BtoA] {
+            let known = self.dirs[dir.index()].syn.is_some();
             let consumer = &mut self.consumer;
-            self.dirs[dir.index()].reasm.flush(&mut |c| match c {
-                Chunk::Data(b) => consumer.data(dir, true, b, meta),
-                Chunk::Gap(n) => consumer.gap(dir, n, meta),
-            });
+            self.dirs[dir.index()]
+                .reasm
+                .flush(meta, &mut |c, m| deliver(consumer, dir, known, c, m));
         }
         Finished {
             start: self.start,
@@ -423,5 +433,18 @@ impl<C: StreamConsumer> Live<C> {
             reason,
             consumer: self.consumer,
         }
+    }
+}
+
+fn deliver<C: StreamConsumer>(
+    consumer: &mut C,
+    dir: Dir,
+    known: bool,
+    chunk: Chunk<'_>,
+    meta: SegMeta,
+) {
+    match chunk {
+        Chunk::Data(b) => consumer.data(dir, known, b, meta),
+        Chunk::Gap(n) => consumer.gap(dir, n, meta),
     }
 }

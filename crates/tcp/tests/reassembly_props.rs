@@ -15,19 +15,19 @@ fn segments(len: usize, cuts: &[usize]) -> Vec<(usize, usize)> {
 }
 
 fn run(isn: u32, stream: &[u8], order: &[(usize, usize)], limit: usize) -> (Vec<u8>, u64) {
-    let mut r = Reassembler::new(limit);
+    let mut r = Reassembler::<()>::new(limit);
     r.syn(isn);
     let mut out = Vec::new();
     let mut gaps = 0;
-    let mut sink = |c: Chunk<'_>| match c {
+    let mut sink = |c: Chunk<'_>, _: ()| match c {
         Chunk::Data(d) => out.extend_from_slice(d),
         Chunk::Gap(n) => gaps += n,
     };
     for &(s, e) in order {
         let seq = isn.wrapping_add(1).wrapping_add(s as u32);
-        r.segment(seq, &stream[s..e], (e - s) as u32, &mut sink);
+        r.segment(seq, &stream[s..e], (e - s) as u32, (), &mut sink);
     }
-    r.flush(&mut sink);
+    r.flush((), &mut sink);
     (out, gaps)
 }
 
@@ -83,18 +83,18 @@ proptest! {
     ) {
         let mut order = segments(stream.len(), &cuts);
         order.reverse();
-        let mut r = Reassembler::new(limit);
+        let mut r = Reassembler::<()>::new(limit);
         r.syn(7);
         let mut delivered = 0u64;
         for (s, e) in order {
-            r.segment(8 + s as u32, &stream[s..e], (e - s) as u32, &mut |c| match c {
+            r.segment(8 + s as u32, &stream[s..e], (e - s) as u32, (), &mut |c, _| match c {
                 Chunk::Data(d) => delivered += d.len() as u64,
                 Chunk::Gap(n) => delivered += n,
             });
             // one segment may be held beyond the limit only until the next hole is given up
             prop_assert!(r.pending_bytes() <= limit.max(e - s));
         }
-        r.flush(&mut |c| match c {
+        r.flush((), &mut |c, _| match c {
             Chunk::Data(d) => delivered += d.len() as u64,
             Chunk::Gap(n) => delivered += n,
         });

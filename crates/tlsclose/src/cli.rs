@@ -1,0 +1,46 @@
+//! Command-line arguments.
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people, one row per TLS flow, then a summary.
+    Table,
+    /// JSON Lines: one object per TLS flow, then one summary object.
+    Json,
+}
+
+/// Tells, for every TLS connection in packet captures, how it ended:
+/// close_notify then FIN, FIN only, RST, data after an alert, or still open.
+#[derive(Debug, Parser)]
+#[command(name = "tlsclose", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Args {
+    /// Capture files (pcap or pcapng, optionally gzip-compressed); `-` reads standard input.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub inputs: Vec<String>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// End a flow as `open` after this many seconds of capture time without a segment.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
+    pub idle_timeout: f64,
+
+    /// Most connections tracked at once; segments of further new connections are counted and dropped.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_flows: usize,
+
+    /// Most bytes held per direction for out-of-order segments before a hole is given up as a gap.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub reassembly_limit: usize,
+
+    /// Do not print warnings about the input on standard error.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  every input was read (a capture cut short in its last packet still counts as read; a warning says so)
+  2  an input could not be read at all, or reading stopped at damage (flows read before it are still reported)";

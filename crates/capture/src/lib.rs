@@ -3,6 +3,35 @@
 //!
 //! Nothing here reads a whole file into memory: the reader refills a bounded
 //! buffer from any `std::io::Read`, and frames borrow from that buffer.
+//!
+//! ```no_run
+//! use tlsclose_capture::{decode_segment, CaptureReader};
+//!
+//! # fn main() -> Result<(), tlsclose_capture::CaptureError> {
+//! let mut reader = CaptureReader::open("capture.pcapng.gz")?; // "-" = stdin
+//! loop {
+//!     let frame = match reader.next_frame() {
+//!         Ok(Some(frame)) => frame,
+//!         Ok(None) => break,
+//!         // Every complete frame before the damage has been returned.
+//!         Err(e) => { eprintln!("{e}"); break; }
+//!     };
+//!     match decode_segment(&frame) {
+//!         Ok(segment) => { /* segment.payload borrows the frame */ }
+//!         Err(_skip_reason) => {}
+//!     }
+//!     // Damage the reader skipped or worked around, without stopping.
+//!     for warning in reader.take_warnings() {
+//!         eprintln!("warning: {warning}");
+//!     }
+//! }
+//! for warning in reader.take_warnings() {
+//!     eprintln!("warning: {warning}");
+//! }
+//! let _secrets = reader.take_decryption_secrets(); // pcapng DSBs
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 mod decode;

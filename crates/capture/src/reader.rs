@@ -128,7 +128,7 @@ const BUF_SIZE: usize = 2 << 20;
 /// Size of the buffer between the compressed file and the gzip decoder.
 const GZ_BUF_SIZE: usize = 1 << 20;
 /// Largest captured length accepted for one packet.
-pub const MAX_PACKET_LEN: u32 = 256 << 20;
+const MAX_PACKET_LEN: u32 = 256 << 20;
 /// Largest pcapng block accepted (a maximal packet plus room for options).
 const MAX_BLOCK_LEN: u32 = MAX_PACKET_LEN + (64 << 10);
 /// Largest block a resynchronisation scan accepts as "the next valid block".

@@ -964,7 +964,10 @@ fn long_stream_with_records_across_refills() {
 
 #[test]
 fn random_damage_never_panics() {
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut seed: u64 = std::env::var("TLSCLOSE_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15);
     let mut next = move || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -980,8 +983,14 @@ fn random_damage_never_panics() {
     for i in 0..6u8 {
         pc.extend(pcap_record(false, 1, 0, &packet(i, 50), 50));
     }
-    for base in [ng2, pc] {
-        for _ in 0..1500 {
+    // TLSCLOSE_FUZZ_ITERS=200000 cargo test --release ... for a longer run.
+    let iters: usize = std::env::var("TLSCLOSE_FUZZ_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1500);
+    let gz = gzip(&ng);
+    for (base, compressed) in [(ng2, false), (pc, false), (gz, true)] {
+        for _ in 0..iters {
             let mut f = base.clone();
             for _ in 0..1 + next() % 4 {
                 let at = (next() as usize) % f.len();
@@ -992,11 +1001,13 @@ fn random_damage_never_panics() {
                 }
             }
             if let Ok(o) = read(&f) {
+                // Offsets count decompressed bytes.
+                let size = if compressed { u64::MAX } else { f.len() as u64 };
                 let mut last = 0;
                 for fr in &o.frames {
                     assert!(fr.number > last);
                     last = fr.number;
-                    assert!(fr.offset < f.len() as u64);
+                    assert!(fr.offset < size);
                     let _ = tlsclose_capture::decode_segment(&tlsclose_capture::Frame {
                         number: fr.number,
                         ts: tlsclose_capture::Timestamp(fr.ts),
@@ -1006,7 +1017,7 @@ fn random_damage_never_panics() {
                         file_offset: fr.offset,
                     });
                 }
-                assert!(o.stats.bytes_read <= f.len() as u64);
+                assert!(o.stats.bytes_read <= size);
             }
         }
     }

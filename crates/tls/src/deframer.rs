@@ -350,6 +350,15 @@ fn probe_sslv2_full(b: &[u8; 11]) -> Probe {
 
 /// Resynchronisation test at any position.
 fn probe_resync(win: &Window<'_>, i: usize, chunk_start: Option<usize>) -> Probe {
+    // Cheap early rejection (most positions of ciphertext end here).
+    let at = |k: usize| i.checked_add(k).and_then(|j| win.get(j));
+    match (at(0), at(1), at(2), at(3)) {
+        (Some(b0), _, Some(b2), Some(b3)) if b0 & 0x80 != 0 && (b2 != 1 || b3 != 3) => {
+            return Probe::No
+        }
+        (Some(b0), Some(b1), _, _) if b0 & 0x80 == 0 && b1 != 3 => return Probe::No,
+        _ => {}
+    }
     let (b, n) = win.bytes::<11>(i);
     let Some(&b0) = b.get(..n).and_then(|s| s.first()) else {
         return Probe::NeedMore;
@@ -408,9 +417,31 @@ fn next_line_candidate(win: &Window<'_>, i: usize, chunk_start: Option<usize>) -
     }
 }
 
-/// Next position that can start a record header or an SSLv2 hello.
+/// Next position that can start a record header or an SSLv2 hello. Carried
+/// bytes are all returned (a handful); in the pushed data a quick look at
+/// the first bytes skips most positions of ciphertext or text.
 fn next_record_candidate(win: &Window<'_>, i: usize) -> Option<usize> {
-    win.find_from(i, |b| (20..=24).contains(&b) || b & 0x80 != 0)
+    let clen = win.carry.len();
+    if i < clen {
+        return Some(i);
+    }
+    let d = win.data;
+    let from = i - clen;
+    let rest = d.get(from..)?;
+    rest.iter()
+        .enumerate()
+        .position(|(k, &b0)| {
+            let j = from + k;
+            let at = |o: usize| d.get(j + o).copied();
+            if (20..=24).contains(&b0) {
+                matches!(at(1), None | Some(3)) && matches!(at(2), None | Some(0..=4))
+            } else if b0 & 0x80 != 0 {
+                matches!(at(2), None | Some(1)) && matches!(at(3), None | Some(3))
+            } else {
+                false
+            }
+        })
+        .map(|k| clen + from + k)
 }
 
 /// See the module docs.

@@ -527,7 +527,8 @@ impl<T: Copy> Deframer<T> {
         }
     }
 
-    /// `len` bytes of the stream are missing (never captured).
+    /// `len` bytes of the stream are missing (never captured). A record
+    /// whose body ends inside the gap is reported (damaged) with `tag`.
     pub fn gap(&mut self, len: u64, tag: T, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
         if len == 0 {
             return;
@@ -924,6 +925,8 @@ impl<T: Copy> Deframer<T> {
                 self.scanned = scanned;
             } else {
                 self.lose(self.hdr_offset, sink);
+                // the failed header's first position is passed
+                self.scanned = 1;
             }
             // Scanning resumes right after the failed header's first byte.
             let rest = got.get(1..).unwrap_or(&[]);

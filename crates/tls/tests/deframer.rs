@@ -434,3 +434,61 @@ fn zero_length_records_in_sync() {
         assert_eq!(recs[1].tag, usize::from(cut < 20));
     }
 }
+
+#[test]
+fn midstream_hello_is_immediate_sync() {
+    // a capture starting inside an SMTP dialogue: the ClientHello is found
+    // at once, without waiting for the header after it
+    let mut s = b"TLS\r\n".to_vec();
+    s.extend(hello_record(300));
+    let mut d = Deframer::new(MS, cfg());
+    let mut evs = Vec::new();
+    d.push(&s[..100], 0usize, &mut |e| evs.push(own(e)));
+    assert_eq!(evs, vec![Ev::Start(5)]);
+    assert!(d.in_sync() && d.is_tls());
+}
+
+#[test]
+fn resync_gives_up_after_scan_limit() {
+    let config = DeframerConfig {
+        scan_limit: 500,
+        ..cfg()
+    };
+    let mut s = hello_record(10);
+    s.extend_from_slice(&[b'x'; 2000]);
+    s.extend(appdata(100, 30));
+    for cut in [12, 15, 16, 17, 19, 20, 300, 514, 515, 516, 700] {
+        let evs = run_cuts(SS, config, &s, &[cut]);
+        assert_eq!(
+            &evs[2..],
+            &[Ev::Lost(15), Ev::GaveUp(15 + 500)],
+            "cut {cut}"
+        );
+    }
+}
+
+#[test]
+fn midstream_gap_before_sync_gives_resync_with_skipped() {
+    let mut s = vec![0x61; 30];
+    s.extend(appdata(100, 31));
+    s.extend(appdata(100, 32));
+    let ops = vec![
+        Op::Push(s[..10].to_vec()),
+        Op::Gap(5),
+        Op::Push(s[15..].to_vec()),
+        Op::Finish,
+    ];
+    let evs = run(MS, cfg(), &ops);
+    assert_eq!(
+        &evs[..3],
+        &[
+            Ev::Lost(10),
+            Ev::Start(30),
+            Ev::Resync {
+                offset: 30,
+                skipped: 20
+            }
+        ]
+    );
+    assert_eq!(records(&evs).len(), 2);
+}

@@ -245,10 +245,8 @@ impl FlowState {
                     d.alerts_dropped += 1;
                 }
             }
-            ContentType::HANDSHAKE => {
-                if !d.ccs && !d.hello_done {
-                    self.on_handshake_record(dir, rec);
-                }
+            ContentType::HANDSHAKE if !d.ccs && !d.hello_done => {
+                self.on_handshake_record(dir, rec);
             }
             ContentType::APPLICATION_DATA => {
                 d.app_records += 1;

@@ -211,7 +211,9 @@ pub struct FlowReport {
     pub midstream: bool,
     /// Short remarks on how the verdict was reached (resync, limits hit…).
     pub notes: Vec<String>,
-    /// The last records and the FIN/RST of each side, in capture order.
+    /// The last records and the FIN/RST of each side, in capture order
+    /// (for people: ladders in reports; not part of the JSON line).
+    #[serde(skip)]
     pub ladder: Vec<LadderStep>,
 }
 

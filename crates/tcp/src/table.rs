@@ -297,7 +297,7 @@ impl<C: StreamConsumer> FlowTable<C> {
         };
         self.live -= 1;
         let at = live.last.ts;
-        done(live.finish(reason));
+        done((*live).finish(reason));
         if reason != EndReason::PortReuse {
             self.map.insert(key, Slot::Closed { at });
         }
@@ -416,7 +416,7 @@ impl<C: StreamConsumer> Live<C> {
         self.dirs[0].torn_down() && self.dirs[1].torn_down()
     }
 
-    fn finish(mut self: Box<Self>, reason: EndReason) -> Finished<C> {
+    fn finish(mut self, reason: EndReason) -> Finished<C> {
         let meta = self.last;
         for dir in [Dir::AtoB, Dir::BtoA] {
             let known = self.dirs[dir.index()].syn.is_some();

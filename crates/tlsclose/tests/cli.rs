@@ -251,6 +251,9 @@ fn non_tls_flows_are_counted_not_listed() {
     assert_eq!(summary(&out)["non_tls_flows"], 1);
 }
 
+/// Source address and port, destination address and port, sequence number, TCP flags, payload.
+type Packet = ([u8; 4], u16, [u8; 4], u16, u32, u8, &'static [u8]);
+
 fn plain_tcp_pcap() -> Vec<u8> {
     let mut f = Vec::new();
     f.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
@@ -259,7 +262,7 @@ fn plain_tcp_pcap() -> Vec<u8> {
     f.extend_from_slice(&[0; 8]);
     f.extend_from_slice(&65535u32.to_le_bytes());
     f.extend_from_slice(&101u32.to_le_bytes()); // raw IP
-    let packets: [([u8; 4], u16, [u8; 4], u16, u32, u8, &[u8]); 3] = [
+    let packets: [Packet; 3] = [
         ([10, 0, 0, 1], 40000, [10, 0, 0, 2], 80, 100, 0x02, b""),
         ([10, 0, 0, 2], 80, [10, 0, 0, 1], 40000, 500, 0x12, b""),
         (

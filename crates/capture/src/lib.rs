@@ -35,9 +35,11 @@
 #![forbid(unsafe_code)]
 
 mod decode;
+mod prefetch;
 mod reader;
 mod types;
 
 pub use decode::{decode_segment, SkipReason};
+pub use prefetch::Prefetch;
 pub use reader::{CaptureError, CaptureFormat, CaptureReader, ReaderStats};
 pub use types::{Endpoint, Frame, LinkType, Segment, TcpFlags, Timestamp};

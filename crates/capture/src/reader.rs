@@ -377,21 +377,32 @@ impl fmt::Debug for CaptureReader {
 
 impl CaptureReader {
     /// Opens a file by path; `-` is standard input.
+    ///
+    /// The input is read (and decompressed) ahead on a second thread; see
+    /// [`crate::Prefetch`].
     pub fn open(path: &str) -> Result<CaptureReader, CaptureError> {
         if path == "-" {
-            return Self::from_reader("<stdin>", Box::new(std::io::stdin()));
+            return Self::open_reader("<stdin>", Box::new(std::io::stdin()), true);
         }
         let file = std::fs::File::open(path).map_err(|source| CaptureError::Io {
             file: path.to_string(),
             source,
         })?;
-        Self::from_reader(path, Box::new(file))
+        Self::open_reader(path, Box::new(file), true)
     }
 
     /// Reads a capture from any byte stream; `name` is used in messages.
     pub fn from_reader(
         name: &str,
+        input: Box<dyn Read + Send>,
+    ) -> Result<CaptureReader, CaptureError> {
+        Self::open_reader(name, input, false)
+    }
+
+    fn open_reader(
+        name: &str,
         mut input: Box<dyn Read + Send>,
+        prefetch: bool,
     ) -> Result<CaptureReader, CaptureError> {
         // Peek at the first bytes to recognise gzip, then put them back.
         let mut head = [0u8; 2];
@@ -422,6 +433,16 @@ impl CaptureReader {
             )))
         } else {
             Box::new(chained)
+        };
+        let input: Box<dyn Read + Send> = if prefetch {
+            Box::new(crate::prefetch::Prefetch::spawn(input).map_err(|source| {
+                CaptureError::Io {
+                    file: name.to_string(),
+                    source,
+                }
+            })?)
+        } else {
+            input
         };
         let mut r = CaptureReader {
             name: name.to_string(),

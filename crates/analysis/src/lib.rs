@@ -15,6 +15,7 @@ mod verdict;
 
 pub use analyzer::{Analyzer, AnalyzerConfig, AnalyzerStats};
 pub use flow::FlowState;
+pub use report::wireshark_filter;
 pub use report::{
     AlertLabel, Alerts, CloseNotify, Closer, Confidence, Ending, FlowReport, LadderStep, Role,
     Teardown, TeardownKind,

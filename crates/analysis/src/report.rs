@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 use std::fmt;
+use std::net::IpAddr;
+use tlsclose_capture::Endpoint;
 
 /// How a TLS connection ended (spec/endings.md, "The ending, first match wins").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
@@ -211,6 +213,11 @@ pub struct FlowReport {
     pub midstream: bool,
     /// Short remarks on how the verdict was reached (resync, limits hit…).
     pub notes: Vec<String>,
+    /// A Wireshark display filter for exactly this flow's frames in its
+    /// capture file: addresses, ports and the frame range (which pins it
+    /// even when tools number `tcp.stream` differently, or a 4-tuple was
+    /// reused).
+    pub wireshark_filter: String,
     /// The last records and the FIN/RST of each side, in capture order
     /// (for people: ladders in reports; not part of the JSON line).
     #[serde(skip)]
@@ -221,4 +228,58 @@ pub struct FlowReport {
 pub struct Alerts {
     pub client: Vec<AlertLabel>,
     pub server: Vec<AlertLabel>,
+}
+
+/// A Wireshark display filter for the frames of the connection between `a`
+/// and `b` numbered `first_frame..=last_frame` (1-based, as Wireshark).
+///
+/// `ip.addr` / `ipv6.addr` and `tcp.port` match either direction; the frame
+/// range tells apart connections that reused the same 4-tuple.
+pub fn wireshark_filter(a: Endpoint, b: Endpoint, first_frame: u64, last_frame: u64) -> String {
+    let mut parts: Vec<String> = Vec::with_capacity(6);
+    for ip in [a.ip, b.ip] {
+        let part = match ip {
+            IpAddr::V4(v4) => format!("ip.addr=={v4}"),
+            IpAddr::V6(v6) => format!("ipv6.addr=={v6}"),
+        };
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    for port in [a.port, b.port] {
+        let part = format!("tcp.port=={port}");
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    parts.push(format!("frame.number>={first_frame}"));
+    parts.push(format!("frame.number<={last_frame}"));
+    parts.join(" && ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(s: &str) -> Endpoint {
+        let sa: std::net::SocketAddr = s.parse().unwrap_or_else(|_| panic!("{s}"));
+        Endpoint {
+            ip: sa.ip(),
+            port: sa.port(),
+        }
+    }
+
+    #[test]
+    fn wireshark_filter_names_both_ends_and_the_frame_range() {
+        assert_eq!(
+            wireshark_filter(ep("10.0.0.1:50000"), ep("10.0.0.2:443"), 12, 40),
+            "ip.addr==10.0.0.1 && ip.addr==10.0.0.2 && tcp.port==50000 && tcp.port==443 \
+             && frame.number>=12 && frame.number<=40"
+        );
+        // the same address (loopback) or port once
+        assert_eq!(
+            wireshark_filter(ep("[::1]:443"), ep("[::1]:443"), 1, 2),
+            "ipv6.addr==::1 && tcp.port==443 && frame.number>=1 && frame.number<=2"
+        );
+    }
 }

@@ -306,7 +306,7 @@ pub(crate) fn report(fin: &Finished<FlowState>) -> Option<FlowReport> {
         notes.push("segments cut by the snapshot length".into());
     }
 
-    let ladder = ladder(fin, &dir_of);
+    let ladder = ladder(fin, &dir_of, [&client, &server]);
     let key = fin.start.key;
     Some(FlowReport {
         file: String::new(),
@@ -347,36 +347,64 @@ pub(crate) fn report(fin: &Finished<FlowState>) -> Option<FlowReport> {
         incomplete: flow.truncated,
         midstream: flow.syn_dir.is_none() && !flow.dirs.iter().any(|d| d.syn),
         notes,
+        wireshark_filter: crate::report::wireshark_filter(
+            key.src(cdir),
+            key.src(cdir.other()),
+            fin.start.first.frame,
+            fin.last.frame,
+        ),
         ladder,
     })
 }
 
-/// The last records and the FIN/RST of each side, in capture order.
-fn ladder(fin: &Finished<FlowState>, dir_of: &dyn Fn(Role) -> Dir) -> Vec<LadderStep> {
+/// The last records and the FIN/RST of each side, in capture order, worded
+/// for people: an alert deduced without keys says what it likely was.
+fn ladder(
+    fin: &Finished<FlowState>,
+    dir_of: &dyn Fn(Role) -> Dir,
+    verdicts: [&SideVerdict; 2],
+) -> Vec<LadderStep> {
     let flow = &fin.consumer;
     let mut steps: Vec<(u64, u8, LadderStep)> = Vec::new();
     for role in [Role::Client, Role::Server] {
         let d = &flow.dirs[dir_of(role).index()];
+        let v = match role {
+            Role::Client => verdicts[0],
+            Role::Server => verdicts[1],
+        };
         for r in &d.recent {
-            let what = match r.content_type {
-                ContentType::ALERT => {
-                    match d.alerts.iter().find(|a| a.index == r.index).map(|a| a.body) {
-                        Some(AlertBody::Plain(a)) => format!(
-                            "TLS alert {} {}",
-                            if a.level == AlertLevel::FATAL {
-                                "fatal"
-                            } else {
-                                "warning"
-                            },
-                            a.description
-                                .name()
-                                .map(str::to_owned)
-                                .unwrap_or_else(|| a.description.0.to_string())
-                        ),
-                        _ => format!("TLS alert (encrypted, {} bytes)", r.length),
+            // an alert deduced without keys (spec: keyless inference)
+            let is = |found: Option<Found>| {
+                found.is_some_and(|f| f.how == CloseNotify::Inferred && f.index == r.index)
+            };
+            let what = if is(v.close_notify) {
+                format!(
+                    "TLS alert (encrypted, {} bytes, likely close_notify)",
+                    r.length
+                )
+            } else if is(v.fatal) {
+                format!("TLS alert (encrypted, {} bytes, likely fatal)", r.length)
+            } else {
+                match r.content_type {
+                    ContentType::ALERT => {
+                        match d.alerts.iter().find(|a| a.index == r.index).map(|a| a.body) {
+                            Some(AlertBody::Plain(a)) => format!(
+                                "TLS alert {} ({})",
+                                a.description
+                                    .name()
+                                    .map(str::to_owned)
+                                    .unwrap_or_else(|| a.description.0.to_string()),
+                                if a.level == AlertLevel::FATAL {
+                                    "fatal"
+                                } else {
+                                    "warning"
+                                },
+                            ),
+                            _ => format!("TLS alert (encrypted, {} bytes)", r.length),
+                        }
                     }
+                    ct => format!("TLS {} ({} bytes)", ct.name().unwrap_or("record"), r.length),
                 }
-                ct => format!("TLS {} ({} bytes)", ct.name().unwrap_or("record"), r.length),
             };
             steps.push((
                 r.at.frame,
@@ -389,29 +417,19 @@ fn ladder(fin: &Finished<FlowState>, dir_of: &dyn Fn(Role) -> Dir) -> Vec<Ladder
                 },
             ));
         }
-        if let Some(m) = d.teardown.fin {
-            steps.push((
-                m.frame,
-                1,
-                LadderStep {
-                    from: role,
-                    frame: m.frame,
-                    time: m.ts.as_secs_f64(),
-                    what: "FIN".into(),
-                },
-            ));
-        }
-        if let Some(m) = d.teardown.rst {
-            steps.push((
-                m.frame,
-                1,
-                LadderStep {
-                    from: role,
-                    frame: m.frame,
-                    time: m.ts.as_secs_f64(),
-                    what: "RST".into(),
-                },
-            ));
+        for (m, what) in [(d.teardown.fin, "TCP FIN"), (d.teardown.rst, "TCP RST")] {
+            if let Some(m) = m {
+                steps.push((
+                    m.frame,
+                    1,
+                    LadderStep {
+                        from: role,
+                        frame: m.frame,
+                        time: m.ts.as_secs_f64(),
+                        what: what.into(),
+                    },
+                ));
+            }
         }
     }
     steps.sort_by_key(|s| (s.0, s.1));

@@ -11,14 +11,16 @@ use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::thread;
 
-/// A chunk from the reading thread: bytes, or the error that ended reading.
-type Chunk = io::Result<Vec<u8>>;
+/// A chunk from the reading thread: a buffer and how many of its bytes
+/// are filled, or the error that ended reading.
+type Chunk = io::Result<(Vec<u8>, usize)>;
 
 /// A `Read` whose bytes are read ahead by a background thread.
 pub struct Prefetch {
     chunks: Receiver<Chunk>,
     spare: SyncSender<Vec<u8>>,
     current: Vec<u8>,
+    filled: usize,
     pos: usize,
     finished: bool,
 }
@@ -104,13 +106,14 @@ impl Prefetch {
 
 impl Read for Prefetch {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.pos >= self.current.len() {
+        while self.pos >= self.filled {
             if self.finished {
                 return Ok(0);
             }
             match self.chunks.recv() {
-                Ok(Ok(next)) => {
+                Ok(Ok((next, filled))) => {
                     let used = std::mem::replace(&mut self.current, next);
+                    self.filled = filled;
                     self.pos = 0;
                     let _ = self.spare.try_send(used);
                 }
@@ -124,7 +127,7 @@ impl Read for Prefetch {
                 }
             }
         }
-        let rest = self.current.get(self.pos..).unwrap_or(&[]);
+        let rest = self.current.get(self.pos..self.filled).unwrap_or(&[]);
         let n = rest.len().min(out.len());
         if let (Some(dst), Some(src)) = (out.get_mut(..n), rest.get(..n)) {
             dst.copy_from_slice(src);

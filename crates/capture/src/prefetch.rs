@@ -80,9 +80,8 @@ impl Prefetch {
                             }
                         }
                     }
-                    buf.truncate(filled);
                     let end = filled < chunk;
-                    if filled > 0 && tx.send(Ok(buf)).is_err() {
+                    if filled > 0 && tx.send(Ok((buf, filled))).is_err() {
                         return;
                     }
                     if let Some(e) = error {
@@ -98,6 +97,7 @@ impl Prefetch {
             chunks,
             spare,
             current: Vec::new(),
+            filled: 0,
             pos: 0,
             finished: false,
         })

@@ -168,7 +168,7 @@ fn client_dir(fin: &Finished<FlowState>) -> Dir {
 }
 
 /// The report of a finished flow, or `None` when it carried no TLS.
-pub(crate) fn report(fin: &Finished<FlowState>) -> Option<FlowReport> {
+pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<FlowReport> {
     let flow = &fin.consumer;
     if !flow.is_tls() {
         return None;
@@ -306,7 +306,11 @@ pub(crate) fn report(fin: &Finished<FlowState>) -> Option<FlowReport> {
         notes.push("segments cut by the snapshot length".into());
     }
 
-    let ladder = ladder(fin, &dir_of, [&client, &server]);
+    let ladder = if with_ladder {
+        ladder(fin, &dir_of, [&client, &server])
+    } else {
+        Vec::new()
+    };
     let key = fin.start.key;
     Some(FlowReport {
         file: String::new(),

@@ -53,6 +53,9 @@ pub fn run(args: &Args, sink: &mut dyn ReportSink) -> io::Result<ExitCode> {
             reassembly_limit: args.reassembly_limit,
             ..FlowTableConfig::default()
         },
+        // the table and JSON Lines do not show ladders; outputs that do
+        // (a report, one flow's details) turn this on
+        ladder: false,
         ..AnalyzerConfig::default()
     };
     let mut out = Output {

@@ -1,0 +1,654 @@
+//! The NSS key log format (what `SSLKEYLOGFILE` makes curl, browsers,
+//! OpenSSL, Go and Python write) and pcapng Decryption Secrets Blocks that
+//! carry it.
+//!
+//! One line per secret: `LABEL <client random, 64 hex digits> <secret hex>`
+//! (draft-ietf-tls-keylogfile). Lines starting with `#` and blank lines are
+//! skipped silently; lines that cannot be read are skipped with a
+//! [`KeyLogWarning`] naming the source and line number, returned to the
+//! caller (nothing is printed here).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+/// Secrets type of a pcapng Decryption Secrets Block holding a TLS key log
+/// ("TLSK", pcapng §4.7).
+pub const DSB_TLS_KEY_LOG: u32 = 0x544c_534b;
+
+/// Most warnings kept from one source; the rest are counted in a last one.
+const MAX_WARNINGS_PER_SOURCE: usize = 100;
+
+/// Longest secret accepted (bytes): TLS 1.3 secrets are one hash long (32
+/// or 48), the TLS ≤ 1.2 master secret is 48.
+const MAX_SECRET_LEN: usize = 64;
+
+/// A secret's bytes. `Debug` shows only the length.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: &[u8]) -> Secret {
+        Secret(bytes.to_vec())
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
+}
+
+/// The labels of the key log format that carry a secret this crate uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SecretLabel {
+    /// `CLIENT_RANDOM`: the TLS ≤ 1.2 master secret (48 bytes).
+    ClientRandom,
+    ClientEarlyTrafficSecret,
+    ClientHandshakeTrafficSecret,
+    ServerHandshakeTrafficSecret,
+    ClientTrafficSecret0,
+    ServerTrafficSecret0,
+    ExporterSecret,
+}
+
+impl SecretLabel {
+    pub const ALL: [SecretLabel; 7] = [
+        SecretLabel::ClientRandom,
+        SecretLabel::ClientEarlyTrafficSecret,
+        SecretLabel::ClientHandshakeTrafficSecret,
+        SecretLabel::ServerHandshakeTrafficSecret,
+        SecretLabel::ClientTrafficSecret0,
+        SecretLabel::ServerTrafficSecret0,
+        SecretLabel::ExporterSecret,
+    ];
+
+    /// The label as written in a key log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretLabel::ClientRandom => "CLIENT_RANDOM",
+            SecretLabel::ClientEarlyTrafficSecret => "CLIENT_EARLY_TRAFFIC_SECRET",
+            SecretLabel::ClientHandshakeTrafficSecret => "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+            SecretLabel::ServerHandshakeTrafficSecret => "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+            SecretLabel::ClientTrafficSecret0 => "CLIENT_TRAFFIC_SECRET_0",
+            SecretLabel::ServerTrafficSecret0 => "SERVER_TRAFFIC_SECRET_0",
+            SecretLabel::ExporterSecret => "EXPORTER_SECRET",
+        }
+    }
+
+    fn parse(s: &str) -> Option<SecretLabel> {
+        SecretLabel::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+
+    /// Lengths a secret of this label may have.
+    fn valid_len(self, len: usize) -> bool {
+        match self {
+            SecretLabel::ClientRandom => len == 48,
+            _ => len == 32 || len == 48,
+        }
+    }
+}
+
+impl fmt::Display for SecretLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Labels that are well formed but carry nothing this crate needs (or
+/// cannot be matched by client random); skipped without a warning.
+const IGNORED_LABELS: [&str; 6] = [
+    "EARLY_EXPORTER_SECRET",
+    // OpenSSL logs the secrets after KeyUpdate; we derive them ourselves
+    "CLIENT_TRAFFIC_SECRET_N",
+    "SERVER_TRAFFIC_SECRET_N",
+    "ECH_SECRET",
+    "ECH_CONFIG",
+    // keyed by the encrypted pre-master secret, not by client random
+    "RSA",
+];
+
+/// Everything a key log holds for one client random.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Secrets {
+    /// TLS ≤ 1.2 master secret (`CLIENT_RANDOM`).
+    pub master_secret: Option<Secret>,
+    pub client_early_traffic_secret: Option<Secret>,
+    pub client_handshake_traffic_secret: Option<Secret>,
+    pub server_handshake_traffic_secret: Option<Secret>,
+    pub client_traffic_secret_0: Option<Secret>,
+    pub server_traffic_secret_0: Option<Secret>,
+    pub exporter_secret: Option<Secret>,
+}
+
+impl Secrets {
+    pub fn get(&self, label: SecretLabel) -> Option<&Secret> {
+        self.slot(label).as_ref()
+    }
+
+    fn slot(&self, label: SecretLabel) -> &Option<Secret> {
+        match label {
+            SecretLabel::ClientRandom => &self.master_secret,
+            SecretLabel::ClientEarlyTrafficSecret => &self.client_early_traffic_secret,
+            SecretLabel::ClientHandshakeTrafficSecret => &self.client_handshake_traffic_secret,
+            SecretLabel::ServerHandshakeTrafficSecret => &self.server_handshake_traffic_secret,
+            SecretLabel::ClientTrafficSecret0 => &self.client_traffic_secret_0,
+            SecretLabel::ServerTrafficSecret0 => &self.server_traffic_secret_0,
+            SecretLabel::ExporterSecret => &self.exporter_secret,
+        }
+    }
+
+    fn slot_mut(&mut self, label: SecretLabel) -> &mut Option<Secret> {
+        match label {
+            SecretLabel::ClientRandom => &mut self.master_secret,
+            SecretLabel::ClientEarlyTrafficSecret => &mut self.client_early_traffic_secret,
+            SecretLabel::ClientHandshakeTrafficSecret => &mut self.client_handshake_traffic_secret,
+            SecretLabel::ServerHandshakeTrafficSecret => &mut self.server_handshake_traffic_secret,
+            SecretLabel::ClientTrafficSecret0 => &mut self.client_traffic_secret_0,
+            SecretLabel::ServerTrafficSecret0 => &mut self.server_traffic_secret_0,
+            SecretLabel::ExporterSecret => &mut self.exporter_secret,
+        }
+    }
+}
+
+/// Why a key log line (or block) was skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyLogProblem {
+    /// The first field is no label this crate knows (shown cut to 40 bytes).
+    UnknownLabel(String),
+    /// Not `LABEL CLIENT_RANDOM SECRET`: this many fields.
+    FieldCount(usize),
+    /// The client random is not 64 hex digits.
+    BadClientRandom,
+    /// The secret is not an even number of hex digits.
+    BadSecretHex,
+    /// The secret has a length its label cannot have.
+    BadSecretLength { label: SecretLabel, len: usize },
+    /// The same label and client random came earlier with another secret;
+    /// the first one is kept.
+    Conflicting { label: SecretLabel },
+    /// A Decryption Secrets Block of another kind (WireGuard, ZigBee…).
+    UnsupportedDsbType(u32),
+    /// More lines were skipped than the warnings kept tell.
+    MoreSkipped(usize),
+}
+
+impl fmt::Display for KeyLogProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyLogProblem::UnknownLabel(l) => write!(f, "unknown label {l:?}, line skipped"),
+            KeyLogProblem::FieldCount(n) => write!(
+                f,
+                "{n} field(s) where LABEL CLIENT_RANDOM SECRET was expected, line skipped"
+            ),
+            KeyLogProblem::BadClientRandom => {
+                f.write_str("client random is not 64 hex digits, line skipped")
+            }
+            KeyLogProblem::BadSecretHex => f.write_str("secret is not hex, line skipped"),
+            KeyLogProblem::BadSecretLength { label, len } => {
+                write!(f, "{len}-byte secret cannot be a {label}, line skipped")
+            }
+            KeyLogProblem::Conflicting { label } => write!(
+                f,
+                "a different {label} for this client random came earlier (kept), line skipped"
+            ),
+            KeyLogProblem::UnsupportedDsbType(t) => write!(
+                f,
+                "Decryption Secrets Block of type 0x{t:08x} is not a TLS key log, skipped"
+            ),
+            KeyLogProblem::MoreSkipped(n) => write!(f, "{n} more line(s) skipped"),
+        }
+    }
+}
+
+/// A line or block that was skipped, and where it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLogWarning {
+    /// The file name, or what the caller called the source (e.g.
+    /// `capture.pcapng (DSB 1)`).
+    pub source: String,
+    /// 1-based line number; `None` for a problem with the whole source.
+    pub line: Option<usize>,
+    pub problem: KeyLogProblem,
+}
+
+impl fmt::Display for KeyLogWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(n) => write!(f, "{}:{n}: {}", self.source, self.problem),
+            None => write!(f, "{}: {}", self.source, self.problem),
+        }
+    }
+}
+
+/// A key log file could not be read at all.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum KeyLogError {
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl fmt::Display for KeyLogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyLogError::Io { path, source } => write!(f, "cannot read key log {path}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for KeyLogError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            KeyLogError::Io { source, .. } => Some(source),
+        }
+    }
+}
+
+/// Secrets by client random, merged from any number of sources.
+#[derive(Debug, Clone, Default)]
+pub struct KeyLog {
+    by_random: HashMap<[u8; 32], Secrets>,
+    /// Secret lines taken (duplicates of a known secret included).
+    lines: usize,
+}
+
+impl KeyLog {
+    pub fn new() -> KeyLog {
+        KeyLog::default()
+    }
+
+    /// Reads a key log file. The warnings name the file and line of every
+    /// line skipped.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<(KeyLog, Vec<KeyLogWarning>), KeyLogError> {
+        let mut log = KeyLog::new();
+        let warnings = log.add_file(path)?;
+        Ok((log, warnings))
+    }
+
+    /// Parses key log text; `source` names it in the warnings.
+    pub fn parse(text: &str, source: &str) -> (KeyLog, Vec<KeyLogWarning>) {
+        let mut log = KeyLog::new();
+        let warnings = log.add_bytes(text.as_bytes(), source);
+        (log, warnings)
+    }
+
+    /// Adds the secrets of a key log file.
+    pub fn add_file(&mut self, path: impl AsRef<Path>) -> Result<Vec<KeyLogWarning>, KeyLogError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let data = std::fs::read(path).map_err(|source| KeyLogError::Io {
+            path: name.clone(),
+            source,
+        })?;
+        Ok(self.add_bytes(&data, &name))
+    }
+
+    /// Adds the secrets of key log text (bytes: a line that is not UTF-8 is
+    /// skipped with a warning like any other unreadable line).
+    pub fn add_bytes(&mut self, data: &[u8], source: &str) -> Vec<KeyLogWarning> {
+        let mut warnings = Vec::new();
+        let mut more = 0usize;
+        for (n, line) in data.split(|&b| b == b'\n').enumerate() {
+            if let Err(problem) = self.add_line(line) {
+                if warnings.len() < MAX_WARNINGS_PER_SOURCE {
+                    warnings.push(KeyLogWarning {
+                        source: source.to_owned(),
+                        line: Some(n + 1),
+                        problem,
+                    });
+                } else {
+                    more += 1;
+                }
+            }
+        }
+        if more > 0 {
+            warnings.push(KeyLogWarning {
+                source: source.to_owned(),
+                line: None,
+                problem: KeyLogProblem::MoreSkipped(more),
+            });
+        }
+        warnings
+    }
+
+    /// Adds the secrets of a pcapng Decryption Secrets Block. Only TLS key
+    /// logs ([`DSB_TLS_KEY_LOG`]) are read; other types give one warning.
+    pub fn add_dsb(&mut self, secrets_type: u32, data: &[u8], source: &str) -> Vec<KeyLogWarning> {
+        if secrets_type != DSB_TLS_KEY_LOG {
+            return vec![KeyLogWarning {
+                source: source.to_owned(),
+                line: None,
+                problem: KeyLogProblem::UnsupportedDsbType(secrets_type),
+            }];
+        }
+        // the block's data may be padded with NULs
+        let end = data
+            .iter()
+            .rposition(|&b| b != 0)
+            .map_or(0, |p| p.saturating_add(1));
+        self.add_bytes(data.get(..end).unwrap_or(data), source)
+    }
+
+    /// Adds every secret of `other` (the first secret for a label wins).
+    pub fn merge(&mut self, other: &KeyLog) {
+        for (random, secrets) in &other.by_random {
+            let mine = self.by_random.entry(*random).or_default();
+            for label in SecretLabel::ALL {
+                if mine.get(label).is_none() {
+                    if let Some(s) = secrets.get(label) {
+                        *mine.slot_mut(label) = Some(s.clone());
+                    }
+                }
+            }
+        }
+        self.lines = self.lines.saturating_add(other.lines);
+    }
+
+    /// The secrets logged for a connection's ClientHello.random.
+    pub fn lookup(&self, client_random: &[u8; 32]) -> Option<&Secrets> {
+        self.by_random.get(client_random)
+    }
+
+    /// Connections (client randoms) with at least one secret.
+    pub fn len(&self) -> usize {
+        self.by_random.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_random.is_empty()
+    }
+
+    /// One line; `Ok(())` also for comments and blank lines.
+    fn add_line(&mut self, line: &[u8]) -> Result<(), KeyLogProblem> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let trimmed = trim_ascii(line);
+        if trimmed.is_empty() || trimmed.first() == Some(&b'#') {
+            return Ok(());
+        }
+        let fields: Vec<&[u8]> = trimmed
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|f| !f.is_empty())
+            .collect();
+        let label_text = fields.first().copied().unwrap_or(&[]);
+        let label = match std::str::from_utf8(label_text)
+            .ok()
+            .and_then(SecretLabel::parse)
+        {
+            Some(l) => l,
+            None => {
+                if IGNORED_LABELS.iter().any(|l| l.as_bytes() == label_text) {
+                    return Ok(());
+                }
+                let shown = label_text.get(..40).unwrap_or(label_text);
+                return Err(KeyLogProblem::UnknownLabel(
+                    String::from_utf8_lossy(shown).into_owned(),
+                ));
+            }
+        };
+        let [_, random_hex, secret_hex] = fields.as_slice() else {
+            return Err(KeyLogProblem::FieldCount(fields.len()));
+        };
+        let mut random = [0u8; 32];
+        if random_hex.len() != 64 || !decode_hex(random_hex, &mut random) {
+            return Err(KeyLogProblem::BadClientRandom);
+        }
+        if secret_hex.len() % 2 != 0 || !secret_hex.iter().all(u8::is_ascii_hexdigit) {
+            return Err(KeyLogProblem::BadSecretHex);
+        }
+        if secret_hex.len() > 2 * MAX_SECRET_LEN {
+            return Err(KeyLogProblem::BadSecretLength {
+                label,
+                len: secret_hex.len() / 2,
+            });
+        }
+        let mut secret = vec![0u8; secret_hex.len() / 2];
+        if !decode_hex(secret_hex, &mut secret) {
+            return Err(KeyLogProblem::BadSecretHex);
+        }
+        if !label.valid_len(secret.len()) {
+            return Err(KeyLogProblem::BadSecretLength {
+                label,
+                len: secret.len(),
+            });
+        }
+        let slot = self.by_random.entry(random).or_default().slot_mut(label);
+        match slot {
+            Some(old) if old.as_bytes() != secret.as_slice() => {
+                return Err(KeyLogProblem::Conflicting { label })
+            }
+            Some(_) => {}
+            None => *slot = Some(Secret(secret)),
+        }
+        self.lines = self.lines.saturating_add(1);
+        Ok(())
+    }
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |p| p + 1);
+    b.get(start..end).unwrap_or(&[])
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes `hex` (exactly `2 * out.len()` digits) into `out`.
+fn decode_hex(hex: &[u8], out: &mut [u8]) -> bool {
+    if hex.len() != out.len() * 2 {
+        return false;
+    }
+    for (o, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        match pair {
+            [h, l] => match (hex_val(*h), hex_val(*l)) {
+                (Some(h), Some(l)) => *o = h << 4 | l,
+                _ => return false,
+            },
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CR: &str = "f12cf97033e26929810e3665cdffd6bc48f00c8f0156985471179759fc286d78";
+    const MS: &str = "1ec7dacfac0e98ca3c3d11ff566bbec6cc4d725e6d9fac023e220c5bb57b46ecbab2e07c35cde79928e9ede3f9739a64";
+
+    fn random() -> [u8; 32] {
+        let mut r = [0u8; 32];
+        assert!(decode_hex(CR.as_bytes(), &mut r));
+        r
+    }
+
+    #[test]
+    fn parses_client_random_and_tls13_labels() {
+        let s32 = "ab".repeat(32);
+        let s48 = "cd".repeat(48);
+        let text = format!(
+            "# comment\n\nCLIENT_RANDOM {CR} {MS}\r\n\
+             CLIENT_HANDSHAKE_TRAFFIC_SECRET {CR} {s32}\n\
+             SERVER_HANDSHAKE_TRAFFIC_SECRET {CR} {s48}\n\
+             CLIENT_TRAFFIC_SECRET_0 {CR} {s32}\n\
+             SERVER_TRAFFIC_SECRET_0 {CR} {s32}\n\
+             CLIENT_EARLY_TRAFFIC_SECRET {CR} {s32}\n\
+             EXPORTER_SECRET {CR} {s32}\n\
+             CLIENT_TRAFFIC_SECRET_N {CR} {s32}\n"
+        );
+        let (log, w) = KeyLog::parse(&text, "k.log");
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(log.len(), 1);
+        let s = log.lookup(&random()).expect("found");
+        assert_eq!(s.master_secret.as_ref().map(Secret::len), Some(48));
+        assert_eq!(
+            s.server_handshake_traffic_secret.as_ref().map(Secret::len),
+            Some(48)
+        );
+        for l in SecretLabel::ALL {
+            assert!(s.get(l).is_some(), "{l}");
+        }
+        assert!(log.lookup(&[0; 32]).is_none());
+        assert_eq!(format!("{:?}", s.master_secret), "Some(Secret(48 bytes))");
+    }
+
+    #[test]
+    fn garbage_lines_are_skipped_with_their_line_numbers() {
+        let text = format!(
+            "CLIENT_RANDOM {CR} {MS}\n\
+             hello world\n\
+             CLIENT_RANDOM {CR}\n\
+             CLIENT_RANDOM zz{} {MS}\n\
+             CLIENT_RANDOM {CR} {}\n\
+             CLIENT_RANDOM {CR} abc\n\
+             CLIENT_RANDOM {CR} {}\n\
+             CLIENT_TRAFFIC_SECRET_0 {CR} {}\n\
+             CLIENT_RANDOM {CR} {MS}\n",
+            &CR[2..],
+            "ab".repeat(47),
+            "xy".repeat(48),
+            "ab".repeat(20),
+        );
+        let (log, w) = KeyLog::parse(&text, "keys.txt");
+        assert_eq!(log.len(), 1);
+        let got: Vec<(Option<usize>, KeyLogProblem)> =
+            w.iter().map(|w| (w.line, w.problem.clone())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(2), KeyLogProblem::UnknownLabel("hello".into())),
+                (Some(3), KeyLogProblem::FieldCount(2)),
+                (Some(4), KeyLogProblem::BadClientRandom),
+                (
+                    Some(5),
+                    KeyLogProblem::BadSecretLength {
+                        label: SecretLabel::ClientRandom,
+                        len: 47
+                    }
+                ),
+                (Some(6), KeyLogProblem::BadSecretHex),
+                (Some(7), KeyLogProblem::BadSecretHex),
+                (
+                    Some(8),
+                    KeyLogProblem::BadSecretLength {
+                        label: SecretLabel::ClientTrafficSecret0,
+                        len: 20
+                    }
+                ),
+            ]
+        );
+        assert_eq!(
+            w[0].to_string(),
+            "keys.txt:2: unknown label \"hello\", line skipped"
+        );
+    }
+
+    #[test]
+    fn conflicting_secret_keeps_the_first() {
+        let other = "11".repeat(48);
+        let text = format!("CLIENT_RANDOM {CR} {MS}\nCLIENT_RANDOM {CR} {other}\n");
+        let (log, w) = KeyLog::parse(&text, "k");
+        assert_eq!(w.len(), 1);
+        assert_eq!(
+            w[0].problem,
+            KeyLogProblem::Conflicting {
+                label: SecretLabel::ClientRandom
+            }
+        );
+        let ms = log.lookup(&random()).and_then(|s| s.master_secret.clone());
+        assert_eq!(ms.map(|s| s.as_bytes()[0]), Some(0x1e));
+    }
+
+    #[test]
+    fn dsb_and_merge() {
+        let mut log = KeyLog::new();
+        let w = log.add_dsb(0x5747_4b4c, b"whatever", "c.pcapng (DSB 1)");
+        assert_eq!(w.len(), 1);
+        assert_eq!(
+            w[0].to_string(),
+            "c.pcapng (DSB 1): Decryption Secrets Block of type 0x57474b4c is not a TLS key log, skipped"
+        );
+        assert!(log.is_empty());
+        let mut data = format!("CLIENT_RANDOM {CR} {MS}\n").into_bytes();
+        data.extend_from_slice(&[0, 0, 0]);
+        assert!(log.add_dsb(DSB_TLS_KEY_LOG, &data, "dsb").is_empty());
+        assert_eq!(log.len(), 1);
+
+        let s32 = "ab".repeat(32);
+        let (other, _) = KeyLog::parse(
+            &format!(
+                "CLIENT_TRAFFIC_SECRET_0 {CR} {s32}\nCLIENT_TRAFFIC_SECRET_0 {} {s32}\n",
+                "00".repeat(32)
+            ),
+            "b",
+        );
+        log.merge(&other);
+        assert_eq!(log.len(), 2);
+        let s = log.lookup(&random()).expect("merged");
+        assert!(s.master_secret.is_some() && s.client_traffic_secret_0.is_some());
+    }
+
+    #[test]
+    fn warnings_are_bounded() {
+        let text = "junk\n".repeat(1000);
+        let (_, w) = KeyLog::parse(&text, "j");
+        assert_eq!(w.len(), MAX_WARNINGS_PER_SOURCE + 1);
+        assert_eq!(
+            w.last().map(|w| w.problem.clone()),
+            Some(KeyLogProblem::MoreSkipped(900))
+        );
+    }
+
+    #[test]
+    fn arbitrary_bytes_are_harmless() {
+        let mut x: u64 = 0x1234_5678;
+        let mut data = Vec::new();
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            data.push(match x % 5 {
+                0 => b'\n',
+                1 => b' ',
+                _ => (x >> 8) as u8,
+            });
+        }
+        let mut log = KeyLog::new();
+        let _ = log.add_bytes(&data, "noise");
+        let _ = log.add_dsb(DSB_TLS_KEY_LOG, &data, "noise");
+    }
+
+    #[test]
+    fn missing_file_is_an_error() {
+        let e = KeyLog::from_file("/nonexistent/keys.log").expect_err("no file");
+        assert!(e
+            .to_string()
+            .starts_with("cannot read key log /nonexistent/keys.log"));
+    }
+}

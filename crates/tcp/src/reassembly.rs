@@ -60,6 +60,11 @@ pub struct Reassembler<T> {
     pending: BTreeMap<u64, Pending<T>>,
     /// Stream offset of the FIN, once seen.
     fin_offset: Option<u64>,
+    /// Bytes up to this offset were sent but not captured (the tail of a
+    /// segment cut by the snapshot length), with that segment's tag. They
+    /// become a gap as the stream reaches them, except where a held
+    /// segment did capture them.
+    lost_to: Option<(u64, T)>,
     pending_bytes: usize,
     limit: usize,
     stats: ReassemblyStats,
@@ -74,6 +79,7 @@ impl<T: Copy> Reassembler<T> {
             offset: 0,
             pending: BTreeMap::new(),
             fin_offset: None,
+            lost_to: None,
             pending_bytes: 0,
             limit,
             stats: ReassemblyStats::default(),
@@ -171,15 +177,18 @@ impl<T: Copy> Reassembler<T> {
             if let Some(bytes) = captured.get(from..) {
                 out(Chunk::Data(bytes), tag);
             }
+            self.advance_to(self.offset + (cap - skip));
         }
-        let tail_from = skip.max(cap);
-        if tail_from < wire_len {
-            let missing = wire_len - tail_from;
+        if skip.max(cap) < wire_len {
+            // The uncaptured tail is lost, but a held segment may have
+            // captured part of it: `drain` gives the gaps around those.
             self.stats.truncated_segments += 1;
-            self.stats.truncated_bytes += missing;
-            out(Chunk::Gap(missing), tag);
+            let to = match self.lost_to {
+                Some((t, _)) => t.max(end),
+                None => end,
+            };
+            self.lost_to = Some((to, tag));
         }
-        self.advance_to(end);
     }
 
     fn advance_to(&mut self, end: u64) {
@@ -193,9 +202,23 @@ impl<T: Copy> Reassembler<T> {
     }
 
     fn hold(&mut self, at: u64, payload: &[u8], wire_len: u64, tag: T) {
-        match self.pending.get(&at) {
+        match self.pending.get_mut(&at) {
             Some(p) if p.wire_len >= wire_len && p.data.len() >= payload.len() => {
                 self.stats.retransmitted_segments += 1;
+            }
+            Some(p) if p.data.len() >= payload.len() => {
+                // Longer on the wire but captured no further (snaplen):
+                // keep the captured bytes held, take the length.
+                self.stats.retransmitted_segments += 1;
+                p.wire_len = wire_len;
+            }
+            Some(p) if p.wire_len > wire_len => {
+                // Captured further but shorter on the wire: keep the length.
+                self.stats.retransmitted_segments += 1;
+                let extra = payload.len() - p.data.len();
+                p.data = payload.to_vec();
+                p.tag = tag;
+                self.pending_bytes += extra;
             }
             _ => {
                 let old = self.pending.insert(
@@ -215,22 +238,41 @@ impl<T: Copy> Reassembler<T> {
     }
 
     /// Delivers every held segment that now starts at or before the offset,
-    /// with `tag` when given, else with its own.
+    /// with `tag` when given, else with its own. Known-lost bytes (a cut
+    /// segment's tail) up to the next held segment become a gap on the way.
     fn drain(&mut self, tag: Option<T>, out: &mut dyn FnMut(Chunk<'_>, T)) {
-        while let Some(entry) = self.pending.first_entry() {
-            if *entry.key() > self.offset {
-                break;
+        loop {
+            let next_held = self.pending.first_key_value().map(|(&at, _)| at);
+            if let Some(entry) = self
+                .pending
+                .first_entry()
+                .filter(|e| *e.key() <= self.offset)
+            {
+                let at = *entry.key();
+                let p = entry.remove();
+                self.pending_bytes -= p.data.len();
+                self.deliver_piece(
+                    self.offset - at,
+                    &p.data,
+                    p.wire_len,
+                    tag.unwrap_or(p.tag),
+                    out,
+                );
+                continue;
             }
-            let at = *entry.key();
-            let p = entry.remove();
-            self.pending_bytes -= p.data.len();
-            self.deliver_piece(
-                self.offset - at,
-                &p.data,
-                p.wire_len,
-                tag.unwrap_or(p.tag),
-                out,
-            );
+            match self.lost_to {
+                Some((to, lost_tag)) if to > self.offset => {
+                    let stop = next_held.map_or(to, |at| at.min(to));
+                    let missing = stop - self.offset;
+                    self.stats.truncated_bytes += missing;
+                    out(Chunk::Gap(missing), lost_tag);
+                    self.advance_to(stop);
+                }
+                _ => {
+                    self.lost_to = None;
+                    break;
+                }
+            }
         }
     }
 
@@ -294,6 +336,7 @@ impl<T: Copy> Reassembler<T> {
     /// before the FIN); held bytes after a hole are delivered with their
     /// own tags, a gap with nothing after it with `tag`.
     pub fn flush(&mut self, tag: T, out: &mut dyn FnMut(Chunk<'_>, T)) {
+        self.drain(None, out);
         while let Some((&at, p)) = self.pending.first_key_value() {
             let own = p.tag;
             self.gap_to(at, own, out);
@@ -373,6 +416,34 @@ mod tests {
             out,
             vec![Chunk::Data(b"ab"), Chunk::Gap(3), Chunk::Data(b"fg")]
         );
+    }
+
+    #[test]
+    fn cut_segment_does_not_hide_held_bytes() {
+        // found by fuzz/reassembler: the uncaptured tail of a cut segment
+        // was given as one gap over bytes a held segment had captured
+        let mut r = Reassembler::<()>::new(1 << 20);
+        r.syn(0);
+        let out = collect(&mut r, &[(6, b"fgh", 3), (1, b"ab", 9)]);
+        assert_eq!(
+            out,
+            vec![
+                Chunk::Data(b"ab"),
+                Chunk::Gap(3),
+                Chunk::Data(b"fgh"),
+                Chunk::Gap(1)
+            ]
+        );
+        assert_eq!(r.stats().truncated_bytes, 4);
+    }
+
+    #[test]
+    fn repeated_held_segment_keeps_the_most_captured() {
+        let mut r = Reassembler::<()>::new(1 << 20);
+        r.syn(0);
+        // held at offset 3: first cut to 1 byte of 3, then whole
+        let out = collect(&mut r, &[(4, b"d", 3), (4, b"def", 3), (1, b"abc", 3)]);
+        assert_eq!(out, vec![Chunk::Data(b"abc"), Chunk::Data(b"def")]);
     }
 
     #[test]

@@ -65,7 +65,8 @@ impl DirTeardown {
 /// Facts about one direction.
 #[derive(Debug)]
 pub(crate) struct DirFacts {
-    deframer: Option<Deframer<SegMeta>>,
+    /// Boxed: it is taken out and put back for every segment.
+    deframer: Option<Box<Deframer<SegMeta>>>,
     handshake: Option<HandshakeAssembler>,
     pub tls: bool,
     /// Records counted up to this direction's own first FIN/RST.
@@ -366,7 +367,7 @@ impl FlowState {
             } else {
                 StartMode::MidStream
             };
-            Deframer::new(mode, config)
+            Box::new(Deframer::new(mode, config))
         });
         f(&mut df, self);
         if self.dirs[i].hello_done {

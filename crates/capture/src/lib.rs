@@ -36,6 +36,7 @@
 
 mod decode;
 mod prefetch;
+pub mod raw;
 mod reader;
 mod types;
 

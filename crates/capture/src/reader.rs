@@ -399,6 +399,16 @@ impl CaptureReader {
         Self::open_reader(name, input, false)
     }
 
+    /// Like [`Self::from_reader`], with the input read (and decompressed)
+    /// ahead on a second thread as [`Self::open`] does; for callers that
+    /// wrap the file themselves (e.g. to count the bytes read from it).
+    pub fn from_reader_prefetched(
+        name: &str,
+        input: Box<dyn Read + Send>,
+    ) -> Result<CaptureReader, CaptureError> {
+        Self::open_reader(name, input, true)
+    }
+
     fn open_reader(
         name: &str,
         mut input: Box<dyn Read + Send>,

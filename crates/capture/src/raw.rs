@@ -1,0 +1,419 @@
+//! Raw records of a capture file, to copy them out unchanged (extracting
+//! some flows into a new capture).
+//!
+//! [`RawRecords`] walks a pcap or pcapng file (gzip-compressed or not) record
+//! by record: the pcap file header, then each packet record; or each pcapng
+//! block (section headers, interfaces, packets, decryption secrets, …). It
+//! only frames records, it does not parse them: pair it with a
+//! [`crate::CaptureReader`] over the same file, whose [`crate::Frame`]s carry
+//! the `file_offset` of their record, to choose which records to copy.
+
+use crate::reader::CaptureFormat;
+use flate2::read::MultiGzDecoder;
+use std::io::{self, BufReader, Read};
+
+const PCAP_HEADER_LEN: usize = 24;
+const PCAP_RECORD_HEADER_LEN: usize = 16;
+/// Larger records are taken for damage.
+const MAX_RECORD_LEN: usize = 512 << 20;
+
+/// pcapng block types.
+pub mod block {
+    pub const SECTION_HEADER: u32 = 0x0A0D_0D0A;
+    pub const INTERFACE_DESCRIPTION: u32 = 1;
+    pub const PACKET: u32 = 2;
+    pub const SIMPLE_PACKET: u32 = 3;
+    pub const NAME_RESOLUTION: u32 = 4;
+    pub const INTERFACE_STATISTICS: u32 = 5;
+    pub const ENHANCED_PACKET: u32 = 6;
+    pub const DECRYPTION_SECRETS: u32 = 0x0000_000A;
+}
+
+/// What a raw record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawKind {
+    /// The 24-byte pcap file header.
+    PcapHeader,
+    /// A pcap packet record (header and data).
+    PcapPacket,
+    /// A pcapng block of this type (see [`block`]).
+    Block(u32),
+}
+
+impl RawKind {
+    /// A packet record or block (one frame).
+    pub fn is_packet(self) -> bool {
+        matches!(
+            self,
+            RawKind::PcapPacket
+                | RawKind::Block(block::PACKET | block::SIMPLE_PACKET | block::ENHANCED_PACKET)
+        )
+    }
+}
+
+/// One record, borrowed from the walker's buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct RawRecord<'a> {
+    /// Byte offset of the record in the (decompressed) file.
+    pub offset: u64,
+    pub kind: RawKind,
+    /// The whole record: header, data, trailer.
+    pub bytes: &'a [u8],
+}
+
+/// Walks the records of a capture file. See the module docs.
+pub struct RawRecords {
+    input: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    /// Valid data is `buf[pos..end]`; `buf[pos]` is at file offset `offset`.
+    pos: usize,
+    end: usize,
+    offset: u64,
+    eof: bool,
+    format: CaptureFormat,
+    /// Byte order of the pcap file or of the current pcapng section.
+    big_endian: bool,
+    started: bool,
+}
+
+fn damaged(what: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what)
+}
+
+impl RawRecords {
+    /// Opens a capture file by path (gzip recognised by its magic bytes).
+    pub fn open(path: &str) -> io::Result<RawRecords> {
+        let file = std::fs::File::open(path)?;
+        Self::from_reader(Box::new(file))
+    }
+
+    /// Walks a capture from any byte stream.
+    pub fn from_reader(mut input: Box<dyn Read + Send>) -> io::Result<RawRecords> {
+        let mut head = [0u8; 2];
+        let mut got = 0;
+        while got < 2 {
+            let Some(space) = head.get_mut(got..) else {
+                break;
+            };
+            match input.read(space) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let prefix = io::Cursor::new(head.get(..got).unwrap_or(&[]).to_vec());
+        let chained = prefix.chain(input);
+        let input: Box<dyn Read + Send> = if got == 2 && head == [0x1f, 0x8b] {
+            Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+                1 << 16,
+                chained,
+            )))
+        } else {
+            Box::new(chained)
+        };
+        let mut r = RawRecords {
+            input,
+            buf: vec![0; 1 << 20],
+            pos: 0,
+            end: 0,
+            offset: 0,
+            eof: false,
+            format: CaptureFormat::Pcap,
+            big_endian: false,
+            started: false,
+        };
+        if !r.fill(4)? {
+            return Err(damaged("too short for a capture file header".into()));
+        }
+        let magic = r.peek(0, 4);
+        r.format = match magic {
+            [0x0a, 0x0d, 0x0d, 0x0a] => CaptureFormat::PcapNg,
+            [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => CaptureFormat::Pcap,
+            [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => {
+                r.big_endian = true;
+                CaptureFormat::Pcap
+            }
+            _ => return Err(damaged("not a pcap or pcapng capture".into())),
+        };
+        Ok(r)
+    }
+
+    pub fn format(&self) -> CaptureFormat {
+        self.format
+    }
+
+    /// File offset of the next record.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    fn peek(&self, at: usize, n: usize) -> [u8; 4] {
+        let mut out = [0u8; 4];
+        if let Some(src) = self.buf.get(self.pos + at..self.pos + at + n.min(4)) {
+            if let Some(dst) = out.get_mut(..src.len()) {
+                dst.copy_from_slice(src);
+            }
+        }
+        out
+    }
+
+    fn u32_at(&self, at: usize) -> u32 {
+        let b = self.peek(at, 4);
+        if self.big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    }
+
+    /// Makes `n` bytes available at `pos`; false when the input ends first.
+    fn fill(&mut self, n: usize) -> io::Result<bool> {
+        if self.end - self.pos >= n {
+            return Ok(true);
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        if self.buf.len() < n {
+            self.buf.resize(n, 0);
+        }
+        while self.end < n {
+            if self.eof {
+                return Ok(false);
+            }
+            let Some(space) = self.buf.get_mut(self.end..) else {
+                return Ok(false);
+            };
+            match self.input.read(space) {
+                Ok(0) => self.eof = true,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.end - self.pos);
+        self.pos += n;
+        self.offset += n as u64;
+    }
+
+    /// Skips forward to file offset `to` (after damage, to the next record
+    /// the capture reader found). False when `to` is behind, or past the end.
+    pub fn skip_to(&mut self, to: u64) -> io::Result<bool> {
+        if to > 0 {
+            // past the pcap file header
+            self.started = true;
+        }
+        while self.offset < to {
+            if self.pos == self.end && !self.fill(1)? {
+                return Ok(false);
+            }
+            let step = usize::try_from(to - self.offset)
+                .unwrap_or(usize::MAX)
+                .min(self.end - self.pos);
+            self.consume(step);
+        }
+        Ok(self.offset == to)
+    }
+
+    /// The next record, `None` at the end of the file. A record cut short
+    /// by the end of the file, or with an impossible length, is an error.
+    pub fn next_record(&mut self) -> io::Result<Option<RawRecord<'_>>> {
+        let (kind, len) = match self.format {
+            CaptureFormat::Pcap if !self.started => (RawKind::PcapHeader, PCAP_HEADER_LEN),
+            CaptureFormat::Pcap => {
+                if !self.fill(PCAP_RECORD_HEADER_LEN)? {
+                    return self.at_end();
+                }
+                let incl = self.u32_at(8) as usize;
+                (RawKind::PcapPacket, PCAP_RECORD_HEADER_LEN + incl)
+            }
+            CaptureFormat::PcapNg => {
+                if !self.fill(12)? {
+                    return self.at_end();
+                }
+                let raw_type = self.peek(0, 4);
+                if raw_type == [0x0a, 0x0d, 0x0d, 0x0a] {
+                    // a new section, maybe of the other byte order
+                    self.big_endian = match self.peek(8, 4) {
+                        [0x1a, 0x2b, 0x3c, 0x4d] => true,
+                        [0x4d, 0x3c, 0x2b, 0x1a] => false,
+                        _ => {
+                            return Err(damaged(format!(
+                                "section header block at byte offset {} has no byte-order magic",
+                                self.offset
+                            )))
+                        }
+                    };
+                }
+                let ty = self.u32_at(0);
+                let len = self.u32_at(4) as usize;
+                if len < 12 {
+                    return Err(damaged(format!(
+                        "pcapng block at byte offset {} claims {len} bytes",
+                        self.offset
+                    )));
+                }
+                (RawKind::Block(ty), len)
+            }
+        };
+        if len > MAX_RECORD_LEN {
+            return Err(damaged(format!(
+                "record at byte offset {} claims {len} bytes",
+                self.offset
+            )));
+        }
+        if !self.fill(len)? {
+            return Err(damaged(format!(
+                "the file ends inside the record at byte offset {}",
+                self.offset
+            )));
+        }
+        self.started = true;
+        let offset = self.offset;
+        let start = self.pos;
+        self.consume(len);
+        let bytes = self.buf.get(start..start + len).unwrap_or(&[]);
+        Ok(Some(RawRecord {
+            offset,
+            kind,
+            bytes,
+        }))
+    }
+
+    fn at_end(&self) -> io::Result<Option<RawRecord<'_>>> {
+        if self.end == self.pos {
+            Ok(None)
+        } else {
+            Err(damaged(format!(
+                "the file ends inside a record header at byte offset {}",
+                self.offset
+            )))
+        }
+    }
+}
+
+/// A pcapng Section Header Block made fit to start a new file: the section
+/// length becomes "not specified" (-1), since the records copied after it
+/// are not the original section's.
+pub fn shb_without_section_length(shb: &[u8]) -> Vec<u8> {
+    let mut b = shb.to_vec();
+    if let Some(len) = b.get_mut(16..24) {
+        len.fill(0xff);
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcap(be: bool, records: &[&[u8]]) -> Vec<u8> {
+        let w32 = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        let w16 = |v: u16| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        let mut f = Vec::new();
+        f.extend(w32(0xa1b2_c3d4));
+        f.extend(w16(2));
+        f.extend(w16(4));
+        f.extend([0; 8]);
+        f.extend(w32(65535));
+        f.extend(w32(1));
+        for r in records {
+            f.extend(w32(1));
+            f.extend(w32(2));
+            f.extend(w32(r.len() as u32));
+            f.extend(w32(r.len() as u32));
+            f.extend(*r);
+        }
+        f
+    }
+
+    fn walk(data: Vec<u8>) -> io::Result<Vec<(u64, RawKind, usize)>> {
+        let mut r = RawRecords::from_reader(Box::new(io::Cursor::new(data)))?;
+        let mut out = Vec::new();
+        while let Some(rec) = r.next_record()? {
+            out.push((rec.offset, rec.kind, rec.bytes.len()));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn pcap_of_either_byte_order() {
+        for be in [false, true] {
+            let got = walk(pcap(be, &[b"abc", b"", b"defgh"])).ok();
+            assert_eq!(
+                got,
+                Some(vec![
+                    (0, RawKind::PcapHeader, 24),
+                    (24, RawKind::PcapPacket, 19),
+                    (43, RawKind::PcapPacket, 16),
+                    (59, RawKind::PcapPacket, 21),
+                ])
+            );
+        }
+    }
+
+    #[test]
+    fn pcapng_sections_of_both_byte_orders() {
+        let block = |be: bool, ty: u32, body: &[u8]| {
+            let w = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+            let len = 12 + body.len() as u32;
+            let mut b = Vec::new();
+            b.extend(w(ty));
+            b.extend(w(len));
+            b.extend(body);
+            b.extend(w(len));
+            b
+        };
+        let shb_body = |be: bool| {
+            let mut v = if be {
+                vec![0x1a, 0x2b, 0x3c, 0x4d, 0, 1, 0, 0]
+            } else {
+                vec![0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0]
+            };
+            v.extend([0x12; 8]);
+            v
+        };
+        let mut f = block(false, block::SECTION_HEADER, &shb_body(false));
+        f.extend(block(false, 1, &[1, 0, 0, 0, 0, 0, 0, 0]));
+        f.extend(block(false, 6, &[0; 20]));
+        f.extend(block(true, block::SECTION_HEADER, &shb_body(true)));
+        f.extend(block(true, 10, &[0; 12]));
+        let got = walk(f.clone()).ok().unwrap_or_default();
+        let kinds: Vec<RawKind> = got.iter().map(|g| g.1).collect();
+        assert_eq!(
+            kinds,
+            [
+                RawKind::Block(block::SECTION_HEADER),
+                RawKind::Block(1),
+                RawKind::Block(6),
+                RawKind::Block(block::SECTION_HEADER),
+                RawKind::Block(block::DECRYPTION_SECRETS),
+            ]
+        );
+        assert!(RawKind::Block(6).is_packet());
+        let shb = shb_without_section_length(f.get(..28).unwrap_or_default());
+        assert_eq!(shb.get(16..24), Some(&[0xff; 8][..]));
+        // cut inside the last block: an error after the complete ones
+        f.truncate(f.len() - 3);
+        assert!(walk(f).is_err());
+    }
+
+    #[test]
+    fn skip_to_jumps_forward_only() -> io::Result<()> {
+        let mut r =
+            RawRecords::from_reader(Box::new(io::Cursor::new(pcap(false, &[b"abc", b"defgh"]))))?;
+        assert!(r.skip_to(43)?);
+        let rec = r.next_record()?.map(|x| (x.offset, x.kind));
+        assert_eq!(rec, Some((43, RawKind::PcapPacket)));
+        assert!(!r.skip_to(10)?);
+        assert!(!r.skip_to(1000)?);
+        Ok(())
+    }
+}

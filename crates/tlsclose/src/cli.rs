@@ -8,6 +8,11 @@ pub enum Format {
     Table,
     /// JSON Lines: one object per TLS flow, then one summary object.
     Json,
+    /// CSV with a header row: the fields of the JSON lines, nested ones flattened
+    /// (the summary goes to standard error).
+    Csv,
+    /// GitHub-flavoured Markdown tables.
+    Markdown,
 }
 
 /// Tells, for every TLS connection in packet captures, how it ended:
@@ -16,7 +21,7 @@ pub enum Format {
 #[command(name = "tlsclose", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Args {
     /// Capture files (pcap or pcapng, optionally gzip-compressed); `-` reads standard input.
-    #[arg(required = true, value_name = "CAPTURE")]
+    #[arg(required_unless_present = "generate", value_name = "CAPTURE")]
     pub inputs: Vec<String>,
 
     /// Output format.
@@ -38,9 +43,14 @@ pub struct Args {
     /// Do not print warnings about the input on standard error.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub report: crate::report_args::ReportArgs,
 }
 
 const EXIT_CODES: &str = "\
 Exit status:
   0  every input was read (a capture cut short in its last packet still counts as read; a warning says so)
-  2  an input could not be read at all, or reading stopped at damage (flows read before it are still reported)";
+  1  all was read, but a selected flow has an ending listed in --fail-on, or --flow matched no flow
+  2  an input could not be read at all, or reading stopped at damage (flows read before it are still
+     reported), an output could not be written, or the command line is wrong; 2 wins over 1";

@@ -1,9 +1,21 @@
 //! `tlsclose`: how did each TLS connection in a capture end?
 
 mod cli;
+mod csvfmt;
+mod detail;
+mod extract;
+mod generate;
+mod group;
+mod human;
+mod md;
+mod pipeline;
+mod progress;
+mod report_args;
 mod run;
+mod select;
 mod sink;
 mod summary;
+mod ticket;
 
 use clap::Parser;
 use std::io::{self, Write};
@@ -11,13 +23,33 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
+    if let Some(what) = args.report.generate {
+        let mut out = io::stdout().lock();
+        return match generate::generate(what, &mut out).and_then(|()| out.flush()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                let _ = writeln!(io::stderr(), "tlsclose: cannot write output: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if let Some(out) = &args.report.extract {
+        if let Err(e) = extract::check(out, &args.inputs) {
+            let _ = writeln!(io::stderr(), "tlsclose: error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let stdout = io::stdout();
     let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut sink: Box<dyn sink::ReportSink> = match args.format {
-        cli::Format::Json => Box::new(sink::JsonSink::new(out)),
-        cli::Format::Table => Box::new(sink::TableSink::new(out, args.inputs.len() > 1)),
+    let mut pipeline = match pipeline::Pipeline::new(&args, Box::new(out)) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "tlsclose: cannot write output: {e}");
+            return ExitCode::from(2);
+        }
     };
-    match run::run(&args, sink.as_mut()) {
+    match run::run(&args, &mut pipeline) {
         Ok(code) => code,
         // `tlsclose big.pcap | head`: a closed pipe is a quiet end
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,

@@ -1,21 +1,30 @@
-//! Reads each input and feeds the analysis; reports go to the sink.
+//! Reads each input and feeds the analysis; reports go to the pipeline
+//! (filters, then the sinks).
 
 use crate::cli::Args;
-use crate::sink::ReportSink;
+use crate::pipeline::Pipeline;
+use crate::progress::{self, Progress};
+use crate::sink::InputInfo;
 use crate::summary::Summary;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use tlsclose_analysis::{Analyzer, AnalyzerConfig, FlowReport};
 use tlsclose_capture::{decode_segment, CaptureError, CaptureReader};
 use tlsclose_tcp::{FlowTableConfig, SegMeta};
 
 /// Where reports go, and what the run has counted.
 struct Output<'a> {
-    sink: &'a mut dyn ReportSink,
+    pipeline: &'a mut Pipeline,
     summary: Summary,
     /// The first write error (a closed pipe, a full disk): stop at once.
     error: Option<io::Error>,
     quiet: bool,
+    /// Index of the input being read.
+    input: usize,
+    /// A progress bar, only when standard error is a terminal.
+    progress: Option<Progress>,
 }
 
 impl Output<'_> {
@@ -25,7 +34,7 @@ impl Output<'_> {
         }
         report.file = file.to_owned();
         self.summary.count(&report);
-        if let Err(e) = self.sink.flow(report) {
+        if let Err(e) = self.pipeline.flow(self.input, report) {
             self.error = Some(e);
         }
     }
@@ -33,8 +42,15 @@ impl Output<'_> {
     fn warn(&mut self, msg: &str) {
         self.summary.warnings += 1;
         if !self.quiet {
+            if let Some(p) = &mut self.progress {
+                p.clear();
+            }
             let _ = writeln!(io::stderr(), "tlsclose: warning: {msg}");
         }
+    }
+
+    fn info(&mut self) -> Option<&mut InputInfo> {
+        self.pipeline.inputs.get_mut(self.input)
     }
 
     fn check(&mut self) -> io::Result<()> {
@@ -45,7 +61,7 @@ impl Output<'_> {
     }
 }
 
-pub fn run(args: &Args, sink: &mut dyn ReportSink) -> io::Result<ExitCode> {
+pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
     let config = AnalyzerConfig {
         table: FlowTableConfig {
             idle_timeout_ns: (args.idle_timeout.max(0.0) * 1e9) as i64,
@@ -55,30 +71,116 @@ pub fn run(args: &Args, sink: &mut dyn ReportSink) -> io::Result<ExitCode> {
         },
         // the table and JSON Lines do not show ladders; outputs that do
         // (a report, one flow's details) turn this on
-        ladder: false,
+        ladder: args.report.wants_ladder(),
         ..AnalyzerConfig::default()
     };
+    let show_progress = progress::wanted(args.quiet || args.report.no_progress);
     let mut out = Output {
-        sink,
+        pipeline,
         summary: Summary::new(),
         error: None,
         quiet: args.quiet,
+        input: 0,
+        progress: None,
     };
     let mut failed = false;
-    for input in &args.inputs {
+    for (index, input) in args.inputs.iter().enumerate() {
         out.summary.files.push(input.clone());
-        match read_one(input, config, &mut out) {
+        out.input = index;
+        out.pipeline.inputs.push(InputInfo {
+            name: input.clone(),
+            ..InputInfo::default()
+        });
+        match read_one(input, config, &mut out, show_progress) {
             Ok(()) => {}
             Err(Failure::Output(e)) => return Err(e),
-            Err(Failure::Input) => failed = true,
+            Err(Failure::Input) => {
+                failed = true;
+                if let Some(i) = out.info() {
+                    i.failed = true;
+                }
+            }
+        }
+        out.progress = None;
+    }
+    out.pipeline.finish(&mut out.summary)?;
+    if let Some(path) = &args.report.extract {
+        let flows = out.pipeline.extract.take().unwrap_or_default();
+        let done = crate::extract::extract(path, &args.inputs, &flows)?;
+        if !args.quiet {
+            let _ = writeln!(
+                io::stderr(),
+                "tlsclose: wrote {} packet{} of {} flow{} to {}",
+                done.packets,
+                crate::human::plural(done.packets),
+                done.flows,
+                crate::human::plural(done.flows as u64),
+                path.display()
+            );
         }
     }
-    out.sink.finish(&out.summary)?;
     Ok(if failed {
         ExitCode::from(2)
+    } else if out.pipeline.failing > 0 || out.pipeline.flow_not_found {
+        ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A progress bar and the count of bytes read that it shows.
+type Counter = (Progress, Arc<AtomicU64>);
+
+/// A file read through a byte counter, for the progress bar.
+struct Counted<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Opens an input; with a progress bar, through a counter of the bytes
+/// read from the file (compressed bytes for a gzip file: its size on disk
+/// is the total).
+fn open(
+    input: &str,
+    show_progress: bool,
+) -> Result<(CaptureReader, Option<Counter>), CaptureError> {
+    if !show_progress {
+        return Ok((CaptureReader::open(input)?, None));
+    }
+    let count = Arc::new(AtomicU64::new(0));
+    let (reader, total) = if input == "-" {
+        let counted = Counted {
+            inner: io::stdin(),
+            count: Arc::clone(&count),
+        };
+        (
+            CaptureReader::from_reader_prefetched("<stdin>", Box::new(counted))?,
+            None,
+        )
+    } else {
+        let file = std::fs::File::open(input).map_err(|source| CaptureError::Io {
+            file: input.to_string(),
+            source,
+        })?;
+        let total = file.metadata().ok().map(|m| m.len());
+        let counted = Counted {
+            inner: file,
+            count: Arc::clone(&count),
+        };
+        (
+            CaptureReader::from_reader_prefetched(input, Box::new(counted))?,
+            total,
+        )
+    };
+    Ok((reader, Some((Progress::new(input, total), count))))
 }
 
 enum Failure {
@@ -88,17 +190,44 @@ enum Failure {
     Output(io::Error),
 }
 
-fn read_one(input: &str, config: AnalyzerConfig, out: &mut Output<'_>) -> Result<(), Failure> {
-    let mut reader = CaptureReader::open(input).map_err(|e| {
+fn read_one(
+    input: &str,
+    config: AnalyzerConfig,
+    out: &mut Output<'_>,
+    show_progress: bool,
+) -> Result<(), Failure> {
+    let (mut reader, counter) = open(input, show_progress).map_err(|e| {
         let _ = writeln!(io::stderr(), "tlsclose: error: {e}");
         Failure::Input
     })?;
+    let counter = counter.map(|(bar, count)| {
+        out.progress = Some(bar);
+        count
+    });
+    if let Some(i) = out.info() {
+        i.format = Some(reader.format());
+        i.gzip = reader.is_gzip();
+        if input != "-" {
+            i.size = std::fs::metadata(input).ok().map(|m| m.len());
+        }
+    }
     let mut analyzer = Analyzer::new(config);
     let mut result = Ok(());
     loop {
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 out.summary.frames += 1;
+                if let Some(i) = out.pipeline.inputs.get_mut(out.input) {
+                    i.saw(frame.ts);
+                }
+                if frame.number & 0x3ff == 0 {
+                    if let (Some(bar), Some(count)) = (&mut out.progress, &counter) {
+                        bar.tick(
+                            count.load(Ordering::Relaxed),
+                            out.summary.tls_flows + analyzer.stats().tls_flows,
+                        );
+                    }
+                }
                 match decode_segment(&frame) {
                     Ok(seg) => {
                         let meta = SegMeta {
@@ -133,6 +262,13 @@ fn read_one(input: &str, config: AnalyzerConfig, out: &mut Output<'_>) -> Result
     }
     for w in reader.take_warnings() {
         out.warn(&w);
+    }
+    if let Some(p) = &mut out.progress {
+        p.clear();
+    }
+    let bytes_read = reader.stats().bytes_read;
+    if let Some(i) = out.info() {
+        i.bytes_read = bytes_read;
     }
     // flows read before any damage are still reported
     analyzer.finish(&mut |r| out.emit(input, r));

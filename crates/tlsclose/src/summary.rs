@@ -15,6 +15,10 @@ pub struct Summary {
     /// Frames that carried no usable TCP segment, by reason.
     pub skipped_frames: BTreeMap<String, u64>,
     pub warnings: u64,
+    /// TLS flows left out by the filters (`--ending`, `--server`, …); absent
+    /// when no filter was given. `endings` counts every flow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filtered_out: Option<u64>,
 }
 
 impl Summary {
@@ -52,6 +56,10 @@ impl Summary {
             self.frames,
             plural(self.frames)
         );
+        if let Some(out) = self.filtered_out {
+            let shown = self.tls_flows.saturating_sub(out);
+            s.push_str(&format!("; {shown} selected, {out} filtered out"));
+        }
         let skipped: u64 = self.skipped_frames.values().sum();
         if skipped > 0 {
             let why: Vec<String> = self

@@ -1,0 +1,313 @@
+//! One flow in detail: `--flow`, and each flow of a `--report`. The
+//! "ladder" is how the connection ended: the last records and the FIN/RST
+//! of each side, with times relative to the first of them and frame
+//! numbers to find them in Wireshark.
+
+use crate::cli::Format;
+use crate::csvfmt;
+use crate::human::{format_secs, utc};
+use crate::md;
+use crate::sink::{alerts, cn, Flow, ReportSink, RunEnd};
+use std::io::{self, Write};
+use tlsclose_analysis::{FlowReport, LadderStep, Role};
+
+/// Records shown per side in a ladder (its FIN and RST are always shown).
+const LADDER_RECORDS: usize = 3;
+
+/// The ladder as aligned lines, the last few records of each side and
+/// every FIN/RST:
+/// `client → server  +0.000s  frame 812  TLS alert (encrypted, 19 bytes, likely close_notify)`.
+pub fn ladder_lines(r: &FlowReport) -> Vec<String> {
+    let is_teardown = |s: &LadderStep| s.what == "TCP FIN" || s.what == "TCP RST";
+    // keep the last LADDER_RECORDS records of each side
+    let mut left = [LADDER_RECORDS; 2];
+    let mut keep = vec![false; r.ladder.len()];
+    for (i, s) in r.ladder.iter().enumerate().rev() {
+        let side = usize::from(s.from == Role::Server);
+        if is_teardown(s) {
+            keep[i] = true;
+        } else if let Some(n) = left.get_mut(side).filter(|n| **n > 0) {
+            *n -= 1;
+            keep[i] = true;
+        }
+    }
+    let shown: Vec<&LadderStep> = r
+        .ladder
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(s, _)| s)
+        .collect();
+    let Some(first) = shown.first() else {
+        return Vec::new();
+    };
+    let t0 = first.time;
+    let rel: Vec<String> = shown
+        .iter()
+        .map(|s| format!("{:+.3}s", s.time - t0))
+        .collect();
+    let rel_w = rel.iter().map(String::len).max().unwrap_or(0);
+    let frame_w = shown
+        .iter()
+        .map(|s| s.frame.to_string().len())
+        .max()
+        .unwrap_or(0);
+    let mut lines = Vec::with_capacity(shown.len() + 1);
+    let hidden = r.ladder.len() - shown.len();
+    if hidden > 0 {
+        lines.push(format!(
+            "({hidden} earlier record{} not shown)",
+            if hidden == 1 { "" } else { "s" }
+        ));
+    }
+    lines.extend(shown.iter().zip(rel).map(|(s, rel)| {
+        let dir = match s.from {
+            Role::Client => "client → server",
+            Role::Server => "server → client",
+        };
+        format!(
+            "{dir}  {rel:>rel_w$}  frame {:<frame_w$}  {}",
+            s.frame, s.what
+        )
+    }));
+    lines
+}
+
+/// The facts of one flow as (label, value) pairs, for people.
+pub fn facts(r: &FlowReport) -> Vec<(&'static str, String)> {
+    let mut v = vec![
+        ("client", r.client.clone()),
+        ("server", r.server.clone()),
+        ("SNI", r.sni.clone().unwrap_or_else(|| "-".into())),
+        (
+            "TLS",
+            [
+                r.version
+                    .clone()
+                    .unwrap_or_else(|| "version unknown".into()),
+                r.cipher.clone().unwrap_or_else(|| "cipher unknown".into()),
+                format!("ALPN {}", r.alpn.as_deref().unwrap_or("-")),
+            ]
+            .join(", "),
+        ),
+        (
+            "ending",
+            format!(
+                "{} (closed by {}; confidence {}{})",
+                r.ending,
+                r.closer.as_str(),
+                r.confidence.as_str(),
+                if r.gap { ", bytes missing" } else { "" }
+            ),
+        ),
+        (
+            "close_notify",
+            format!(
+                "client {}, server {}{}",
+                cn(r.client_close_notify),
+                cn(r.server_close_notify),
+                if r.close_notify_answered {
+                    " (answered)"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        ("alerts", {
+            let a = alerts(r, "; ");
+            if a.is_empty() {
+                "-".into()
+            } else {
+                a
+            }
+        }),
+        (
+            "idle before close",
+            r.idle_before_close.map_or_else(|| "-".into(), format_secs),
+        ),
+        (
+            "frames",
+            format!(
+                "{} to {} ({} packets), {} to {} ({})",
+                r.first_frame,
+                r.last_frame,
+                r.packets,
+                utc(r.first_time),
+                utc(r.last_time),
+                format_secs((r.last_time - r.first_time).max(0.0))
+            ),
+        ),
+        (
+            "application data",
+            format!(
+                "client → server {} bytes, server → client {} bytes",
+                r.app_bytes[0], r.app_bytes[1]
+            ),
+        ),
+    ];
+    let mut flags = Vec::new();
+    if r.midstream {
+        flags.push("capture starts mid-connection");
+    }
+    if r.incomplete {
+        flags.push("packets cut by the snapshot length");
+    }
+    if !flags.is_empty() || !r.notes.is_empty() {
+        let mut n: Vec<String> = flags.into_iter().map(String::from).collect();
+        n.extend(r.notes.iter().cloned());
+        v.push(("notes", n.join("; ")));
+    }
+    v.push(("Wireshark filter", r.wireshark_filter.clone()));
+    v
+}
+
+/// One flow for a terminal.
+pub fn text(number: &str, total: u64, f: &Flow, show_file: bool) -> String {
+    let r = &f.report;
+    let mut s = format!("Flow #{number} of {total}");
+    if show_file || !r.file.is_empty() {
+        s.push_str(&format!(" in {}", r.file));
+    }
+    s.push('\n');
+    let facts = facts(r);
+    let w = facts
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (k, v) in facts {
+        s.push_str(&format!("  {k:<w$}  {v}\n"));
+    }
+    s.push_str("\nHow it ended:\n");
+    let lines = ladder_lines(r);
+    if lines.is_empty() {
+        s.push_str("  (no records, FIN or RST were seen)\n");
+    }
+    for l in lines {
+        s.push_str(&format!("  {l}\n"));
+    }
+    s
+}
+
+/// One flow as a Markdown section (a heading, a list of facts, the ladder
+/// in a code block).
+pub fn markdown(number: &str, f: &Flow, heading: &str) -> String {
+    let r = &f.report;
+    let mut s = format!(
+        "{heading} #{number} · {} · {} → {}\n\n",
+        md::escape(r.ending.as_str()),
+        md::escape(&r.client),
+        md::escape(&r.server)
+    );
+    for (k, v) in facts(r) {
+        let value = if k == "Wireshark filter" {
+            md::code(&v)
+        } else {
+            md::escape(&v)
+        };
+        s.push_str(&format!("- {}: {value}\n", md::escape(k)));
+    }
+    s.push_str("\nHow it ended:\n\n```text\n");
+    let lines = ladder_lines(r);
+    if lines.is_empty() {
+        s.push_str("(no records, FIN or RST were seen)\n");
+    }
+    for l in lines {
+        // nothing in a ladder can close the fence: it holds no backticks
+        s.push_str(&l.replace('`', "'"));
+        s.push('\n');
+    }
+    s.push_str("```\n");
+    s
+}
+
+/// `--flow`: the chosen flow(s) in detail.
+pub struct DetailSink<W: Write> {
+    out: W,
+    format: Format,
+    flows: Vec<Flow>,
+    show_file: bool,
+    /// What was asked for, for the message when nothing matched.
+    asked: String,
+}
+
+impl<W: Write> DetailSink<W> {
+    pub fn new(out: W, format: Format, show_file: bool, asked: String) -> Self {
+        DetailSink {
+            out,
+            format,
+            flows: Vec::new(),
+            show_file,
+            asked,
+        }
+    }
+}
+
+impl<W: Write> ReportSink for DetailSink<W> {
+    fn flow(&mut self, flow: &Flow) -> io::Result<()> {
+        self.flows.push(flow.clone());
+        Ok(())
+    }
+
+    fn numbers_flows(&self) -> bool {
+        true
+    }
+
+    fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
+        self.flows.sort_by_key(Flow::key);
+        if self.flows.is_empty() && !end.quiet {
+            let _ = writeln!(
+                io::stderr(),
+                "tlsclose: no flow matched --flow {} ({} TLS flow{} in the input{})",
+                self.asked,
+                end.numbers.len(),
+                crate::human::plural(end.numbers.len()),
+                if end.filters.is_empty() {
+                    String::new()
+                } else {
+                    format!(", filters {}", end.filters.join(" "))
+                }
+            );
+        }
+        let total = end.numbers.len();
+        match self.format {
+            Format::Table => {
+                for (i, f) in self.flows.iter().enumerate() {
+                    if i > 0 {
+                        writeln!(self.out)?;
+                    }
+                    write!(
+                        self.out,
+                        "{}",
+                        text(&end.number(f), total, f, self.show_file)
+                    )?;
+                }
+            }
+            Format::Markdown => {
+                for f in &self.flows {
+                    writeln!(self.out, "{}", markdown(&end.number(f), f, "###"))?;
+                }
+            }
+            Format::Json => {
+                for f in &self.flows {
+                    let mut v = serde_json::to_value(&f.report)?;
+                    if let Some(obj) = v.as_object_mut() {
+                        if let Some(n) = end.numbers.number(f.key()) {
+                            obj.insert("flow".into(), n.into());
+                        }
+                        obj.insert("ladder".into(), serde_json::to_value(&f.report.ladder)?);
+                    }
+                    serde_json::to_writer(&mut self.out, &v)?;
+                    self.out.write_all(b"\n")?;
+                }
+            }
+            Format::Csv => {
+                csvfmt::write_row(&mut self.out, csvfmt::FLOW_COLUMNS.iter().map(|c| c.name))?;
+                for f in &self.flows {
+                    csvfmt::write_flow(&mut self.out, &f.report)?;
+                }
+            }
+        }
+        self.out.flush()
+    }
+}

@@ -1,0 +1,400 @@
+//! `--group-by`: per server, client, SNI or ending, how the flows ended.
+//! Memory is per group (the idle times are kept for the median).
+
+use crate::cli::Format;
+use crate::csvfmt;
+use crate::human::{format_secs, percent};
+use crate::md;
+use crate::report_args::GroupBy;
+use crate::sink::{new_table, Flow, ReportSink, RunEnd, SummaryLine};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Write};
+use tlsclose_analysis::{CloseNotify, Closer, Ending, FlowReport};
+
+/// Counts for one group.
+#[derive(Debug, Clone, Default)]
+pub struct GroupStats {
+    pub flows: u64,
+    /// Per ending, in the order of [`Ending::ALL`].
+    pub endings: [u64; 5],
+    /// Closed by client, server, nobody.
+    pub closer: [u64; 3],
+    /// Flows where the client / server sent close_notify (seen or inferred).
+    pub client_close_notify: u64,
+    pub server_close_notify: u64,
+    /// Idle times before the close, seconds (flows that have one).
+    pub idle: Vec<f64>,
+}
+
+impl GroupStats {
+    pub fn add(&mut self, r: &FlowReport) {
+        self.flows += 1;
+        if let Some(i) = Ending::ALL.iter().position(|&e| e == r.ending) {
+            if let Some(n) = self.endings.get_mut(i) {
+                *n += 1;
+            }
+        }
+        let c = match r.closer {
+            Closer::Client => 0,
+            Closer::Server => 1,
+            Closer::None => 2,
+        };
+        if let Some(n) = self.closer.get_mut(c) {
+            *n += 1;
+        }
+        self.client_close_notify += u64::from(r.client_close_notify != CloseNotify::None);
+        self.server_close_notify += u64::from(r.server_close_notify != CloseNotify::None);
+        if let Some(idle) = r.idle_before_close.filter(|s| s.is_finite()) {
+            self.idle.push(idle);
+        }
+    }
+
+    pub fn count(&self, e: Ending) -> u64 {
+        Ending::ALL
+            .iter()
+            .position(|&x| x == e)
+            .and_then(|i| self.endings.get(i).copied())
+            .unwrap_or(0)
+    }
+
+    /// Median and maximum idle time before the close.
+    pub fn idle_median_max(&self) -> Option<(f64, f64)> {
+        let mut v = self.idle.clone();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let max = *v.last()?;
+        let median = if n % 2 == 1 {
+            v.get(n / 2).copied()?
+        } else {
+            (v.get(n / 2 - 1).copied()? + v.get(n / 2).copied()?) / 2.0
+        };
+        Some((median, max))
+    }
+}
+
+/// Flows grouped by one key.
+#[derive(Debug)]
+pub struct Groups {
+    pub by: GroupBy,
+    map: HashMap<String, GroupStats>,
+}
+
+impl Groups {
+    pub fn new(by: GroupBy) -> Self {
+        Groups {
+            by,
+            map: HashMap::new(),
+        }
+    }
+
+    pub fn key(by: GroupBy, r: &FlowReport) -> String {
+        match by {
+            GroupBy::Server => r.server.clone(),
+            // a client's ports change with every connection: its address
+            GroupBy::Client => r
+                .client
+                .parse::<std::net::SocketAddr>()
+                .map_or_else(|_| r.client.clone(), |a| a.ip().to_string()),
+            GroupBy::Sni => r.sni.clone().unwrap_or_else(|| "(no SNI)".into()),
+            GroupBy::Ending => r.ending.to_string(),
+        }
+    }
+
+    pub fn add(&mut self, r: &FlowReport) {
+        let key = Self::key(self.by, r);
+        self.map.entry(key).or_default().add(r);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Groups, most flows first (endings in their usual order).
+    pub fn sorted(&self) -> Vec<(&str, &GroupStats)> {
+        let mut v: Vec<(&str, &GroupStats)> =
+            self.map.iter().map(|(k, s)| (k.as_str(), s)).collect();
+        if self.by == GroupBy::Ending {
+            v.sort_by_key(|(k, _)| Ending::parse(k).map(|e| e as usize));
+        } else {
+            v.sort_by(|a, b| b.1.flows.cmp(&a.1.flows).then_with(|| a.0.cmp(b.0)));
+        }
+        v
+    }
+
+    fn key_title(&self) -> &'static str {
+        match self.by {
+            GroupBy::Server => "server",
+            GroupBy::Client => "client",
+            GroupBy::Sni => "SNI",
+            GroupBy::Ending => "ending",
+        }
+    }
+
+    /// Header and rows for people (table and Markdown), cells unescaped.
+    pub fn human_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let mut header = vec![self.key_title().to_string(), "flows".to_string()];
+        header.extend(Ending::ALL.iter().map(|e| e.to_string()));
+        header.extend([
+            "closed by\nclient / server / none".to_string(),
+            "close_notify\nfrom client".to_string(),
+            "close_notify\nfrom server".to_string(),
+            "idle before close\nmedian / max".to_string(),
+        ]);
+        let share = |n: u64, of: u64| {
+            if n == 0 {
+                "0".to_string()
+            } else {
+                format!("{n} ({}%)", percent(n, of))
+            }
+        };
+        let rows = self
+            .sorted()
+            .into_iter()
+            .map(|(k, s)| {
+                let mut row = vec![k.to_string(), s.flows.to_string()];
+                row.extend(Ending::ALL.iter().map(|&e| share(s.count(e), s.flows)));
+                row.push(format!(
+                    "{} / {} / {}",
+                    s.closer[0], s.closer[1], s.closer[2]
+                ));
+                row.push(format!("{}%", percent(s.client_close_notify, s.flows)));
+                row.push(format!("{}%", percent(s.server_close_notify, s.flows)));
+                row.push(match s.idle_median_max() {
+                    Some((median, max)) => {
+                        format!("{} / {}", format_secs(median), format_secs(max))
+                    }
+                    None => "-".into(),
+                });
+                row
+            })
+            .collect();
+        (header, rows)
+    }
+
+    /// The groups as a GitHub-flavoured table.
+    pub fn markdown(&self) -> String {
+        let (header, rows) = self.human_rows();
+        let header: Vec<String> = header.iter().map(|h| h.replace('\n', " ")).collect();
+        let header: Vec<(&str, md::Align)> = header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                (
+                    h.as_str(),
+                    if i == 0 {
+                        md::Align::Left
+                    } else {
+                        md::Align::Right
+                    },
+                )
+            })
+            .collect();
+        let rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.iter().map(|c| md::escape(c)).collect())
+            .collect();
+        md::table(&header, &rows)
+    }
+
+    fn machine_rows(&self) -> Vec<GroupLine<'_>> {
+        self.sorted()
+            .into_iter()
+            .map(|(k, s)| {
+                let of = |n: u64| Share {
+                    count: n,
+                    percent: percent(n, s.flows),
+                };
+                let idle = s.idle_median_max();
+                GroupLine {
+                    group_by: self.by.as_str(),
+                    group: k,
+                    flows: s.flows,
+                    endings: Ending::ALL
+                        .iter()
+                        .map(|&e| (e.as_str(), of(s.count(e))))
+                        .collect(),
+                    closer: Closers {
+                        client: s.closer[0],
+                        server: s.closer[1],
+                        none: s.closer[2],
+                    },
+                    client_close_notify: of(s.client_close_notify),
+                    server_close_notify: of(s.server_close_notify),
+                    idle_before_close: Idle {
+                        median: idle.map(|i| i.0),
+                        max: idle.map(|i| i.1),
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
+#[derive(Serialize)]
+struct Share {
+    count: u64,
+    percent: f64,
+}
+
+#[derive(Serialize)]
+struct Closers {
+    client: u64,
+    server: u64,
+    none: u64,
+}
+
+#[derive(Serialize)]
+struct Idle {
+    median: Option<f64>,
+    max: Option<f64>,
+}
+
+/// One group as a JSON line.
+#[derive(Serialize)]
+struct GroupLine<'a> {
+    group_by: &'static str,
+    group: &'a str,
+    flows: u64,
+    endings: BTreeMap<&'static str, Share>,
+    closer: Closers,
+    client_close_notify: Share,
+    server_close_notify: Share,
+    idle_before_close: Idle,
+}
+
+/// The CSV header of group rows.
+pub fn csv_header() -> Vec<String> {
+    let mut h: Vec<String> = vec!["group_by".into(), "group".into(), "flows".into()];
+    for e in Ending::ALL {
+        h.push(e.to_string());
+        h.push(format!("{e}_pct"));
+    }
+    h.extend(
+        [
+            "closed_by_client",
+            "closed_by_server",
+            "closed_by_none",
+            "client_close_notify",
+            "client_close_notify_pct",
+            "server_close_notify",
+            "server_close_notify_pct",
+            "idle_median",
+            "idle_max",
+        ]
+        .map(String::from),
+    );
+    h
+}
+
+fn csv_row(g: &GroupLine<'_>) -> Vec<String> {
+    let mut row = vec![
+        g.group_by.to_string(),
+        g.group.to_string(),
+        g.flows.to_string(),
+    ];
+    for e in Ending::ALL {
+        let s = g.endings.get(e.as_str());
+        row.push(s.map_or(0, |s| s.count).to_string());
+        row.push(s.map_or(0.0, |s| s.percent).to_string());
+    }
+    let opt = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
+    row.extend([
+        g.closer.client.to_string(),
+        g.closer.server.to_string(),
+        g.closer.none.to_string(),
+        g.client_close_notify.count.to_string(),
+        g.client_close_notify.percent.to_string(),
+        g.server_close_notify.count.to_string(),
+        g.server_close_notify.percent.to_string(),
+        opt(g.idle_before_close.median),
+        opt(g.idle_before_close.max),
+    ]);
+    row
+}
+
+/// `--group-by` output in any format.
+pub struct GroupSink<W: Write> {
+    out: W,
+    format: Format,
+    groups: Groups,
+}
+
+impl<W: Write> GroupSink<W> {
+    pub fn new(out: W, format: Format, by: GroupBy) -> Self {
+        GroupSink {
+            out,
+            format,
+            groups: Groups::new(by),
+        }
+    }
+}
+
+impl<W: Write> ReportSink for GroupSink<W> {
+    fn flow(&mut self, flow: &Flow) -> io::Result<()> {
+        self.groups.add(&flow.report);
+        Ok(())
+    }
+
+    fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
+        match self.format {
+            Format::Table => {
+                if !self.groups.is_empty() {
+                    let (header, rows) = self.groups.human_rows();
+                    let mut table = new_table();
+                    table.set_header(header);
+                    for r in rows {
+                        table.add_row(r);
+                    }
+                    writeln!(self.out, "{table}")?;
+                }
+                writeln!(self.out, "{}", end.summary.line())?;
+            }
+            Format::Markdown => {
+                if !self.groups.is_empty() {
+                    writeln!(self.out, "{}", self.groups.markdown())?;
+                }
+                writeln!(self.out, "{}", md::escape(&end.summary.line()))?;
+            }
+            Format::Json => {
+                for g in self.groups.machine_rows() {
+                    serde_json::to_writer(&mut self.out, &g)?;
+                    self.out.write_all(b"\n")?;
+                }
+                serde_json::to_writer(
+                    &mut self.out,
+                    &SummaryLine {
+                        summary: true,
+                        inner: end.summary,
+                    },
+                )?;
+                self.out.write_all(b"\n")?;
+            }
+            Format::Csv => {
+                csvfmt::write_row(&mut self.out, csv_header())?;
+                for g in self.groups.machine_rows() {
+                    csvfmt::write_row(&mut self.out, csv_row(&g))?;
+                }
+                if !end.quiet {
+                    let _ = writeln!(io::stderr(), "{}", end.summary.line());
+                }
+            }
+        }
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        let mut s = GroupStats::default();
+        assert_eq!(s.idle_median_max(), None);
+        s.idle = vec![3.0, 1.0, 2.0];
+        assert_eq!(s.idle_median_max(), Some((2.0, 3.0)));
+        s.idle = vec![4.0, 1.0, 2.0, 3.0];
+        assert_eq!(s.idle_median_max(), Some((2.5, 4.0)));
+    }
+}

@@ -1,0 +1,119 @@
+//! GitHub-flavoured Markdown: tables and escaping.
+
+/// Text safe inside a Markdown paragraph or table cell: characters that
+/// would start markup are escaped, `|` cannot end the cell, line breaks
+/// become `<br>`, and `<` / `&` cannot start HTML.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            // inside a word (close_notify) `_` cannot start emphasis
+            '_' if i > 0
+                && chars.get(i - 1).is_some_and(|p| p.is_alphanumeric())
+                && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric()) =>
+            {
+                out.push(c)
+            }
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Inline code; the backtick fence is longer than any run of backticks
+/// inside. `|` is escaped (GitHub reads it as a cell end even in code).
+pub fn code(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .replace('|', "\\|");
+    let mut longest = 0;
+    let mut run = 0;
+    for c in clean.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if clean.starts_with('`') || clean.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{clean}{pad}{fence}")
+}
+
+/// Column alignment in a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// A GitHub-flavoured table. Cells are written as given: escape them
+/// first ([`escape`], [`code`]).
+pub fn table(header: &[(&str, Align)], rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    let line = |cells: &mut dyn Iterator<Item = String>| {
+        let mut l = String::from("|");
+        for c in cells {
+            l.push(' ');
+            l.push_str(if c.is_empty() { " " } else { &c });
+            l.push_str(" |");
+        }
+        l.push('\n');
+        l
+    };
+    out.push_str(&line(&mut header.iter().map(|(h, _)| escape(h))));
+    out.push_str(&line(&mut header.iter().map(|(_, a)| match a {
+        Align::Left => "---".to_string(),
+        Align::Right => "---:".to_string(),
+    })));
+    for row in rows {
+        // every row has the header's number of cells
+        let cells = (0..header.len()).map(|i| row.get(i).cloned().unwrap_or_default());
+        out.push_str(&line(&mut cells.into_iter()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_keeps_cells_whole() {
+        assert_eq!(escape("a|b"), "a\\|b");
+        assert_eq!(escape("<script>"), "&lt;script&gt;");
+        assert_eq!(escape("x\ny"), "x<br>y");
+        assert_eq!(escape("*.example_1"), "\\*.example_1");
+        assert_eq!(escape("_x_ close_notify"), "\\_x\\_ close_notify");
+        assert_eq!(code("ip.addr==1"), "`ip.addr==1`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("a|b"), "`a\\|b`");
+    }
+
+    #[test]
+    fn tables_have_one_cell_per_column() {
+        let t = table(
+            &[("a", Align::Left), ("b", Align::Right)],
+            &[vec!["1".into()], vec!["1".into(), "2".into(), "3".into()]],
+        );
+        assert_eq!(t, "| a | b |\n| --- | ---: |\n| 1 |   |\n| 1 | 2 |\n");
+    }
+}

@@ -1,0 +1,198 @@
+//! Between the analysis and the outputs: numbering, filters, `--flow`,
+//! `--fail-on`, what `--extract` will copy, and the fan-out of every
+//! selected flow to each sink (the chosen format, the `--report` file).
+
+use crate::cli::{Args, Format};
+use crate::detail::DetailSink;
+use crate::extract::ExtractFlow;
+use crate::group::GroupSink;
+use crate::select::{endpoints, FlowSel, Selection};
+use crate::sink::{
+    CsvSink, Flow, FlowNumbers, InputInfo, JsonSink, MarkdownSink, ReportSink, RunEnd, TableSink,
+};
+use crate::summary::Summary;
+use crate::ticket::TicketSink;
+use std::collections::BinaryHeap;
+use std::io::{self, Write};
+use tlsclose_analysis::{Ending, FlowReport};
+
+/// `--flow N`: the N flows first in order, so that the N-th is known at the
+/// end (memory for N flows, not for all).
+struct Pick {
+    n: usize,
+    heap: BinaryHeap<Ranked>,
+}
+
+struct Ranked(Flow);
+impl PartialEq for Ranked {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.key() == o.0.key()
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.key().cmp(&o.0.key())
+    }
+}
+
+pub struct Pipeline {
+    selection: Selection,
+    filters: Vec<String>,
+    pick: Option<Pick>,
+    numbers: FlowNumbers,
+    numbering: bool,
+    sinks: Vec<Box<dyn ReportSink>>,
+    fail_on: Vec<Ending>,
+    /// Selected flows with a `--fail-on` ending.
+    pub failing: u64,
+    /// Flows that passed the filters.
+    pub selected: u64,
+    /// `--flow` was given and matched nothing.
+    pub flow_not_found: bool,
+    /// Flows for `--extract` (when asked for).
+    pub extract: Option<Vec<ExtractFlow>>,
+    pub inputs: Vec<InputInfo>,
+    quiet: bool,
+}
+
+impl Pipeline {
+    /// The sinks the options ask for; `out` is standard output.
+    pub fn new(args: &Args, out: Box<dyn Write>) -> io::Result<Pipeline> {
+        let r = &args.report;
+        let show_file = args.inputs.len() > 1;
+        let main: Box<dyn ReportSink> = match (r.flow, r.group_by, args.format) {
+            (Some(sel), _, format) => {
+                let asked = match sel {
+                    FlowSel::Number(n) => n.to_string(),
+                    FlowSel::Tuple(a, b) => format!("{a}-{b}"),
+                };
+                Box::new(DetailSink::new(out, format, show_file, asked))
+            }
+            (None, Some(by), format) => Box::new(GroupSink::new(out, format, by)),
+            (None, None, Format::Json) => Box::new(JsonSink::new(out)),
+            (None, None, Format::Csv) => Box::new(CsvSink::new(out)),
+            (None, None, Format::Table) => Box::new(TableSink::new(out, show_file)),
+            (None, None, Format::Markdown) => Box::new(MarkdownSink::new(out, show_file)),
+        };
+        let mut sinks = vec![main];
+        if let Some(path) = &r.report {
+            sinks.push(Box::new(TicketSink::create(path, r.report_flows)?));
+        }
+        let pick = match r.flow {
+            Some(FlowSel::Number(n)) => Some(Pick {
+                n: usize::try_from(n).unwrap_or(usize::MAX),
+                heap: BinaryHeap::new(),
+            }),
+            _ => None,
+        };
+        let selection = r.selection();
+        let mut filters = selection.describe();
+        if let Some(FlowSel::Number(n)) = r.flow {
+            filters.push(format!("--flow {n}"));
+        }
+        let numbering = pick.is_some() || sinks.iter().any(|s| s.numbers_flows());
+        Ok(Pipeline {
+            selection,
+            filters,
+            pick,
+            numbers: FlowNumbers::default(),
+            numbering,
+            sinks,
+            fail_on: r.fail_on(),
+            failing: 0,
+            selected: 0,
+            flow_not_found: false,
+            extract: r.extract.as_ref().map(|_| Vec::new()),
+            inputs: Vec::new(),
+            quiet: args.quiet,
+        })
+    }
+
+    /// A flow has ended.
+    pub fn flow(&mut self, input: usize, report: FlowReport) -> io::Result<()> {
+        if self.numbering {
+            self.numbers.note(input, report.first_frame);
+        }
+        if let Some(i) = self.inputs.get_mut(input) {
+            i.tls_flows += 1;
+        }
+        let flow = Flow { input, report };
+        if let Some(pick) = &mut self.pick {
+            // the N-th is known only at the end
+            if pick.n > 0 {
+                pick.heap.push(Ranked(flow));
+                if pick.heap.len() > pick.n {
+                    pick.heap.pop();
+                }
+            }
+            return Ok(());
+        }
+        self.offer(flow)
+    }
+
+    fn offer(&mut self, flow: Flow) -> io::Result<()> {
+        if !self.selection.matches(&flow.report) {
+            return Ok(());
+        }
+        self.selected += 1;
+        if self.fail_on.contains(&flow.report.ending) {
+            self.failing += 1;
+        }
+        if let Some(list) = &mut self.extract {
+            if let Some((client, server)) = endpoints(&flow.report) {
+                list.push(ExtractFlow {
+                    input: flow.input,
+                    client,
+                    server,
+                    first_frame: flow.report.first_frame,
+                    last_frame: flow.report.last_frame,
+                });
+            }
+        }
+        for s in &mut self.sinks {
+            s.flow(&flow)?;
+        }
+        Ok(())
+    }
+
+    /// Every input is read: the sinks write their ends.
+    pub fn finish(&mut self, summary: &mut Summary) -> io::Result<()> {
+        self.numbers.seal();
+        if let Some(mut pick) = self.pick.take() {
+            let nth = if pick.heap.len() == pick.n {
+                pick.heap.pop()
+            } else {
+                None
+            };
+            if let Some(Ranked(flow)) = nth {
+                self.offer(flow)?;
+            }
+        }
+        let filtering = self.selection.is_active() || !self.filters.is_empty();
+        if filtering {
+            summary.filtered_out = Some(summary.tls_flows.saturating_sub(self.selected));
+        }
+        self.flow_not_found = filtering && self.selected == 0 && self.filters_name_a_flow();
+        let end = RunEnd {
+            summary,
+            numbers: &self.numbers,
+            inputs: &self.inputs,
+            filters: &self.filters,
+            quiet: self.quiet,
+        };
+        for s in &mut self.sinks {
+            s.finish(&end)?;
+        }
+        Ok(())
+    }
+
+    fn filters_name_a_flow(&self) -> bool {
+        self.selection.tuple.is_some() || self.filters.iter().any(|f| f.starts_with("--flow"))
+    }
+}

@@ -1,0 +1,193 @@
+//! Command-line options of the report side: what to show (`--group-by`,
+//! `--report`, `--flow`), which flows (`--ending`, `--server`, …), what to
+//! write (`--extract`), when to fail (`--fail-on`), and the generated shell
+//! completions and man page. Flattened into [`crate::cli::Args`].
+
+use crate::select::{AddrPattern, FlowSel, Glob, Selection};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use tlsclose_analysis::Ending;
+
+/// An ending, as written in the reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EndingArg {
+    /// close_notify, then FIN (a clean close)
+    #[value(name = "close_notify-then-fin", alias = "close-notify-then-fin")]
+    CloseNotifyThenFin,
+    /// FIN without close_notify before it
+    #[value(name = "fin-only")]
+    FinOnly,
+    /// RST came first
+    #[value(name = "rst")]
+    Rst,
+    /// application data after a close_notify or fatal alert
+    #[value(name = "data-after-alert")]
+    DataAfterAlert,
+    /// no FIN or RST by the end of the capture
+    #[value(name = "open")]
+    Open,
+}
+
+impl From<EndingArg> for Ending {
+    fn from(e: EndingArg) -> Ending {
+        match e {
+            EndingArg::CloseNotifyThenFin => Ending::CloseNotifyThenFin,
+            EndingArg::FinOnly => Ending::FinOnly,
+            EndingArg::Rst => Ending::Rst,
+            EndingArg::DataAfterAlert => Ending::DataAfterAlert,
+            EndingArg::Open => Ending::Open,
+        }
+    }
+}
+
+/// What `--group-by` groups flows by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GroupBy {
+    /// the server's address and port
+    Server,
+    /// the client's address (its ports vary per connection)
+    Client,
+    /// the server name the client asked for
+    Sni,
+    /// the ending
+    Ending,
+}
+
+impl GroupBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Server => "server",
+            GroupBy::Client => "client",
+            GroupBy::Sni => "sni",
+            GroupBy::Ending => "ending",
+        }
+    }
+}
+
+/// What `--generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+    /// the man page (roff), e.g. `tlsclose --generate man > tlsclose.1`
+    Man,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// One row per group instead of per flow: flows, each ending's count and share, who
+    /// closed, how often each side sent close_notify, median and longest idle time before
+    /// the close. Works with every --format.
+    #[arg(long, value_enum, value_name = "KEY", help_heading = "Reports")]
+    pub group_by: Option<GroupBy>,
+
+    /// Also write a self-contained Markdown report for a bug ticket: the capture, the
+    /// endings, a per-server summary, and each flow that did not end close_notify-then-fin
+    /// with its Wireshark filter and how it ended.
+    #[arg(long, value_name = "FILE.md", help_heading = "Reports")]
+    pub report: Option<PathBuf>,
+
+    /// Most flows described one by one in --report (the others are counted).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100,
+        help_heading = "Reports"
+    )]
+    pub report_flows: usize,
+
+    /// Show one flow in detail, with how it ended: its number in the table (in order of
+    /// first packet, from 1), or CLIENT-SERVER as ip:port-ip:port ([addr]:port for IPv6).
+    #[arg(
+        long,
+        value_name = "N|CLIENT-SERVER",
+        conflicts_with = "group_by",
+        help_heading = "Reports"
+    )]
+    pub flow: Option<FlowSel>,
+
+    /// Write the packets of the selected flows (after the filters) to a new capture in the
+    /// input's format and link type (pcapng keeps its interfaces and decryption secrets).
+    /// Reads the input a second time, so not for standard input.
+    #[arg(long, value_name = "OUT", help_heading = "Reports")]
+    pub extract: Option<PathBuf>,
+
+    /// Only flows with one of these endings (comma-separated).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "ENDINGS",
+        help_heading = "Selecting flows"
+    )]
+    pub ending: Vec<EndingArg>,
+
+    /// Only flows to this server: ADDR, ADDR:PORT, ADDR/PREFIX[:PORT], [IPv6]:PORT (repeatable).
+    #[arg(long, value_name = "ADDR[:PORT]", help_heading = "Selecting flows")]
+    pub server: Vec<AddrPattern>,
+
+    /// Only flows from this client, written as for --server (repeatable).
+    #[arg(long, value_name = "ADDR[:PORT]", help_heading = "Selecting flows")]
+    pub client: Vec<AddrPattern>,
+
+    /// Only flows whose SNI matches this pattern (`*` any characters, `?` one; case does not
+    /// matter; repeatable).
+    #[arg(long, value_name = "PATTERN", help_heading = "Selecting flows")]
+    pub sni: Vec<Glob>,
+
+    /// Only flows with this port on either side (comma-separated).
+    #[arg(
+        long,
+        value_name = "N",
+        value_delimiter = ',',
+        help_heading = "Selecting flows"
+    )]
+    pub port: Vec<u16>,
+
+    /// Exit with status 1 when a selected flow has one of these endings (comma-separated),
+    /// e.g. --fail-on fin-only,rst in CI.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "ENDINGS",
+        help_heading = "Exit status"
+    )]
+    pub fail_on: Vec<EndingArg>,
+
+    /// No progress bar (it is shown on standard error only when that is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// Print a shell completion script or the man page, and exit.
+    #[arg(long, value_enum, value_name = "WHAT", exclusive = true)]
+    pub generate: Option<Generate>,
+}
+
+impl ReportArgs {
+    pub fn selection(&self) -> Selection {
+        Selection {
+            endings: self.ending.iter().map(|&e| e.into()).collect(),
+            servers: self.server.clone(),
+            clients: self.client.clone(),
+            snis: self.sni.clone(),
+            ports: self.port.clone(),
+            tuple: match self.flow {
+                Some(FlowSel::Tuple(a, b)) => Some((a, b)),
+                _ => None,
+            },
+        }
+    }
+
+    pub fn fail_on(&self) -> Vec<Ending> {
+        self.fail_on.iter().map(|&e| e.into()).collect()
+    }
+
+    /// Whether some output shows ladders (the analysis skips them otherwise).
+    pub fn wants_ladder(&self) -> bool {
+        self.report.is_some() || self.flow.is_some()
+    }
+}

@@ -1,0 +1,274 @@
+//! `--report FILE.md`: a self-contained Markdown report to paste into a bug
+//! ticket: what was read, how the flows ended, per server, and each flow
+//! that did not end close_notify-then-fin with its Wireshark filter and how
+//! it ended.
+
+use crate::detail;
+use crate::group::Groups;
+use crate::human::{format_bytes, format_span, percent, plural, utc};
+use crate::md;
+use crate::report_args::GroupBy;
+use crate::sink::{Flow, ReportSink, RunEnd};
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use tlsclose_analysis::Ending;
+
+/// A flow kept for the report, ordered by its place in the capture.
+struct Kept(Flow);
+
+impl PartialEq for Kept {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key() == other.0.key()
+    }
+}
+impl Eq for Kept {}
+impl PartialOrd for Kept {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Kept {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.key().cmp(&other.0.key())
+    }
+}
+
+pub struct TicketSink {
+    path: PathBuf,
+    out: Option<BufWriter<File>>,
+    endings: [u64; 5],
+    selected: u64,
+    servers: Groups,
+    /// The first `limit` unclean flows in capture order (a max-heap: the
+    /// latest is dropped first).
+    unclean: BinaryHeap<Kept>,
+    unclean_total: u64,
+    limit: usize,
+    command: String,
+}
+
+impl TicketSink {
+    /// Creates the file now, so that a path that cannot be written is an
+    /// error before a long read.
+    pub fn create(path: &Path, limit: usize) -> io::Result<TicketSink> {
+        let file = File::create(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        Ok(TicketSink {
+            path: path.to_owned(),
+            out: Some(BufWriter::new(file)),
+            endings: [0; 5],
+            selected: 0,
+            servers: Groups::new(GroupBy::Server),
+            unclean: BinaryHeap::new(),
+            unclean_total: 0,
+            limit,
+            command: command_line(),
+        })
+    }
+
+    fn write(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
+        let Some(mut out) = self.out.take() else {
+            return Ok(());
+        };
+        let title = match end.inputs {
+            [one] => format!(
+                "TLS connection endings in {}",
+                md::code(&file_name(&one.name))
+            ),
+            _ => format!("TLS connection endings in {} captures", end.inputs.len()),
+        };
+        writeln!(out, "# {title}\n")?;
+
+        // what was read
+        for i in end.inputs {
+            let mut what = vec![];
+            if let Some(f) = i.format {
+                what.push(format!("{f}{}", if i.gzip { ", gzip" } else { "" }));
+            }
+            match i.size {
+                Some(size) => what.push(format_bytes(size)),
+                None => what.push(format!("{} read", format_bytes(i.bytes_read))),
+            }
+            what.push(format!("{} frame{}", i.frames, plural(i.frames)));
+            what.push(format!("{} TLS flow{}", i.tls_flows, plural(i.tls_flows)));
+            if i.failed {
+                what.push("reading stopped at an error".into());
+            }
+            writeln!(
+                out,
+                "- Capture: {} ({})",
+                md::code(&i.name),
+                what.join(", ")
+            )?;
+            if let (Some(a), Some(b)) = (i.first_ts, i.last_ts) {
+                writeln!(
+                    out,
+                    "  - time span: {} to {} ({})",
+                    utc(a.as_secs_f64()),
+                    utc(b.as_secs_f64()),
+                    format_span(b.secs_since(a))
+                )?;
+            }
+        }
+        let s = end.summary;
+        writeln!(
+            out,
+            "- Flows: {} TLS, {} other TCP; {} packet{}",
+            s.tls_flows,
+            s.non_tls_flows,
+            s.frames,
+            plural(s.frames)
+        )?;
+        if !end.filters.is_empty() {
+            writeln!(
+                out,
+                "- Selected: {} of {} TLS flows, by {}",
+                self.selected,
+                s.tls_flows,
+                md::code(&end.filters.join(" "))
+            )?;
+        }
+        if s.warnings > 0 {
+            writeln!(
+                out,
+                "- Warnings about the input: {} (see the tool's standard error)",
+                s.warnings
+            )?;
+        }
+        writeln!(
+            out,
+            "- Made with: tlsclose {}, {}",
+            env!("CARGO_PKG_VERSION"),
+            md::code(&self.command)
+        )?;
+
+        // endings
+        writeln!(out, "\n## Endings\n")?;
+        let rows: Vec<Vec<String>> = Ending::ALL
+            .iter()
+            .zip(self.endings)
+            .map(|(e, n)| {
+                vec![
+                    md::escape(e.as_str()),
+                    n.to_string(),
+                    format!("{}%", percent(n, self.selected)),
+                ]
+            })
+            .collect();
+        write!(
+            out,
+            "{}",
+            md::table(
+                &[
+                    ("ending", md::Align::Left),
+                    ("flows", md::Align::Right),
+                    ("share", md::Align::Right),
+                ],
+                &rows
+            )
+        )?;
+        writeln!(
+            out,
+            "\n{} of {} flow{} ended cleanly (close_notify, then FIN).",
+            self.endings[0],
+            self.selected,
+            plural(self.selected)
+        )?;
+
+        // per server
+        writeln!(out, "\n## Per server\n")?;
+        if self.servers.is_empty() {
+            writeln!(out, "No TLS flows.")?;
+        } else {
+            write!(out, "{}", self.servers.markdown())?;
+        }
+
+        // the flows that did not end cleanly
+        writeln!(
+            out,
+            "\n## Flows that did not end with close_notify then FIN\n"
+        )?;
+        let kept = std::mem::take(&mut self.unclean).into_sorted_vec();
+        if self.unclean_total == 0 {
+            writeln!(out, "None.")?;
+        } else {
+            writeln!(
+                out,
+                "{} flow{}{}. Each has a Wireshark display filter for its frames (addresses, ports and frame range), and how it ended: the last TLS records and the FIN/RST of each side, with times relative to the first line.",
+                self.unclean_total,
+                plural(self.unclean_total),
+                if self.unclean_total > kept.len() as u64 {
+                    format!(
+                        "; the first {} are described (raise --report-flows for more)",
+                        kept.len()
+                    )
+                } else {
+                    String::new()
+                }
+            )?;
+        }
+        for k in &kept {
+            writeln!(out)?;
+            write!(out, "{}", detail::markdown(&end.number(&k.0), &k.0, "###"))?;
+        }
+        out.flush()
+    }
+}
+
+impl ReportSink for TicketSink {
+    fn flow(&mut self, flow: &Flow) -> io::Result<()> {
+        let r = &flow.report;
+        self.selected += 1;
+        if let Some(i) = Ending::ALL.iter().position(|&e| e == r.ending) {
+            if let Some(n) = self.endings.get_mut(i) {
+                *n += 1;
+            }
+        }
+        self.servers.add(r);
+        if r.ending != Ending::CloseNotifyThenFin {
+            self.unclean_total += 1;
+            self.unclean.push(Kept(flow.clone()));
+            if self.unclean.len() > self.limit {
+                self.unclean.pop();
+            }
+        }
+        Ok(())
+    }
+
+    fn numbers_flows(&self) -> bool {
+        true
+    }
+
+    fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
+        let path = self.path.display().to_string();
+        self.write(end)
+            .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))
+    }
+}
+
+fn file_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_owned(), |n| n.to_string_lossy().into_owned())
+}
+
+/// This run's command line, quoted for a POSIX shell where needed.
+fn command_line() -> String {
+    let mut args = std::env::args();
+    let _program = args.next();
+    std::iter::once("tlsclose".to_string())
+        .chain(args.map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:,=@+%".contains(c))
+            {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        }))
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -10,7 +10,7 @@
 mod reassembly;
 mod table;
 
-pub use reassembly::{Chunk, Reassembler, ReassemblyStats};
+pub use reassembly::{Chunk, Reassembler, ReassemblyStats, HELD_SEGMENT_OVERHEAD};
 pub use table::{
     Dir, EndReason, Finished, FlowKey, FlowStart, FlowTable, FlowTableConfig, FlowTableStats,
     SegMeta, StreamConsumer,

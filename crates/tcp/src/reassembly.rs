@@ -27,9 +27,23 @@ pub struct ReassemblyStats {
     pub gap_bytes: u64,
     /// Holes forced because the out-of-order buffer reached its limit.
     pub forced_gaps: u64,
+    /// Holes forced because the bytes held across all flows reached their
+    /// limit (see [`Reassembler::give_up_until`]).
+    pub shared_limit_gaps: u64,
     /// Segments cut by the snapshot length, and the bytes they lack.
     pub truncated_segments: u64,
     pub truncated_bytes: u64,
+}
+
+/// What holding a segment costs beyond its bytes: its entry in the map and
+/// the allocation of its copy. Counted against the limit, so that a flood
+/// of tiny out-of-order segments is bounded as well as a few large ones.
+pub const HELD_SEGMENT_OVERHEAD: usize = 128;
+
+/// Bytes a held segment of `len` captured bytes counts for.
+#[inline]
+fn held_cost(len: usize) -> usize {
+    len.saturating_add(HELD_SEGMENT_OVERHEAD)
 }
 
 /// A segment waiting for the bytes before it.
@@ -71,8 +85,9 @@ pub struct Reassembler<T> {
 }
 
 impl<T: Copy> Reassembler<T> {
-    /// `limit`: most bytes held for out-of-order segments; past it the
-    /// earliest hole is given up as a gap.
+    /// `limit`: most bytes held for out-of-order segments (each counting
+    /// [`HELD_SEGMENT_OVERHEAD`] more); past it the earliest hole is given
+    /// up as a gap.
     pub fn new(limit: usize) -> Self {
         Reassembler {
             next_seq: None,
@@ -103,7 +118,8 @@ impl<T: Copy> Reassembler<T> {
         self.offset
     }
 
-    /// Bytes held for out-of-order segments.
+    /// Bytes held for out-of-order segments, each segment counting
+    /// [`HELD_SEGMENT_OVERHEAD`] more than its captured bytes.
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes
     }
@@ -218,7 +234,7 @@ impl<T: Copy> Reassembler<T> {
                 let extra = payload.len() - p.data.len();
                 p.data = payload.to_vec();
                 p.tag = tag;
-                self.pending_bytes += extra;
+                self.pending_bytes = self.pending_bytes.saturating_add(extra);
             }
             _ => {
                 let old = self.pending.insert(
@@ -229,9 +245,10 @@ impl<T: Copy> Reassembler<T> {
                         wire_len,
                     },
                 );
-                self.pending_bytes += payload.len();
+                self.pending_bytes = self.pending_bytes.saturating_add(held_cost(payload.len()));
                 if let Some(old) = old {
-                    self.pending_bytes -= old.data.len();
+                    self.pending_bytes =
+                        self.pending_bytes.saturating_sub(held_cost(old.data.len()));
                 }
             }
         }
@@ -250,7 +267,7 @@ impl<T: Copy> Reassembler<T> {
             {
                 let at = *entry.key();
                 let p = entry.remove();
-                self.pending_bytes -= p.data.len();
+                self.pending_bytes = self.pending_bytes.saturating_sub(held_cost(p.data.len()));
                 self.deliver_piece(
                     self.offset - at,
                     &p.data,
@@ -278,15 +295,31 @@ impl<T: Copy> Reassembler<T> {
 
     /// The out-of-order buffer is full: give up the first hole as a gap.
     fn give_up_first_hole(&mut self, out: &mut dyn FnMut(Chunk<'_>, T)) {
-        while self.pending_bytes > self.limit {
+        let holes = self.shed(self.limit, out);
+        self.stats.forced_gaps += holes;
+    }
+
+    /// Gives up holes, earliest first, until at most `max` bytes are held
+    /// (the caller's share of a limit over many reassemblers); the held
+    /// bytes after each hole are delivered. Returns the holes given up.
+    pub fn give_up_until(&mut self, max: usize, out: &mut dyn FnMut(Chunk<'_>, T)) -> u64 {
+        let holes = self.shed(max, out);
+        self.stats.shared_limit_gaps += holes;
+        holes
+    }
+
+    fn shed(&mut self, max: usize, out: &mut dyn FnMut(Chunk<'_>, T)) -> u64 {
+        let mut holes = 0;
+        while self.pending_bytes > max {
             let Some((&at, p)) = self.pending.first_key_value() else {
                 break;
             };
             let tag = p.tag;
-            self.stats.forced_gaps += 1;
+            holes += 1;
             self.gap_to(at, tag, out);
             self.drain(None, out);
         }
+        holes
     }
 
     fn gap_to(&mut self, at: u64, tag: T, out: &mut dyn FnMut(Chunk<'_>, T)) {
@@ -469,15 +502,57 @@ mod tests {
 
     #[test]
     fn limit_forces_gap_and_bounds_memory() {
-        let mut r = Reassembler::<()>::new(4);
+        // room for one held segment of 3 bytes, not two
+        let limit = 2 * HELD_SEGMENT_OVERHEAD;
+        let mut r = Reassembler::<()>::new(limit);
         r.syn(0);
         let mut out = Vec::new();
         r.segment(11, b"abc", 3, (), &mut |c, _| out.push(own(c)));
-        assert!(r.pending_bytes() <= 4);
+        assert_eq!(r.pending_bytes(), 3 + HELD_SEGMENT_OVERHEAD);
         r.segment(21, b"def", 3, (), &mut |c, _| out.push(own(c)));
-        assert!(r.pending_bytes() <= 4);
+        assert!(r.pending_bytes() <= limit);
         assert_eq!(out, vec![Chunk::Gap(10), Chunk::Data(b"abc")]);
         assert_eq!(r.stats().forced_gaps, 1);
+    }
+
+    #[test]
+    fn tiny_segments_count_their_bookkeeping() {
+        // a million one-byte segments in reverse order hold at most
+        // limit / (1 + overhead) of them at a time
+        let limit = 64 << 10;
+        let mut r = Reassembler::<()>::new(limit);
+        r.syn(0);
+        let n = 100_000u32;
+        let mut delivered = 0u64;
+        let mut gaps = 0u64;
+        for i in (0..n).rev() {
+            r.segment(1 + i, &[i as u8], 1, (), &mut |c, _| match c {
+                Chunk::Data(d) => delivered += d.len() as u64,
+                Chunk::Gap(g) => gaps += g,
+            });
+            assert!(r.pending_bytes() <= limit);
+        }
+        r.flush((), &mut |c, _| match c {
+            Chunk::Data(d) => delivered += d.len() as u64,
+            Chunk::Gap(g) => gaps += g,
+        });
+        assert_eq!(delivered + gaps, u64::from(n));
+        assert!(delivered > 0 && r.stats().forced_gaps > 0);
+    }
+
+    #[test]
+    fn give_up_until_sheds_the_earliest_holes() {
+        let mut r = Reassembler::<()>::new(1 << 20);
+        r.syn(0);
+        let mut out = Vec::new();
+        r.segment(11, b"abc", 3, (), &mut |c, _| out.push(own(c)));
+        r.segment(21, b"def", 3, (), &mut |c, _| out.push(own(c)));
+        assert!(out.is_empty());
+        let holes = r.give_up_until(3 + HELD_SEGMENT_OVERHEAD, &mut |c, _| out.push(own(c)));
+        assert_eq!(holes, 1);
+        assert_eq!(out, vec![Chunk::Gap(10), Chunk::Data(b"abc")]);
+        assert_eq!(r.stats().shared_limit_gaps, 1);
+        assert_eq!(r.stats().forced_gaps, 0);
     }
 
     #[test]

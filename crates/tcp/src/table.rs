@@ -85,6 +85,9 @@ pub enum EndReason {
     PortReuse,
     /// The capture ended.
     EndOfCapture,
+    /// The table was full: the flows idle the longest make room for new
+    /// ones (see [`FlowTableConfig::max_flows`]).
+    Evicted,
 }
 
 /// The per-flow consumer of in-order events. Calls arrive in capture order;
@@ -124,10 +127,19 @@ pub struct FlowTableConfig {
     /// How long a finished 4-tuple is remembered, so that late
     /// retransmissions are not taken for a new connection.
     pub closed_ttl_ns: i64,
-    /// Most live flows; segments of new flows beyond it are counted and dropped.
+    /// Most live flows. When a new flow finds the table full, the flows
+    /// idle the longest (a sixteenth of the table) are ended and reported
+    /// as they are ([`EndReason::Evicted`]): under a flood of half-open
+    /// connections the live ones stay and no new connection is turned
+    /// away. Also the most finished 4-tuples remembered.
     pub max_flows: usize,
-    /// Most bytes held for out-of-order segments per direction.
+    /// Most bytes held for out-of-order segments per direction (see
+    /// [`Reassembler::new`]).
     pub reassembly_limit: usize,
+    /// Most bytes held for out-of-order segments over all flows together.
+    /// A segment that takes the total over it makes its own flow give up
+    /// holes until the total is back under it.
+    pub reassembly_total_limit: usize,
 }
 
 impl Default for FlowTableConfig {
@@ -136,8 +148,9 @@ impl Default for FlowTableConfig {
             idle_timeout_ns: 300 * 1_000_000_000,
             rst_linger_ns: 1_000_000_000,
             closed_ttl_ns: 120 * 1_000_000_000,
-            max_flows: 1_000_000,
+            max_flows: 200_000,
             reassembly_limit: 1 << 20,
+            reassembly_total_limit: 64 << 20,
         }
     }
 }
@@ -148,10 +161,22 @@ pub struct FlowTableStats {
     pub flows: u64,
     /// Segments of a finished connection that came after it was reported.
     pub late_segments: u64,
-    /// Segments dropped because the table was full.
+    /// Segments dropped because the table was full (only with
+    /// `max_flows` 0: otherwise idle flows are evicted).
     pub table_full_drops: u64,
+    /// Flows ended early to make room ([`EndReason::Evicted`]).
+    pub evicted_flows: u64,
+    /// Finished 4-tuples not remembered because `max_flows` of them were
+    /// (their late retransmissions may start a new, mid-stream flow).
+    pub closed_not_remembered: u64,
     pub port_reuses: u64,
     pub peak_flows: usize,
+    /// Segments that took the bytes held over all flows past
+    /// `reassembly_total_limit` (their flow gave up holes).
+    pub total_limit_hits: u64,
+    /// Bytes held for out-of-order segments over all flows: now, and the most.
+    pub held_bytes: usize,
+    pub peak_held_bytes: usize,
 }
 
 struct DirState {
@@ -172,6 +197,15 @@ impl DirState {
     }
     fn torn_down(&self) -> bool {
         self.fin || self.rst
+    }
+}
+
+/// Both directions' states, by direction.
+fn dir_state(dirs: &mut [DirState; 2], dir: Dir) -> &mut DirState {
+    let [a, b] = dirs;
+    match dir {
+        Dir::AtoB => a,
+        Dir::BtoA => b,
     }
 }
 
@@ -196,6 +230,8 @@ const SWEEP_INTERVAL_NS: i64 = 1_000_000_000;
 pub struct FlowTable<C> {
     map: FxHashMap<FlowKey, Slot<C>>,
     live: usize,
+    /// Tombstones in `map`.
+    closed: usize,
     config: FlowTableConfig,
     stats: FlowTableStats,
     next_sweep: Option<Timestamp>,
@@ -206,6 +242,7 @@ impl<C: StreamConsumer> FlowTable<C> {
         FlowTable {
             map: FxHashMap::default(),
             live: 0,
+            closed: 0,
             config,
             stats: FlowTableStats::default(),
             next_sweep: None,
@@ -248,13 +285,26 @@ impl<C: StreamConsumer> FlowTable<C> {
             }
             Some(Slot::Live(live)) => {
                 // a SYN with another initial sequence number: a new connection
-                opening && live.dirs[dir.index()].syn != Some(seg.seq)
+                let [a, b] = &live.dirs;
+                let d = if dir == Dir::AtoB { a } else { b };
+                opening && d.syn != Some(seg.seq)
             }
         };
         if replace {
-            if let Some(Slot::Live(_)) = self.map.get(&key) {
-                self.stats.port_reuses += 1;
-                self.end(key, EndReason::PortReuse, done);
+            match self.map.get(&key) {
+                Some(Slot::Live(_)) => {
+                    self.stats.port_reuses += 1;
+                    self.end(key, EndReason::PortReuse, done);
+                }
+                Some(Slot::Closed { .. }) => {
+                    // the tombstone is replaced below
+                    self.map.remove(&key);
+                    self.closed = self.closed.saturating_sub(1);
+                }
+                None => {}
+            }
+            if self.live >= self.config.max_flows {
+                self.evict(done);
             }
             if self.live >= self.config.max_flows {
                 self.stats.table_full_drops += 1;
@@ -285,21 +335,79 @@ impl<C: StreamConsumer> FlowTable<C> {
         let Some(Slot::Live(live)) = self.map.get_mut(&key) else {
             return;
         };
-        if live.feed(dir, seg, meta) {
+        let before = live.held();
+        let closed = live.feed(dir, seg, meta);
+        let mut after = live.held();
+        let others = self.stats.held_bytes.saturating_sub(before);
+        let limit = self.config.reassembly_total_limit;
+        if others.saturating_add(after) > limit {
+            // This segment took the total over: its flow gives up holes
+            // (the earliest first) until the total is back under.
+            self.stats.total_limit_hits += 1;
+            live.shed(dir, limit.saturating_sub(others));
+            after = live.held();
+        }
+        self.stats.held_bytes = others.saturating_add(after);
+        self.stats.peak_held_bytes = self.stats.peak_held_bytes.max(self.stats.held_bytes);
+        if closed {
             self.end(key, EndReason::Closed, done);
         }
     }
 
-    /// Ends a live flow, leaving a tombstone for late segments.
+    /// Ends a live flow, leaving a tombstone for late segments (not after
+    /// port reuse, where the new flow takes the key, nor after eviction,
+    /// where the connection may well go on).
     fn end(&mut self, key: FlowKey, reason: EndReason, done: &mut dyn FnMut(Finished<C>)) {
         let Some(Slot::Live(live)) = self.map.remove(&key) else {
             return;
         };
         self.live -= 1;
+        self.stats.held_bytes = self.stats.held_bytes.saturating_sub(live.held());
         let at = live.last.ts;
         done((*live).finish(reason));
-        if reason != EndReason::PortReuse {
-            self.map.insert(key, Slot::Closed { at });
+        if reason != EndReason::PortReuse && reason != EndReason::Evicted {
+            if self.closed < self.config.max_flows {
+                self.map.insert(key, Slot::Closed { at });
+                self.closed += 1;
+            } else {
+                self.stats.closed_not_remembered += 1;
+            }
+        }
+    }
+
+    /// The table is full: ends the flows idle the longest, a sixteenth of
+    /// the table at once (so that a flood costs amortised constant time
+    /// per new flow), reported in order of their first frame.
+    fn evict(&mut self, done: &mut dyn FnMut(Finished<C>)) {
+        let n = (self.live / 16).max(1);
+        let mut last_seen: Vec<(i64, u64)> = self
+            .map
+            .values()
+            .filter_map(|s| match s {
+                Slot::Live(l) => Some((l.last.ts.0, l.start.first.frame)),
+                Slot::Closed { .. } => None,
+            })
+            .collect();
+        if last_seen.is_empty() {
+            return;
+        }
+        let k = n.min(last_seen.len()) - 1;
+        let (_, &mut threshold, _) = last_seen.select_nth_unstable(k);
+        drop(last_seen);
+        let mut victims: Vec<(u64, FlowKey)> = self
+            .map
+            .iter()
+            .filter_map(|(key, s)| match s {
+                Slot::Live(l) if (l.last.ts.0, l.start.first.frame) <= threshold => {
+                    Some((l.start.first.frame, *key))
+                }
+                _ => None,
+            })
+            .collect();
+        victims.sort_unstable_by_key(|v| v.0);
+        for (_, key) in victims {
+            self.stats.evicted_flows += 1;
+            self.end(key, EndReason::Evicted, done);
         }
     }
 
@@ -320,8 +428,15 @@ impl<C: StreamConsumer> FlowTable<C> {
     pub fn sweep(&mut self, now: Timestamp, done: &mut dyn FnMut(Finished<C>)) {
         let cfg = self.config;
         let mut ending: Vec<(u64, FlowKey, EndReason)> = Vec::new();
+        let mut forgotten = 0usize;
         self.map.retain(|key, slot| match slot {
-            Slot::Closed { at } => now.0.saturating_sub(at.0) < cfg.closed_ttl_ns,
+            Slot::Closed { at } => {
+                let keep = now.0.saturating_sub(at.0) < cfg.closed_ttl_ns;
+                if !keep {
+                    forgotten += 1;
+                }
+                keep
+            }
             Slot::Live(live) => {
                 if now.0.saturating_sub(live.last.ts.0) >= cfg.idle_timeout_ns {
                     ending.push((live.start.first.frame, *key, EndReason::IdleTimeout));
@@ -333,6 +448,7 @@ impl<C: StreamConsumer> FlowTable<C> {
                 true
             }
         });
+        self.closed = self.closed.saturating_sub(forgotten);
         ending.sort_unstable_by_key(|e| e.0);
         for (_, key, reason) in ending {
             self.end(key, reason, done);
@@ -362,6 +478,7 @@ impl<C: StreamConsumer> FlowTable<C> {
             self.end(key, reason, done);
         }
         self.map.clear();
+        self.closed = 0;
     }
 }
 
@@ -371,18 +488,19 @@ impl<C: StreamConsumer> Live<C> {
         self.last = meta;
         self.segments += 1;
         self.consumer.segment(dir, seg, meta);
-        let d = dir.index();
+        let consumer = &mut self.consumer;
+        let d = dir_state(&mut self.dirs, dir);
         if seg.flags.syn {
-            if self.dirs[d].syn.is_none() {
-                self.dirs[d].syn = Some(seg.seq);
+            if d.syn.is_none() {
+                d.syn = Some(seg.seq);
             }
-            self.dirs[d].reasm.syn(seg.seq);
+            d.reasm.syn(seg.seq);
         }
         if seg.flags.rst {
-            if !self.dirs[d].rst {
-                self.dirs[d].rst = true;
+            if !d.rst {
+                d.rst = true;
                 self.rst_at.get_or_insert(meta.ts);
-                self.consumer.rst(dir, meta);
+                consumer.rst(dir, meta);
             }
         } else {
             let seq = if seg.flags.syn {
@@ -390,46 +508,70 @@ impl<C: StreamConsumer> Live<C> {
             } else {
                 seg.seq
             };
-            let known = self.dirs[d].syn.is_some();
-            let consumer = &mut self.consumer;
+            let known = d.syn.is_some();
             let (payload, wire_len) = (seg.payload, seg.wire_len);
-            self.dirs[d]
-                .reasm
-                .segment(seq, payload, wire_len, meta, &mut |c, m| {
-                    deliver(consumer, dir, known, c, m)
-                });
-            if seg.flags.fin && !self.dirs[d].fin {
-                self.dirs[d].fin = true;
-                self.dirs[d].reasm.fin(seq.wrapping_add(seg.wire_len));
-                self.consumer.fin(dir, meta);
+            d.reasm.segment(seq, payload, wire_len, meta, &mut |c, m| {
+                deliver(consumer, dir, known, c, m)
+            });
+            if seg.flags.fin && !d.fin {
+                d.fin = true;
+                d.reasm.fin(seq.wrapping_add(seg.wire_len));
+                consumer.fin(dir, meta);
             }
         }
         if seg.flags.ack {
             // the peer's holes that this segment acknowledges are gaps now
             let peer = dir.other();
-            let known = self.dirs[peer.index()].syn.is_some();
-            let consumer = &mut self.consumer;
-            self.dirs[peer.index()]
-                .reasm
+            let p = dir_state(&mut self.dirs, peer);
+            let known = p.syn.is_some();
+            p.reasm
                 .acked(seg.ack, &mut |c, m| deliver(consumer, peer, known, c, m));
         }
-        self.dirs[0].torn_down() && self.dirs[1].torn_down()
+        let [a, b] = &self.dirs;
+        a.torn_down() && b.torn_down()
+    }
+
+    /// Bytes held for out-of-order segments in both directions.
+    fn held(&self) -> usize {
+        let [a, b] = &self.dirs;
+        a.reasm
+            .pending_bytes()
+            .saturating_add(b.reasm.pending_bytes())
+    }
+
+    /// Gives up holes until at most `max` bytes are held: first in `dir`
+    /// (whose segment just came), then in the other direction.
+    fn shed(&mut self, dir: Dir, max: usize) {
+        for d in [dir, dir.other()] {
+            let other = dir_state(&mut self.dirs, d.other()).reasm.pending_bytes();
+            let s = dir_state(&mut self.dirs, d);
+            let known = s.syn.is_some();
+            let consumer = &mut self.consumer;
+            s.reasm
+                .give_up_until(max.saturating_sub(other), &mut |c, m| {
+                    deliver(consumer, d, known, c, m)
+                });
+            if self.held() <= max {
+                break;
+            }
+        }
     }
 
     fn finish(mut self, reason: EndReason) -> Finished<C> {
         let meta = self.last;
         for dir in [Dir::AtoB, Dir::BtoA] {
-            let known = self.dirs[dir.index()].syn.is_some();
+            let s = dir_state(&mut self.dirs, dir);
+            let known = s.syn.is_some();
             let consumer = &mut self.consumer;
-            self.dirs[dir.index()]
-                .reasm
+            s.reasm
                 .flush(meta, &mut |c, m| deliver(consumer, dir, known, c, m));
         }
+        let [a, b] = &self.dirs;
         Finished {
             start: self.start,
             last: self.last,
             segments: self.segments,
-            reassembly: [*self.dirs[0].reasm.stats(), *self.dirs[1].reasm.stats()],
+            reassembly: [*a.reasm.stats(), *b.reasm.stats()],
             reason,
             consumer: self.consumer,
         }
@@ -446,5 +588,197 @@ fn deliver<C: StreamConsumer>(
     match chunk {
         Chunk::Data(b) => consumer.data(dir, known, b, meta),
         Chunk::Gap(n) => consumer.gap(dir, n, meta),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+    use tlsclose_capture::TcpFlags;
+
+    /// Counts what it is given.
+    #[derive(Default)]
+    struct Count {
+        bytes: u64,
+        gaps: u64,
+    }
+
+    impl StreamConsumer for Count {
+        fn segment(&mut self, _: Dir, _: &Segment<'_>, _: SegMeta) {}
+        fn data(&mut self, _: Dir, _: bool, data: &[u8], _: SegMeta) {
+            self.bytes += data.len() as u64;
+        }
+        fn gap(&mut self, _: Dir, len: u64, _: SegMeta) {
+            self.gaps += len;
+        }
+        fn fin(&mut self, _: Dir, _: SegMeta) {}
+        fn rst(&mut self, _: Dir, _: SegMeta) {}
+    }
+
+    fn ep(n: u32, port: u16) -> Endpoint {
+        Endpoint {
+            ip: IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n)),
+            port,
+        }
+    }
+
+    fn seg<'a>(
+        client: u32,
+        from_client: bool,
+        seq: u32,
+        flags: TcpFlags,
+        payload: &'a [u8],
+    ) -> Segment<'a> {
+        let (c, s) = (ep(client, 40000), ep(0, 443));
+        let (src, dst) = if from_client { (c, s) } else { (s, c) };
+        Segment {
+            src,
+            dst,
+            seq,
+            ack: 0,
+            flags,
+            payload,
+            wire_len: payload.len() as u32,
+        }
+    }
+
+    const SYN: TcpFlags = TcpFlags {
+        syn: true,
+        ack: false,
+        fin: false,
+        rst: false,
+        psh: false,
+    };
+    const DATA: TcpFlags = TcpFlags {
+        syn: false,
+        ack: false,
+        fin: false,
+        rst: false,
+        psh: true,
+    };
+    const FIN: TcpFlags = TcpFlags {
+        syn: false,
+        ack: false,
+        fin: true,
+        rst: false,
+        psh: false,
+    };
+
+    fn meta(frame: u64) -> SegMeta {
+        SegMeta {
+            frame,
+            ts: Timestamp(1_000_000 * frame as i64),
+        }
+    }
+
+    #[test]
+    fn a_full_table_evicts_the_longest_idle_flows() {
+        let mut t = FlowTable::<Count>::new(FlowTableConfig {
+            max_flows: 32,
+            ..FlowTableConfig::default()
+        });
+        let mut ended: Vec<(u64, EndReason)> = Vec::new();
+        let mut frame = 0;
+        // flow 0 stays busy while 200 half-open flows arrive
+        for n in 0..200u32 {
+            frame += 1;
+            t.process(
+                &seg(n + 1, true, 7, SYN, b""),
+                meta(frame),
+                &mut |_| Count::default(),
+                &mut |f| ended.push((f.start.first.frame, f.reason)),
+            );
+            frame += 1;
+            t.process(
+                &seg(0, true, 100 + n, DATA, b"x"),
+                meta(frame),
+                &mut |_| Count::default(),
+                &mut |f| ended.push((f.start.first.frame, f.reason)),
+            );
+            assert!(t.live_flows() <= 32);
+        }
+        assert!(t.stats().evicted_flows > 150);
+        assert_eq!(t.stats().table_full_drops, 0);
+        assert!(ended.iter().all(|e| e.1 == EndReason::Evicted));
+        // the busy flow (first seen in frame 2) was never evicted
+        assert!(!ended.iter().any(|e| e.0 == 2));
+        let mut last = Vec::new();
+        t.finish(&mut |f| last.push((f.start.first.frame, f.reason, f.consumer.bytes)));
+        assert!(last.contains(&(2, EndReason::EndOfCapture, 200)));
+    }
+
+    #[test]
+    fn the_total_held_over_all_flows_is_bounded() {
+        let limit = 4 * (100 + crate::HELD_SEGMENT_OVERHEAD);
+        let mut t = FlowTable::<Count>::new(FlowTableConfig {
+            reassembly_total_limit: limit,
+            ..FlowTableConfig::default()
+        });
+        let mut done = Vec::new();
+        let mut frame = 0;
+        let payload = [7u8; 100];
+        for n in 0..10u32 {
+            frame += 1;
+            t.process(
+                &seg(n, true, 0, SYN, b""),
+                meta(frame),
+                &mut |_| Count::default(),
+                &mut |f| done.push(f),
+            );
+        }
+        // every flow holds segments after a hole at stream offset 0
+        for k in 1..20u32 {
+            for n in 0..10u32 {
+                frame += 1;
+                t.process(
+                    &seg(n, true, 1 + 1000 * k, DATA, &payload),
+                    meta(frame),
+                    &mut |_| Count::default(),
+                    &mut |f| done.push(f),
+                );
+                assert!(
+                    t.stats().held_bytes <= limit,
+                    "held {}",
+                    t.stats().held_bytes
+                );
+            }
+        }
+        assert!(t.stats().total_limit_hits > 0);
+        assert!(t.stats().peak_held_bytes <= limit);
+        t.finish(&mut |f| done.push(f));
+        assert_eq!(t.stats().held_bytes, 0);
+        let shared: u64 = done
+            .iter()
+            .flat_map(|f| f.reassembly.iter().map(|r| r.shared_limit_gaps))
+            .sum();
+        assert!(shared > 0);
+        // nothing is lost silently: every byte is delivered or a gap
+        for f in &done {
+            assert_eq!(f.consumer.bytes + f.consumer.gaps, 19 * 1000 + 100);
+        }
+    }
+
+    #[test]
+    fn finished_flows_remembered_are_bounded() {
+        let mut t = FlowTable::<Count>::new(FlowTableConfig {
+            max_flows: 4,
+            ..FlowTableConfig::default()
+        });
+        let mut frame = 0;
+        for n in 0..10u32 {
+            for (from_client, flags, seq) in [(true, SYN, 0), (true, FIN, 1), (false, FIN, 0)] {
+                frame += 1;
+                t.process(
+                    &seg(n, from_client, seq, flags, b""),
+                    meta(frame),
+                    &mut |_| Count::default(),
+                    &mut |_| {},
+                );
+            }
+        }
+        assert_eq!(t.stats().flows, 10);
+        assert_eq!(t.stats().closed_not_remembered, 6);
+        assert_eq!(t.stats().evicted_flows, 0);
     }
 }

@@ -26,6 +26,10 @@ pub struct ClientHello {
     /// supported_versions extension, GREASE values removed.
     pub supported_versions: Vec<ProtocolVersion>,
     pub extension_count: usize,
+    /// A name (SNI, ALPN) was longer than [`HelloLimits::max_name_len`], or
+    /// there were more ALPN names than [`HelloLimits::max_alpn_names`]:
+    /// what is kept was cut.
+    pub names_cut: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +44,8 @@ pub struct ServerHello {
     pub is_hello_retry_request: bool,
     pub extended_master_secret: bool,
     pub encrypt_then_mac: bool,
+    /// The ALPN name was longer than [`HelloLimits::max_name_len`] and was cut.
+    pub names_cut: bool,
 }
 
 impl ServerHello {
@@ -75,10 +81,29 @@ pub const HELLO_RETRY_REQUEST_RANDOM: [u8; 32] = [
     0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
 
-/// Longest host name / ALPN protocol name stored (bytes).
+/// Longest host name / ALPN protocol name stored by default (bytes).
 pub const MAX_NAME_LEN: usize = 255;
-/// Most ALPN protocol names stored from one ClientHello.
+/// Most ALPN protocol names stored from one ClientHello by default.
 pub const MAX_ALPN_NAMES: usize = 16;
+
+/// How much of the names a hello carries is kept (a hostile hello may
+/// carry a 64 KiB name or thousands of ALPN names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HelloLimits {
+    /// Longest host name / ALPN protocol name kept (bytes); longer ones are cut.
+    pub max_name_len: usize,
+    /// Most ALPN protocol names kept from one ClientHello.
+    pub max_alpn_names: usize,
+}
+
+impl Default for HelloLimits {
+    fn default() -> Self {
+        HelloLimits {
+            max_name_len: MAX_NAME_LEN,
+            max_alpn_names: MAX_ALPN_NAMES,
+        }
+    }
+}
 
 const EXT_SERVER_NAME: u16 = 0;
 const EXT_ALPN: u16 = 16;
@@ -168,43 +193,64 @@ fn be16(c: &[u8]) -> u16 {
     }
 }
 
-fn lossy_name(b: &[u8]) -> String {
-    let b = b.get(..MAX_NAME_LEN).unwrap_or(b);
-    String::from_utf8_lossy(b).into_owned()
+/// A name as text, at most `max` bytes of it; sets `cut` when it was longer.
+fn lossy_name(b: &[u8], max: usize, cut: &mut bool) -> String {
+    let kept = match b.get(..max) {
+        Some(k) if k.len() < b.len() => {
+            *cut = true;
+            k
+        }
+        _ => b,
+    };
+    String::from_utf8_lossy(kept).into_owned()
 }
 
 /// server_name (RFC 6066 §3): the first host_name entry.
-fn parse_sni(data: &[u8]) -> Option<String> {
+fn parse_sni(data: &[u8], limits: &HelloLimits, cut: &mut bool) -> Option<String> {
     let (_, mut list) = ld16(data).ok()?;
     while !list.is_empty() {
         let (rest, (name_type, name)) =
             (be_u8::<_, NomErr>, length_data(be_u16)).parse(list).ok()?;
         if name_type == 0 {
-            return Some(lossy_name(name));
+            return Some(lossy_name(name, limits.max_name_len, cut));
         }
         list = rest;
     }
     None
 }
 
-/// application_layer_protocol_negotiation (RFC 7301 §3.1): up to `max` names.
-fn parse_alpn(data: &[u8], max: usize) -> Vec<String> {
+/// application_layer_protocol_negotiation (RFC 7301 §3.1): up to `max`
+/// names; `cut` when there were more, or a name was too long.
+fn parse_alpn(data: &[u8], max: usize, limits: &HelloLimits, cut: &mut bool) -> Vec<String> {
     let mut out = Vec::new();
     let Ok((_, mut list)) = ld16(data) else {
         return out;
     };
-    while !list.is_empty() && out.len() < max {
+    while !list.is_empty() {
         let Ok((rest, name)) = ld8(list) else {
             break;
         };
-        out.push(lossy_name(name));
+        if out.len() >= max {
+            *cut = true;
+            break;
+        }
+        out.push(lossy_name(name, limits.max_name_len, cut));
         list = rest;
     }
     out
 }
 
-/// Parses a ClientHello handshake *body* (after the 4-byte handshake header).
+/// Parses a ClientHello handshake *body* (after the 4-byte handshake
+/// header), names kept within the default [`HelloLimits`].
 pub fn parse_client_hello(body: &[u8]) -> Result<ClientHello, HelloError> {
+    parse_client_hello_with(body, &HelloLimits::default())
+}
+
+/// [`parse_client_hello`] with the given limits on the names kept.
+pub fn parse_client_hello_with(
+    body: &[u8],
+    limits: &HelloLimits,
+) -> Result<ClientHello, HelloError> {
     let (i, legacy_version) = run(body, be_u16, "legacy_version")?;
     let (i, random) = random32(i)?;
     let (i, sid) = session_id(i)?;
@@ -221,9 +267,17 @@ pub fn parse_client_hello(body: &[u8]) -> Result<ClientHello, HelloError> {
     let mut sni = None;
     let mut alpn: Option<Vec<String>> = None;
     let mut versions: Option<Vec<ProtocolVersion>> = None;
+    let mut names_cut = false;
     let extension_count = for_each_extension(i, |ty, data| match ty {
-        EXT_SERVER_NAME if sni.is_none() => sni = parse_sni(data),
-        EXT_ALPN if alpn.is_none() => alpn = Some(parse_alpn(data, MAX_ALPN_NAMES)),
+        EXT_SERVER_NAME if sni.is_none() => sni = parse_sni(data, limits, &mut names_cut),
+        EXT_ALPN if alpn.is_none() => {
+            alpn = Some(parse_alpn(
+                data,
+                limits.max_alpn_names,
+                limits,
+                &mut names_cut,
+            ))
+        }
         EXT_SUPPORTED_VERSIONS if versions.is_none() => {
             let list = ld8(data).map(|(_, l)| l).unwrap_or(&[]);
             versions = Some(
@@ -246,11 +300,21 @@ pub fn parse_client_hello(body: &[u8]) -> Result<ClientHello, HelloError> {
         alpn: alpn.unwrap_or_default(),
         supported_versions: versions.unwrap_or_default(),
         extension_count,
+        names_cut,
     })
 }
 
-/// Parses a ServerHello handshake body.
+/// Parses a ServerHello handshake body, names kept within the default
+/// [`HelloLimits`].
 pub fn parse_server_hello(body: &[u8]) -> Result<ServerHello, HelloError> {
+    parse_server_hello_with(body, &HelloLimits::default())
+}
+
+/// [`parse_server_hello`] with the given limits on the names kept.
+pub fn parse_server_hello_with(
+    body: &[u8],
+    limits: &HelloLimits,
+) -> Result<ServerHello, HelloError> {
     let (i, legacy_version) = run(body, be_u16, "legacy_version")?;
     let (i, random) = random32(i)?;
     let (i, _sid) = session_id(i)?;
@@ -260,13 +324,18 @@ pub fn parse_server_hello(body: &[u8]) -> Result<ServerHello, HelloError> {
     let mut alpn = None;
     let mut ems = false;
     let mut etm = false;
+    let mut names_cut = false;
     for_each_extension(i, |ty, data| match ty {
         EXT_SUPPORTED_VERSIONS if selected_version.is_none() => {
             if let Ok((_, v)) = be_u16::<_, NomErr>(data) {
                 selected_version = Some(ProtocolVersion(v));
             }
         }
-        EXT_ALPN if alpn.is_none() => alpn = parse_alpn(data, 1).into_iter().next(),
+        EXT_ALPN if alpn.is_none() => {
+            alpn = parse_alpn(data, 1, limits, &mut names_cut)
+                .into_iter()
+                .next()
+        }
         EXT_EXTENDED_MASTER_SECRET => ems = true,
         EXT_ENCRYPT_THEN_MAC => etm = true,
         _ => {}
@@ -281,6 +350,7 @@ pub fn parse_server_hello(body: &[u8]) -> Result<ServerHello, HelloError> {
         is_hello_retry_request: random == HELLO_RETRY_REQUEST_RANDOM,
         extended_master_secret: ems,
         encrypt_then_mac: etm,
+        names_cut,
     })
 }
 
@@ -574,6 +644,21 @@ mod tests {
         assert_eq!(ch.alpn[0], "\u{fffd}x");
         assert_eq!(ch.alpn[1], "p00");
         assert_eq!(ch.extension_count, 3);
+        assert!(ch.names_cut);
+
+        // other limits
+        let limits = HelloLimits {
+            max_name_len: 10,
+            max_alpn_names: 2,
+        };
+        let ch = parse_client_hello_with(&client_hello(&block), &limits).expect("parses");
+        assert_eq!(ch.sni.as_deref(), Some("aaaaaaaaaa"));
+        assert_eq!(ch.alpn, vec!["\u{fffd}x".to_string(), "p00".to_string()]);
+        assert!(ch.names_cut);
+
+        // within the limits nothing is cut
+        let ch = parse_client_hello(&client_hello(&ext(43, &[2, 3, 4]))).expect("parses");
+        assert!(!ch.names_cut);
     }
 
     #[test]

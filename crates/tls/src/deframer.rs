@@ -636,6 +636,13 @@ impl<T: Copy> Deframer<T> {
         }
     }
 
+    /// Changes [`DeframerConfig::keep_body_max`] for the records whose
+    /// header comes after this call (e.g. raised once keys are known for
+    /// the connection, so that encrypted bodies reach a decrypter).
+    pub fn set_keep_body_max(&mut self, max: usize) {
+        self.config.keep_body_max = max;
+    }
+
     /// Bytes pushed so far (the stream offset of the next byte).
     pub fn offset(&self) -> u64 {
         self.offset

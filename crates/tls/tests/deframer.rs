@@ -492,3 +492,31 @@ fn midstream_gap_before_sync_gives_resync_with_skipped() {
     );
     assert_eq!(records(&evs).len(), 2);
 }
+
+#[test]
+fn keep_body_max_can_be_raised_between_records() {
+    // keys found after the hello: the bodies after it are kept whole, those
+    // in one push lent, those spanning pushes copied
+    let first = appdata(1000, 7);
+    let second = appdata(3000, 8);
+    let mut d = Deframer::new(MS, cfg());
+    let mut bodies = Vec::new();
+    let mut sink = |e: DeframeEvent<'_, u32>| {
+        if let DeframeEvent::Record(r) = e {
+            bodies.push(r.body.map(<[u8]>::len));
+        }
+    };
+    d.push(&hello_record(100), 0, &mut sink);
+    d.push(&first, 1, &mut sink);
+    d.set_keep_body_max(16384 + 2048);
+    d.push(&first, 2, &mut sink);
+    d.push(&second[..1500], 3, &mut sink);
+    d.push(&second[1500..], 4, &mut sink);
+    d.set_keep_body_max(64);
+    d.push(&first, 5, &mut sink);
+    assert_eq!(
+        bodies,
+        vec![Some(100), None, Some(1000), Some(3000), None],
+        "hello kept, then skipped, kept, kept across pushes, skipped again"
+    );
+}

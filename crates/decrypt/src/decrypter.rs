@@ -17,6 +17,9 @@ pub const MAX_SKIP: u64 = 16;
 /// stops trying (wrong keys): further records fail at once.
 pub const MAX_FAILURES_IN_A_ROW: u32 = 8;
 
+/// Decryption buffers up to this size are kept between records.
+const SMALL_BUFFER: usize = 1024;
+
 /// Which side sent the records a decrypter reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Side {
@@ -110,7 +113,8 @@ impl fmt::Display for RecordError {
             }
             RecordError::BadRecordMac { sequence } => write!(
                 f,
-                "record does not authenticate at sequence number {sequence} (+{MAX_SKIP})"
+                "bad record MAC (sequence numbers {sequence} to {} tried)",
+                sequence.saturating_add(MAX_SKIP)
             ),
             RecordError::BadPadding => f.write_str("bad CBC padding"),
             RecordError::NoContentType => f.write_str("inner plaintext without content type"),
@@ -231,6 +235,48 @@ impl RecordDecrypter {
         }
     }
 
+    /// True when a record of this content type, sent now, is protected
+    /// (TLS ≤ 1.2: any record after ChangeCipherSpec; TLS 1.3: the
+    /// application_data records). Such a record still takes a sequence
+    /// number when its body is lost: see [`record_lost`](Self::record_lost).
+    pub fn is_protected(&self, content_type: ContentType) -> bool {
+        match &self.state {
+            State::Tls12(t) => t.ccs_count > 0,
+            State::Tls13(_) => content_type == ContentType::APPLICATION_DATA,
+        }
+    }
+
+    /// True when every protected record must be decrypted to follow the
+    /// connection: TLS 1.3 (content types are hidden, keys change inside)
+    /// and TLS 1.0 CBC (each record's IV is the last block of the one
+    /// before). Otherwise [`skip_record`](Self::skip_record) can pass over
+    /// records whose content is not needed.
+    pub fn needs_every_body(&self) -> bool {
+        match &self.state {
+            State::Tls13(_) => true,
+            State::Tls12(t) => matches!(
+                t.prot,
+                Prot12::Cbc {
+                    explicit_iv: false,
+                    ..
+                }
+            ),
+        }
+    }
+
+    /// TLS 1.1 and 1.2: passes over a protected record whose content is not
+    /// needed (application data: its type is on the wire), keeping the
+    /// sequence numbers. False, and nothing done, where that cannot be
+    /// done (see [`needs_every_body`](Self::needs_every_body)) or before
+    /// ChangeCipherSpec.
+    pub fn skip_record(&mut self) -> bool {
+        if self.needs_every_body() || !self.is_encrypting() {
+            return false;
+        }
+        self.seq = self.seq.saturating_add(1);
+        true
+    }
+
     /// The sequence number the next record should have.
     pub fn next_sequence(&self) -> u64 {
         self.seq
@@ -250,6 +296,15 @@ impl RecordDecrypter {
                 _ => None,
             },
             State::Tls12(_) => None,
+        }
+    }
+
+    /// Frees the buffer the last plaintext was in when it is large, so that
+    /// many open connections do not each hold a record's worth of memory
+    /// between their records. The next large record allocates it again.
+    pub fn release_buffer(&mut self) {
+        if self.scratch.capacity() > SMALL_BUFFER {
+            self.scratch = Vec::new();
         }
     }
 

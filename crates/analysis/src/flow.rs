@@ -1,13 +1,15 @@
 //! Per-flow state: a record deframer per direction and the bounded facts
 //! the verdict is computed from.
 
+use crate::keyed::{KeyStore, KeyedFlow};
 use std::collections::VecDeque;
 use tlsclose_capture::Segment;
+use tlsclose_decrypt::SessionInfo;
 use tlsclose_tcp::{Dir, SegMeta, StreamConsumer};
 use tlsclose_tls::{
     alert, parse_client_hello, parse_server_hello, Alert, CipherSuite, ContentType, DeframeEvent,
     Deframer, DeframerConfig, HandshakeAssembler, HandshakeType, ProtocolVersion, Record,
-    StartMode,
+    StartMode, MAX_RECORD_LEN,
 };
 
 /// Most alerts kept per direction; more are counted, not kept.
@@ -40,6 +42,8 @@ pub(crate) struct AlertEntry {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RecentRecord {
     pub content_type: ContentType,
+    /// The content type read with keys (TLS 1.3: the inner one).
+    pub decrypted: Option<ContentType>,
     pub length: u16,
     pub index: u64,
     pub at: SegMeta,
@@ -135,6 +139,10 @@ pub(crate) struct HelloFacts {
     pub cipher: Option<CipherSuite>,
     /// Direction that sent the first ClientHello.
     pub client_hello_dir: Option<Dir>,
+    /// What the record keys depend on (read only when keys were given).
+    pub client_random: Option<[u8; 32]>,
+    pub server_random: Option<[u8; 32]>,
+    pub encrypt_then_mac: bool,
 }
 
 /// The per-flow state machine (see the crate docs).
@@ -146,6 +154,14 @@ pub struct FlowState {
     pub(crate) syn_dir: Option<Dir>,
     pub(crate) truncated: bool,
     config: DeframerConfig,
+    /// `keep_body_max` as configured (raised for flows with keys).
+    configured_keep: usize,
+    /// The run's secrets; None when no keys were given (then nothing of
+    /// decryption runs).
+    keys: Option<KeyStore>,
+    /// Decryption of this flow, set up once the key log has something for
+    /// it (or at the ServerHello, to say that it has not).
+    pub(crate) keyed: Option<Box<KeyedFlow>>,
 }
 
 impl FlowState {
@@ -156,6 +172,41 @@ impl FlowState {
             syn_dir: None,
             truncated: false,
             config,
+            configured_keep: config.keep_body_max,
+            keys: None,
+            keyed: None,
+        }
+    }
+
+    /// A flow whose records are read with `keys` when they hold its secrets.
+    pub fn with_keys(config: DeframerConfig, keys: Option<KeyStore>) -> Self {
+        FlowState {
+            keys,
+            ..FlowState::new(config)
+        }
+    }
+
+    /// Why keys that were given did not serve this flow although its hellos
+    /// were never read (a capture cut short, a snapshot length): a note.
+    pub(crate) fn keys_unused(&self) -> Option<&'static str> {
+        match (&self.keys, &self.keyed) {
+            (Some(keys), None) if !keys.is_empty() && self.hello.server_random.is_none() => {
+                Some("keys: the hellos were not read, so the key log could not be matched")
+            }
+            _ => None,
+        }
+    }
+
+    /// Keep whole record bodies from now on (keys were found for this
+    /// flow), or go back to the configured limit.
+    fn keep_bodies(&mut self, keep: Option<usize>) {
+        let configured = self.configured_keep;
+        let max = keep.map_or(configured, |k| k.max(configured));
+        self.config.keep_body_max = max;
+        for d in &mut self.dirs {
+            if let Some(df) = d.deframer.as_mut() {
+                df.set_keep_body_max(max);
+            }
         }
     }
 
@@ -197,12 +248,36 @@ impl FlowState {
     }
 
     fn on_record(&mut self, dir: Dir, rec: Record<'_, SegMeta>) {
+        let closed = {
+            let d = &mut self.dirs[dir.index()];
+            d.tls = true;
+            d.closed_before(rec.tag)
+        };
+        let index = (!closed).then_some(self.dirs[dir.index()].records);
+        if !closed {
+            self.on_record_facts(dir, &rec);
+        }
+        if let Some(k) = self.keyed.as_mut() {
+            let was = k.decrypted();
+            let inner = k.record(dir, &rec, index, MAX_ALERTS);
+            if let (Some(inner), Some(i)) = (inner, index) {
+                let d = &mut self.dirs[dir.index()];
+                if let Some(r) = d.recent.back_mut().filter(|r| r.index == i) {
+                    r.decrypted = Some(inner);
+                }
+            }
+            if was && !k.decrypted() {
+                // the keys failed: back to keyless reading
+                self.keep_bodies(None);
+            }
+        }
+    }
+
+    /// The keyless facts of a record counted for its direction.
+    fn on_record_facts(&mut self, dir: Dir, rec: &Record<'_, SegMeta>) {
+        let rec = *rec;
         let tls13 = self.hello.version == Some(ProtocolVersion::TLS1_3);
         let d = &mut self.dirs[dir.index()];
-        d.tls = true;
-        if d.closed_before(rec.tag) {
-            return;
-        }
         let index = d.records;
         d.records += 1;
         let ct = rec.header.content_type;
@@ -215,6 +290,7 @@ impl FlowState {
         }
         d.recent.push_back(RecentRecord {
             content_type: ct,
+            decrypted: None,
             length: len,
             index,
             at: rec.tag,
@@ -293,6 +369,12 @@ impl FlowState {
                 if let Ok(ch) = parse_client_hello(body) {
                     self.hello.sni = ch.sni;
                     self.hello.alpn_offered = ch.alpn;
+                    self.hello.client_random = Some(ch.random);
+                    // keys for this connection: keep the bodies to come
+                    if let Some(keys) = self.keys.as_ref().filter(|k| k.has(&ch.random)) {
+                        self.keyed = Some(Box::new(KeyedFlow::new(keys.clone())));
+                        self.keep_bodies(Some(usize::from(MAX_RECORD_LEN)));
+                    }
                 }
             }
         } else {
@@ -306,10 +388,48 @@ impl FlowState {
                 self.hello.version = Some(sh.negotiated_version());
                 self.hello.cipher = Some(sh.cipher_suite);
                 if sh.alpn.is_some() {
-                    self.hello.alpn = sh.alpn;
+                    self.hello.alpn = sh.alpn.clone();
+                }
+                if !sh.is_hello_retry_request {
+                    self.hello.server_random = Some(sh.random);
+                    self.hello.encrypt_then_mac = sh.encrypt_then_mac;
+                    self.start_keys(dir, &sh);
                 }
             }
         }
+    }
+}
+
+impl FlowState {
+    /// The ServerHello (sent in `server_dir`) is read: set up decryption
+    /// when keys were given.
+    fn start_keys(&mut self, server_dir: Dir, sh: &tlsclose_tls::ServerHello) {
+        if self.keyed.is_none() {
+            // no secrets at the ClientHello: say why, unless there are no
+            // keys at all (a pcapng whose Decryption Secrets Blocks may
+            // still come)
+            match self.keys.as_ref() {
+                Some(keys) if !keys.is_empty() => {
+                    self.keyed = Some(Box::new(KeyedFlow::new(keys.clone())))
+                }
+                _ => return,
+            }
+        }
+        let Some(k) = self.keyed.as_mut() else {
+            return;
+        };
+        let session = self.hello.client_random.map(|client_random| SessionInfo {
+            version: sh.negotiated_version(),
+            cipher_suite: sh.cipher_suite,
+            client_random,
+            server_random: sh.random,
+            encrypt_then_mac: sh.encrypt_then_mac,
+        });
+        let client_dir = self.hello.client_hello_dir.unwrap_or(server_dir.other());
+        k.start(session, client_dir);
+        // keep what the decrypters need from now on
+        let keep = k.decrypted().then(|| k.keep_body_max());
+        self.keep_bodies(keep);
     }
 }
 
@@ -370,6 +490,9 @@ impl FlowState {
             Box::new(Deframer::new(mode, config))
         });
         f(&mut df, self);
+        if self.keyed.is_some() {
+            df.set_keep_body_max(self.config.keep_body_max);
+        }
         if self.dirs[i].hello_done {
             df.set_want_handshake(false);
         }

@@ -10,11 +10,13 @@
 
 mod analyzer;
 mod flow;
+mod keyed;
 mod report;
 mod verdict;
 
 pub use analyzer::{Analyzer, AnalyzerConfig, AnalyzerStats};
 pub use flow::FlowState;
+pub use keyed::KeyStore;
 pub use report::wireshark_filter;
 pub use report::{
     AlertLabel, Alerts, CloseNotify, Closer, Confidence, Ending, FlowReport, LadderStep, Role,

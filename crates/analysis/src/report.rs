@@ -193,6 +193,9 @@ pub struct FlowReport {
     pub alpn: Option<String>,
     pub cipher: Option<String>,
     pub confidence: Confidence,
+    /// The flow's records were read with keys (a key log or a pcapng
+    /// Decryption Secrets Block) from the hellos to the end.
+    pub decrypted: bool,
     pub alerts: Alerts,
     /// Seconds without application traffic before the closing began.
     pub idle_before_close: Option<f64>,

@@ -3,12 +3,13 @@
 //! ending, first match wins").
 
 use crate::flow::{AlertBody, DirFacts, FlowState};
+use crate::keyed::{KeyedDir, KeyedFlow};
 use crate::report::{
     AlertLabel, Alerts, CloseNotify, Closer, Confidence, Ending, FlowReport, LadderStep, Role,
     Teardown, TeardownKind,
 };
 use tlsclose_tcp::{Dir, Finished, SegMeta};
-use tlsclose_tls::{AlertLevel, ContentType, ProtocolVersion};
+use tlsclose_tls::{Alert, AlertLevel, ContentType, ProtocolVersion};
 
 /// TLS 1.3 alert record bodies: 2 bytes alert + 1 content type + 16-byte
 /// AEAD tag; 8-byte tag with AES-CCM-8.
@@ -42,17 +43,7 @@ fn side_verdict(d: &DirFacts, role: Role, tls13: bool) -> SideVerdict {
         v.alert_indexes.push(a.index);
         match a.body {
             AlertBody::Plain(al) => {
-                let level = if al.level == AlertLevel::FATAL {
-                    "fatal"
-                } else {
-                    "warning"
-                };
-                let desc = al
-                    .description
-                    .name()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| al.description.0.to_string());
-                v.labels.push(AlertLabel(format!("{level}:{desc}")));
+                v.labels.push(alert_label(al));
                 let found = Found {
                     index: a.index,
                     at: a.at,
@@ -143,6 +134,76 @@ fn side_verdict(d: &DirFacts, role: Role, tls13: bool) -> SideVerdict {
     v
 }
 
+/// `level:description`, e.g. `warning:close_notify` (levels other than
+/// fatal read as warning).
+fn alert_label(al: Alert) -> AlertLabel {
+    let level = if al.level == AlertLevel::FATAL {
+        "fatal"
+    } else {
+        "warning"
+    };
+    let desc = al
+        .description
+        .name()
+        .map(str::to_owned)
+        .unwrap_or_else(|| al.description.0.to_string());
+    AlertLabel(format!("{level}:{desc}"))
+}
+
+/// A side read with keys: its alerts are known, and so is whether
+/// application data followed its own close_notify or fatal alert (TLS 1.3
+/// included). When its last record could not be read (a gap), the keyless
+/// inference speaks for it instead.
+fn keyed_side_verdict(d: &DirFacts, k: &KeyedDir, role: Role, tls13: bool) -> SideVerdict {
+    let mut v = SideVerdict::default();
+    for a in &k.alerts {
+        v.alert_indexes.push(a.index);
+        v.labels.push(alert_label(a.alert));
+        let found = Found {
+            index: a.index,
+            at: a.at,
+            how: CloseNotify::Seen,
+        };
+        if a.alert.is_close_notify() && v.close_notify.is_none() {
+            v.close_notify = Some(found);
+        }
+        if a.alert.level == AlertLevel::FATAL && v.fatal.is_none() {
+            v.fatal = Some(found);
+        }
+    }
+    if v.close_notify.is_none() && v.fatal.is_none() && k.lost_last {
+        return side_verdict(d, role, tls13);
+    }
+    let first = [v.close_notify, v.fatal]
+        .into_iter()
+        .flatten()
+        .min_by_key(|f| f.index);
+    if let Some(first) = first {
+        v.data_after_alert = k
+            .alerts
+            .iter()
+            .find(|a| a.index == first.index)
+            .and_then(|a| a.data_after);
+    }
+    v
+}
+
+/// `close_notify (warning)`, as the ladder words alerts.
+fn alert_words(a: Alert) -> String {
+    format!(
+        "{} ({})",
+        a.description
+            .name()
+            .map(str::to_owned)
+            .unwrap_or_else(|| a.description.0.to_string()),
+        if a.level == AlertLevel::FATAL {
+            "fatal"
+        } else {
+            "warning"
+        },
+    )
+}
+
 fn set_label(labels: &mut [AlertLabel], at: Option<usize>, text: &str) {
     if let Some(l) = at.and_then(|i| labels.get_mut(i)) {
         *l = AlertLabel(text.to_owned());
@@ -184,8 +245,14 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
     let facts = |r: Role| &flow.dirs[dir_of(r).index()];
     let tls13 = flow.hello.version == Some(ProtocolVersion::TLS1_3);
 
-    let client = side_verdict(facts(Role::Client), Role::Client, tls13);
-    let server = side_verdict(facts(Role::Server), Role::Server, tls13);
+    // with keys that worked, the decrypted facts; otherwise keyless inference
+    let keyed: Option<&KeyedFlow> = flow.keyed.as_deref().filter(|k| k.decrypted());
+    let side = |role: Role| match keyed {
+        Some(k) => keyed_side_verdict(facts(role), &k.dirs[dir_of(role).index()], role, tls13),
+        None => side_verdict(facts(role), role, tls13),
+    };
+    let client = side(Role::Client);
+    let server = side(Role::Server);
     let verdict_of = |r: Role| if r == Role::Client { &client } else { &server };
 
     // the first teardown segment of the flow, in capture order
@@ -305,9 +372,15 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
     if flow.truncated {
         notes.push("segments cut by the snapshot length".into());
     }
+    if let Some(note) = flow.keyed.as_deref().and_then(KeyedFlow::note) {
+        notes.push(note);
+    }
+    if let Some(note) = flow.keys_unused() {
+        notes.push(note.into());
+    }
 
     let ladder = if with_ladder {
-        ladder(fin, &dir_of, [&client, &server])
+        ladder(fin, &dir_of, [&client, &server], keyed)
     } else {
         Vec::new()
     };
@@ -329,6 +402,7 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
                 .map_or_else(|| format!("0x{:04x}", c.0), str::to_owned)
         }),
         confidence,
+        decrypted: keyed.is_some(),
         alerts: Alerts {
             client: client.labels,
             server: server.labels,
@@ -367,6 +441,7 @@ fn ladder(
     fin: &Finished<FlowState>,
     dir_of: &dyn Fn(Role) -> Dir,
     verdicts: [&SideVerdict; 2],
+    keyed: Option<&KeyedFlow>,
 ) -> Vec<LadderStep> {
     let flow = &fin.consumer;
     let mut steps: Vec<(u64, u8, LadderStep)> = Vec::new();
@@ -376,12 +451,25 @@ fn ladder(
             Role::Client => verdicts[0],
             Role::Server => verdicts[1],
         };
+        let keyed_alerts =
+            keyed.map_or(&[][..], |k| k.dirs[dir_of(role).index()].alerts.as_slice());
         for r in &d.recent {
             // an alert deduced without keys (spec: keyless inference)
             let is = |found: Option<Found>| {
                 found.is_some_and(|f| f.how == CloseNotify::Inferred && f.index == r.index)
             };
-            let what = if is(v.close_notify) {
+            let read = keyed_alerts.iter().find(|a| a.index == r.index);
+            let what = if let Some(a) = read {
+                format!(
+                    "TLS alert {}{}",
+                    alert_words(a.alert),
+                    if r.decrypted.is_some() {
+                        " decrypted"
+                    } else {
+                        ""
+                    }
+                )
+            } else if is(v.close_notify) {
                 format!(
                     "TLS alert (encrypted, {} bytes, likely close_notify)",
                     r.length
@@ -392,22 +480,18 @@ fn ladder(
                 match r.content_type {
                     ContentType::ALERT => {
                         match d.alerts.iter().find(|a| a.index == r.index).map(|a| a.body) {
-                            Some(AlertBody::Plain(a)) => format!(
-                                "TLS alert {} ({})",
-                                a.description
-                                    .name()
-                                    .map(str::to_owned)
-                                    .unwrap_or_else(|| a.description.0.to_string()),
-                                if a.level == AlertLevel::FATAL {
-                                    "fatal"
-                                } else {
-                                    "warning"
-                                },
-                            ),
+                            Some(AlertBody::Plain(a)) => format!("TLS alert {}", alert_words(a)),
                             _ => format!("TLS alert (encrypted, {} bytes)", r.length),
                         }
                     }
-                    ct => format!("TLS {} ({} bytes)", ct.name().unwrap_or("record"), r.length),
+                    ct => match r.decrypted {
+                        Some(inner) if inner != ct => format!(
+                            "TLS {} ({} bytes, decrypted)",
+                            inner.name().unwrap_or("record"),
+                            r.length
+                        ),
+                        _ => format!("TLS {} ({} bytes)", ct.name().unwrap_or("record"), r.length),
+                    },
                 }
             };
             steps.push((

@@ -40,6 +40,12 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub reassembly_limit: usize,
 
+    /// NSS key log (SSLKEYLOGFILE format) to read encrypted alerts with; repeatable. The file
+    /// named by the SSLKEYLOGFILE environment variable is read too, and so are key logs embedded
+    /// in a pcapng (Decryption Secrets Blocks).
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Vec<String>,
+
     /// Do not print warnings about the input on standard error.
     #[arg(long, short = 'q')]
     pub quiet: bool,

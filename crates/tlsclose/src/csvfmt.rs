@@ -33,6 +33,7 @@ pub const FLOW_COLUMNS: &[Column] = &[
     col("alpn", "/alpn"),
     col("cipher", "/cipher"),
     col("confidence", "/confidence"),
+    col("decrypted", "/decrypted"),
     col("client_alerts", "/alerts/client"),
     col("server_alerts", "/alerts/server"),
     col("idle_before_close", "/idle_before_close"),

@@ -93,10 +93,11 @@ pub fn facts(r: &FlowReport) -> Vec<(&'static str, String)> {
         (
             "ending",
             format!(
-                "{} (closed by {}; confidence {}{})",
+                "{} (closed by {}; confidence {}{}{})",
                 r.ending,
                 r.closer.as_str(),
                 r.confidence.as_str(),
+                if r.decrypted { ", decrypted" } else { "" },
                 if r.gap { ", bytes missing" } else { "" }
             ),
         ),

@@ -10,8 +10,9 @@ use std::io::{self, Read, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tlsclose_analysis::{Analyzer, AnalyzerConfig, FlowReport};
-use tlsclose_capture::{decode_segment, CaptureError, CaptureReader};
+use tlsclose_analysis::{Analyzer, AnalyzerConfig, FlowReport, KeyStore};
+use tlsclose_capture::{decode_segment, CaptureError, CaptureFormat, CaptureReader};
+use tlsclose_decrypt::KeyLog;
 use tlsclose_tcp::{FlowTableConfig, SegMeta};
 
 /// Where reports go, and what the run has counted.
@@ -83,6 +84,9 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
         input: 0,
         progress: None,
     };
+    let Ok(keys) = load_keys(args, &mut out) else {
+        return Ok(ExitCode::from(2));
+    };
     let mut failed = false;
     for (index, input) in args.inputs.iter().enumerate() {
         out.summary.files.push(input.clone());
@@ -91,7 +95,7 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
             name: input.clone(),
             ..InputInfo::default()
         });
-        match read_one(input, config, &mut out, show_progress) {
+        match read_one(input, config, keys.as_ref(), &mut out, show_progress) {
             Ok(()) => {}
             Err(Failure::Output(e)) => return Err(e),
             Err(Failure::Input) => {
@@ -183,6 +187,53 @@ fn open(
     Ok((reader, Some((Progress::new(input, total), count))))
 }
 
+/// The key logs of `--keylog` and `$SSLKEYLOGFILE`; None when there are
+/// none (decryption then costs nothing). A `--keylog` that cannot be read
+/// is an error; an unreadable `$SSLKEYLOGFILE` only a warning (the variable
+/// may be set for other programs). Skipped lines are warnings.
+fn load_keys(args: &Args, out: &mut Output<'_>) -> Result<Option<KeyStore>, ()> {
+    let mut files: Vec<(String, bool)> = args.keylog.iter().map(|p| (p.clone(), true)).collect();
+    if let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()) {
+        files.push((env.to_string_lossy().into_owned(), false));
+    }
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let mut log = KeyLog::new();
+    for (path, given) in files {
+        match log.add_file(&path) {
+            Ok(warnings) => {
+                for w in warnings {
+                    out.warn(&w.to_string());
+                }
+            }
+            Err(e) if given => {
+                let _ = writeln!(io::stderr(), "tlsclose: error: {e}");
+                return Err(());
+            }
+            Err(e) => out.warn(&format!("{e} (SSLKEYLOGFILE)")),
+        }
+    }
+    Ok(Some(KeyStore::new(log)))
+}
+
+/// Hands the Decryption Secrets Blocks read so far to the analyzer.
+fn add_secrets(
+    reader: &mut CaptureReader,
+    analyzer: &mut Analyzer,
+    dsbs: &mut usize,
+    input: &str,
+    out: &mut Output<'_>,
+) {
+    for (kind, data) in reader.take_decryption_secrets() {
+        *dsbs += 1;
+        let source = format!("{input} (Decryption Secrets Block {dsbs})");
+        for w in analyzer.add_decryption_secrets(kind, &data, &source) {
+            out.warn(&w.to_string());
+        }
+    }
+}
+
 enum Failure {
     /// The input could not be read (wholly or from some point on).
     Input,
@@ -193,6 +244,7 @@ enum Failure {
 fn read_one(
     input: &str,
     config: AnalyzerConfig,
+    keys: Option<&KeyStore>,
     out: &mut Output<'_>,
     show_progress: bool,
 ) -> Result<(), Failure> {
@@ -211,7 +263,18 @@ fn read_one(
             i.size = std::fs::metadata(input).ok().map(|m| m.len());
         }
     }
-    let mut analyzer = Analyzer::new(config);
+    // a pcapng may carry its key log (Decryption Secrets Blocks): its flows
+    // share a store that the blocks fill as they come
+    let keys = match (keys, reader.format()) {
+        (Some(k), _) => Some(k.clone()),
+        (None, CaptureFormat::PcapNg) => Some(KeyStore::default()),
+        (None, CaptureFormat::Pcap) => None,
+    };
+    let mut analyzer = match keys {
+        Some(k) => Analyzer::with_keys(config, k),
+        None => Analyzer::new(config),
+    };
+    let mut dsbs = 0usize;
     let mut result = Ok(());
     loop {
         match reader.next_frame() {
@@ -258,11 +321,13 @@ fn read_one(
         for w in reader.take_warnings() {
             out.warn(&w);
         }
+        add_secrets(&mut reader, &mut analyzer, &mut dsbs, input, out);
         out.check().map_err(Failure::Output)?;
     }
     for w in reader.take_warnings() {
         out.warn(&w);
     }
+    add_secrets(&mut reader, &mut analyzer, &mut dsbs, input, out);
     if let Some(p) = &mut out.progress {
         p.clear();
     }

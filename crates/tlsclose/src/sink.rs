@@ -273,13 +273,22 @@ fn listing_row(number: String, r: &FlowReport, show_file: bool, sep: &str) -> Ve
         r.idle_before_close.map_or_else(|| "-".into(), format_secs),
         r.teardown_frame
             .map_or_else(|| "-".into(), |f| f.to_string()),
-        format!(
-            "{}{}",
-            r.confidence.as_str(),
-            if r.gap { " (gap)" } else { "" }
-        ),
+        confidence(r),
     ]);
     row
+}
+
+/// `certain`, `certain (decrypted)`, `likely (gap)`…
+fn confidence(r: &FlowReport) -> String {
+    let marks: Vec<&str> = [(r.decrypted, "decrypted"), (r.gap, "gap")]
+        .into_iter()
+        .filter_map(|(on, m)| on.then_some(m))
+        .collect();
+    if marks.is_empty() {
+        r.confidence.as_str().to_owned()
+    } else {
+        format!("{} ({})", r.confidence.as_str(), marks.join(", "))
+    }
 }
 
 /// A table for people, printed at the end in order of first packet.

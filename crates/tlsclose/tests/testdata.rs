@@ -1,5 +1,7 @@
 //! Runs the `tlsclose` binary over every case in `testdata/` and compares
-//! its JSON verdicts with the case's `expected.jsonl`.
+//! its JSON verdicts with the case's `expected.jsonl` (keyless), then again
+//! with the case's key log (`--keylog sslkeys.log`, or the capture's own
+//! Decryption Secrets Block) against `expected-keys.jsonl`.
 //!
 //! The imported corpus cases' expectations come from an independent
 //! tshark-based oracle (see testdata/README.md), never from this tool.
@@ -23,18 +25,28 @@ const FIELDS: [&str; 6] = [
 ];
 
 /// Cases where the tool and the expected file disagree on purpose, with why.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "fmt-pcapng-dsb",
-        "the pcapng carries its key log in a Decryption Secrets Block, so the oracle decrypted \
-         and reports close_notify as seen; without decryption (issue 4) tlsclose infers it",
-    ),
-    (
-        "real-sll2-kernel-drops",
-        "the expected file says fin-only with no close_notify because tshark does not \
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
+    "real-sll2-kernel-drops",
+    "the expected file says fin-only with no close_notify because tshark does not \
          resynchronise after the dropped segments; frames 10 and 11 are the two close_notify \
          records (decrypted with the case's key log: inner type 21, alert 01 00), so the \
          ending is close_notify-then-fin, server, as the capture was made",
+)];
+
+/// The same with keys (`expected-keys.jsonl`).
+const KNOWN_KEYED_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "real-sll2-kernel-drops",
+        "the expected file says fin-only with no close_notify because tshark does not \
+         resynchronise after the dropped segments; tlsclose resynchronises and decrypts both \
+         close_notify records (frames 10 and 11, inner type 21, alert 01 00): \
+         close_notify-then-fin, server, seen/seen, as the capture was made",
+    ),
+    (
+        "synth-gap",
+        "the expected line was set by construction for a keyless reader (server close_notify \
+         inferred); with the key log the server's close_notify after the hole decrypts \
+         (frame 17, AES-256-GCM, explicit nonce), so tlsclose says seen",
     ),
 ];
 
@@ -111,17 +123,18 @@ fn compare(case: &str, expected: Vec<Value>, got: Vec<Value>) -> (usize, usize, 
     (exp.len(), endings_ok, diffs)
 }
 
-#[test]
-fn every_testdata_case_agrees_with_its_expected_verdicts() {
+/// Runs every case that has `expected` and compares; `keys`: give the
+/// case's key log. Returns (flows, endings that agree, failures).
+fn run_cases(expected: &str, keys: bool, known: &[(&str, &str)]) -> (usize, usize, Vec<String>) {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(testdata())
         .expect("testdata/ exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("expected.jsonl").exists())
+        .filter(|p| p.join(expected).exists())
         .collect();
     cases.sort();
     assert!(
         cases.len() >= 100,
-        "expected the imported corpus in testdata/, found {} cases",
+        "expected the imported corpus in testdata/, found {} cases with {expected}",
         cases.len()
     );
 
@@ -134,17 +147,20 @@ fn every_testdata_case_agrees_with_its_expected_verdicts() {
             .unwrap_or("?")
             .to_string();
         let capture = capture_of(dir).unwrap_or_else(|| panic!("{case}: no capture.* file"));
-        let out = Command::new(env!("CARGO_BIN_EXE_tlsclose"))
-            .args(["--format", "json", "--quiet"])
-            .arg(&capture)
-            .output()
-            .expect("run tlsclose");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlsclose"));
+        // the caller's own key log must not change the verdicts
+        cmd.env_remove("SSLKEYLOGFILE")
+            .args(["--format", "json", "--quiet"]);
+        let keylog = dir.join("sslkeys.log");
+        if keys && keylog.exists() {
+            cmd.arg("--keylog").arg(&keylog);
+        }
+        let out = cmd.arg(&capture).output().expect("run tlsclose");
         assert!(
             out.status.code().is_some(),
             "{case}: tlsclose was killed by a signal"
         );
-        let expected =
-            jsonl(&std::fs::read_to_string(dir.join("expected.jsonl")).expect("read expected"));
+        let expected = jsonl(&std::fs::read_to_string(dir.join(expected)).expect("read expected"));
         let (n, ok, diffs) = compare(
             &case,
             expected,
@@ -152,15 +168,21 @@ fn every_testdata_case_agrees_with_its_expected_verdicts() {
         );
         flows += n;
         endings_ok += ok;
-        let known = KNOWN_DIFFERENCES.iter().any(|(c, _)| *c == case);
-        match (known, diffs.is_empty()) {
+        let listed = known.iter().any(|(c, _)| *c == case);
+        match (listed, diffs.is_empty()) {
             (false, false) => failures.extend(diffs),
             (true, true) => failures.push(format!(
-                "{case}: listed in KNOWN_DIFFERENCES but agrees now: remove it"
+                "{case}: listed as a known difference but agrees now: remove it"
             )),
             _ => {}
         }
     }
+    (flows, endings_ok, failures)
+}
+
+#[test]
+fn every_testdata_case_agrees_with_its_expected_verdicts() {
+    let (flows, endings_ok, failures) = run_cases("expected.jsonl", false, KNOWN_DIFFERENCES);
     let pct = 100.0 * endings_ok as f64 / flows as f64;
     eprintln!("testdata: {endings_ok}/{flows} endings agree ({pct:.1}%)");
     assert!(
@@ -170,4 +192,19 @@ fn every_testdata_case_agrees_with_its_expected_verdicts() {
         failures.join("\n")
     );
     assert!(pct >= 98.0, "ending agreement {pct:.1}% is below 98%");
+}
+
+#[test]
+fn every_testdata_case_with_keys_agrees_with_its_expected_keyed_verdicts() {
+    let (flows, endings_ok, failures) =
+        run_cases("expected-keys.jsonl", true, KNOWN_KEYED_DIFFERENCES);
+    let pct = 100.0 * endings_ok as f64 / flows as f64;
+    eprintln!("testdata with keys: {endings_ok}/{flows} endings agree ({pct:.1}%)");
+    assert!(
+        failures.is_empty(),
+        "{} disagreement(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(pct >= 99.0, "ending agreement {pct:.1}% is below 99%");
 }

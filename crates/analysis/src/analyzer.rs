@@ -1,11 +1,13 @@
 //! Wires the TCP flow table to the per-flow state and hands out reports.
 
-use crate::flow::FlowState;
+use crate::flow::{FlowLimits, FlowState};
 use crate::keyed::KeyStore;
 use crate::report::FlowReport;
 use crate::verdict;
 use tlsclose_capture::Segment;
-use tlsclose_tcp::{Finished, FlowTable, FlowTableConfig, FlowTableStats, SegMeta};
+use tlsclose_tcp::{
+    Finished, FlowTable, FlowTableConfig, FlowTableStats, ReassemblyStats, SegMeta,
+};
 use tlsclose_tls::DeframerConfig;
 
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +18,8 @@ pub struct AnalyzerConfig {
     /// side, as text). It costs a few allocations per flow: outputs that do
     /// not show it turn it off.
     pub ladder: bool,
+    /// What each flow keeps at most (alerts, names).
+    pub limits: FlowLimits,
 }
 
 impl Default for AnalyzerConfig {
@@ -24,8 +28,26 @@ impl Default for AnalyzerConfig {
             table: FlowTableConfig::default(),
             deframer: DeframerConfig::default(),
             ladder: true,
+            limits: FlowLimits::default(),
         }
     }
+}
+
+/// How often each resource limit was reached (over every flow, TLS or
+/// not): nothing is dropped silently. The flow table's own counts
+/// (evicted flows, the total held) are in [`FlowTableStats`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LimitStats {
+    /// Flows that kept only the first `max_alerts` alerts of a direction,
+    /// and the alerts counted but not kept.
+    pub alert_capped_flows: u64,
+    pub alerts_not_kept: u64,
+    /// Flows whose SNI or ALPN was longer than the name limits (cut).
+    pub names_cut_flows: u64,
+    /// Holes given up because a direction's out-of-order buffer was full,
+    /// and because the bytes held over all flows were.
+    pub reassembly_limit_gaps: u64,
+    pub reassembly_total_limit_gaps: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,6 +58,7 @@ pub struct AnalyzerStats {
     /// TCP flows without TLS: counted, not listed.
     pub non_tls_flows: u64,
     pub table: FlowTableStats,
+    pub limits: LimitStats,
 }
 
 /// Segments in, one [`FlowReport`] per TLS flow out (as each flow ends).
@@ -82,12 +105,13 @@ impl Analyzer {
     pub fn segment(&mut self, seg: &Segment<'_>, meta: SegMeta, out: &mut dyn FnMut(FlowReport)) {
         let deframer = self.config.deframer;
         let keys = &self.keys;
+        let limits = self.config.limits;
         let stats = &mut self.stats;
         let ladder = self.config.ladder;
         self.table.process(
             seg,
             meta,
-            &mut |_| FlowState::with_keys(deframer, keys.clone()),
+            &mut |_| FlowState::with_keys(deframer, keys.clone()).limited(limits),
             &mut |fin| Self::ended(stats, fin, ladder, out),
         );
     }
@@ -111,6 +135,21 @@ impl Analyzer {
         self.table.live_flows()
     }
 
+    fn count_limits(l: &mut LimitStats, fin: &Finished<FlowState>) {
+        let flow = &fin.consumer;
+        let dropped: u64 = flow.dirs.iter().map(|d| d.alerts_dropped).sum();
+        if dropped > 0 {
+            l.alert_capped_flows += 1;
+            l.alerts_not_kept += dropped;
+        }
+        if flow.names_cut {
+            l.names_cut_flows += 1;
+        }
+        let r: &[ReassemblyStats; 2] = &fin.reassembly;
+        l.reassembly_limit_gaps += r.iter().map(|s| s.forced_gaps).sum::<u64>();
+        l.reassembly_total_limit_gaps += r.iter().map(|s| s.shared_limit_gaps).sum::<u64>();
+    }
+
     fn ended(
         stats: &mut AnalyzerStats,
         mut fin: Finished<FlowState>,
@@ -120,6 +159,7 @@ impl Analyzer {
         // the end of the capture (or eviction) ends both streams
         fin.consumer.end_of_stream(tlsclose_tcp::Dir::AtoB);
         fin.consumer.end_of_stream(tlsclose_tcp::Dir::BtoA);
+        Self::count_limits(&mut stats.limits, &fin);
         match verdict::report(&fin, ladder) {
             Some(r) => {
                 stats.tls_flows += 1;

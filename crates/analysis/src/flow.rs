@@ -7,13 +7,32 @@ use tlsclose_capture::Segment;
 use tlsclose_decrypt::SessionInfo;
 use tlsclose_tcp::{Dir, SegMeta, StreamConsumer};
 use tlsclose_tls::{
-    alert, parse_client_hello, parse_server_hello, Alert, CipherSuite, ContentType, DeframeEvent,
-    Deframer, DeframerConfig, HandshakeAssembler, HandshakeType, ProtocolVersion, Record,
-    StartMode, MAX_RECORD_LEN,
+    alert, parse_client_hello_with, parse_server_hello_with, Alert, CipherSuite, ContentType,
+    DeframeEvent, Deframer, DeframerConfig, HandshakeAssembler, HandshakeType, HelloLimits,
+    ProtocolVersion, Record, StartMode, MAX_RECORD_LEN,
 };
 
-/// Most alerts kept per direction; more are counted, not kept.
-pub(crate) const MAX_ALERTS: usize = 32;
+/// Most alerts kept per direction by default; more are counted, not kept.
+pub const MAX_ALERTS: usize = 32;
+
+/// What one flow keeps at most (hostile traffic may send thousands of
+/// alerts or a hello with 64 KiB names); what is beyond is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowLimits {
+    /// Alerts kept per direction.
+    pub max_alerts: usize,
+    /// Names kept from the hellos (SNI, ALPN).
+    pub hello: HelloLimits,
+}
+
+impl Default for FlowLimits {
+    fn default() -> Self {
+        FlowLimits {
+            max_alerts: MAX_ALERTS,
+            hello: HelloLimits::default(),
+        }
+    }
+}
 /// Records remembered per direction for the ending ladder and idle time.
 pub(crate) const RECENT_RECORDS: usize = 6;
 /// Largest handshake message assembled (ClientHello / ServerHello).
@@ -153,6 +172,8 @@ pub struct FlowState {
     /// Direction of the first SYN without ACK.
     pub(crate) syn_dir: Option<Dir>,
     pub(crate) truncated: bool,
+    /// A hello's SNI or ALPN was longer than the limits: what is kept was cut.
+    pub(crate) names_cut: bool,
     config: DeframerConfig,
     /// `keep_body_max` as configured (raised for flows with keys).
     configured_keep: usize,
@@ -162,20 +183,33 @@ pub struct FlowState {
     /// Decryption of this flow, set up once the key log has something for
     /// it (or at the ServerHello, to say that it has not).
     pub(crate) keyed: Option<Box<KeyedFlow>>,
+    limits: FlowLimits,
 }
 
 impl FlowState {
     pub fn new(config: DeframerConfig) -> Self {
+        Self::with_limits(config, FlowLimits::default())
+    }
+
+    pub fn with_limits(config: DeframerConfig, limits: FlowLimits) -> Self {
         FlowState {
             dirs: [DirFacts::new(), DirFacts::new()],
             hello: HelloFacts::default(),
             syn_dir: None,
             truncated: false,
+            names_cut: false,
             config,
             configured_keep: config.keep_body_max,
             keys: None,
             keyed: None,
+            limits,
         }
+    }
+
+    /// The same flow with other limits on what it keeps.
+    pub fn limited(mut self, limits: FlowLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// A flow whose records are read with `keys` when they hold its secrets.
@@ -277,6 +311,7 @@ impl FlowState {
     fn on_record_facts(&mut self, dir: Dir, rec: &Record<'_, SegMeta>) {
         let rec = *rec;
         let tls13 = self.hello.version == Some(ProtocolVersion::TLS1_3);
+        let max_alerts = self.limits.max_alerts;
         let d = &mut self.dirs[dir.index()];
         let index = d.records;
         d.records += 1;
@@ -311,7 +346,7 @@ impl FlowState {
                     },
                     _ => AlertBody::Encrypted,
                 };
-                if d.alerts.len() < MAX_ALERTS {
+                if d.alerts.len() < max_alerts {
                     d.alerts.push(AlertEntry {
                         body,
                         index,
@@ -366,7 +401,8 @@ impl FlowState {
             d.handshake = None;
             if self.hello.client_hello_dir.is_none() {
                 self.hello.client_hello_dir = Some(dir);
-                if let Ok(ch) = parse_client_hello(body) {
+                if let Ok(ch) = parse_client_hello_with(body, &self.limits.hello) {
+                    self.names_cut |= ch.names_cut;
                     self.hello.sni = ch.sni;
                     self.hello.alpn_offered = ch.alpn;
                     self.hello.client_random = Some(ch.random);
@@ -379,7 +415,8 @@ impl FlowState {
             }
         } else {
             d.sent_server_hello = true;
-            if let Ok(sh) = parse_server_hello(body) {
+            if let Ok(sh) = parse_server_hello_with(body, &self.limits.hello) {
+                self.names_cut |= sh.names_cut;
                 // a HelloRetryRequest is followed by the real ServerHello
                 if !sh.is_hello_retry_request {
                     d.hello_done = true;

@@ -14,8 +14,8 @@ mod keyed;
 mod report;
 mod verdict;
 
-pub use analyzer::{Analyzer, AnalyzerConfig, AnalyzerStats};
-pub use flow::FlowState;
+pub use analyzer::{Analyzer, AnalyzerConfig, AnalyzerStats, LimitStats};
+pub use flow::{FlowLimits, FlowState, MAX_ALERTS};
 pub use keyed::KeyStore;
 pub use report::wireshark_filter;
 pub use report::{

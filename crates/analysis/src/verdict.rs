@@ -8,7 +8,7 @@ use crate::report::{
     AlertLabel, Alerts, CloseNotify, Closer, Confidence, Ending, FlowReport, LadderStep, Role,
     Teardown, TeardownKind,
 };
-use tlsclose_tcp::{Dir, Finished, SegMeta};
+use tlsclose_tcp::{Dir, EndReason, Finished, SegMeta};
 use tlsclose_tls::{Alert, AlertLevel, ContentType, ProtocolVersion};
 
 /// TLS 1.3 alert record bodies: 2 bytes alert + 1 content type + 16-byte
@@ -353,6 +353,13 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
                 r.forced_gaps
             ));
         }
+        if r.shared_limit_gaps > 0 {
+            notes.push(format!(
+                "{}: limit on out-of-order bytes over all flows hit {} time(s)",
+                role.as_str(),
+                r.shared_limit_gaps
+            ));
+        }
         if d.resyncs > 0 {
             notes.push(format!(
                 "{}: record layer resynchronised {} time(s)",
@@ -371,6 +378,13 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
     }
     if flow.truncated {
         notes.push("segments cut by the snapshot length".into());
+    }
+    if flow.names_cut {
+        notes.push("server name or ALPN longer than the name limits: cut".into());
+    }
+    if fin.reason == EndReason::Evicted {
+        notes
+            .push("ended early: the flow table was full and this flow was idle the longest".into());
     }
     if let Some(note) = flow.keyed.as_deref().and_then(KeyedFlow::note) {
         notes.push(note);

@@ -131,7 +131,8 @@ pub struct FlowTableConfig {
     /// idle the longest (a sixteenth of the table) are ended and reported
     /// as they are ([`EndReason::Evicted`]): under a flood of half-open
     /// connections the live ones stay and no new connection is turned
-    /// away. Also the most finished 4-tuples remembered.
+    /// away. Also the most finished 4-tuples remembered. A live flow costs
+    /// about 1.2 KB before any data (100 000 flows: about 120 MB).
     pub max_flows: usize,
     /// Most bytes held for out-of-order segments per direction (see
     /// [`Reassembler::new`]).
@@ -148,7 +149,7 @@ impl Default for FlowTableConfig {
             idle_timeout_ns: 300 * 1_000_000_000,
             rst_linger_ns: 1_000_000_000,
             closed_ttl_ns: 120 * 1_000_000_000,
-            max_flows: 200_000,
+            max_flows: 100_000,
             reassembly_limit: 1 << 20,
             reassembly_total_limit: 64 << 20,
         }

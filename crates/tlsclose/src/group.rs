@@ -222,13 +222,19 @@ impl Groups {
                     client_close_notify: of(s.client_close_notify),
                     server_close_notify: of(s.server_close_notify),
                     idle_before_close: Idle {
-                        median: idle.map(|i| i.0),
-                        max: idle.map(|i| i.1),
+                        median: idle.map(|i| nanos(i.0)),
+                        max: idle.map(|i| nanos(i.1)),
                     },
                 }
             })
             .collect()
     }
+}
+
+/// Seconds rounded to the nanosecond (a median of two times is exact
+/// there, without float noise in JSON and CSV).
+fn nanos(s: f64) -> f64 {
+    (s * 1e9).round() / 1e9
 }
 
 #[derive(Serialize)]

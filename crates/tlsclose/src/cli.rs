@@ -32,13 +32,30 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
     pub idle_timeout: f64,
 
-    /// Most connections tracked at once; segments of further new connections are counted and dropped.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    /// Most connections tracked at once (about 1.2 KB each). When a new one finds the table full,
+    /// the flows idle the longest are ended early and reported as they are (evicted), so a flood of
+    /// half-open connections never turns a real one away.
+    #[arg(long, value_name = "N", default_value_t = 100_000, help_heading = LIMITS)]
     pub max_flows: usize,
 
-    /// Most bytes held per direction for out-of-order segments before a hole is given up as a gap.
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    /// Most bytes held per direction for out-of-order segments (each held segment counts 128 bytes
+    /// more) before the earliest hole is given up as a gap.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, help_heading = LIMITS)]
     pub reassembly_limit: usize,
+
+    /// Most bytes held for out-of-order segments over all flows together; the flow whose segment
+    /// goes over gives up its earliest holes as gaps.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20, help_heading = LIMITS)]
+    pub reassembly_total_limit: usize,
+
+    /// Most alerts kept per direction of a flow; more are counted, not kept.
+    #[arg(long, value_name = "N", default_value_t = tlsclose_analysis::MAX_ALERTS, help_heading = LIMITS)]
+    pub max_alerts: usize,
+
+    /// Longest server name (SNI) or ALPN name kept, in bytes; longer ones are cut (and at most 16
+    /// ALPN names are kept).
+    #[arg(long, value_name = "BYTES", default_value_t = 255, help_heading = LIMITS)]
+    pub max_name_len: usize,
 
     /// NSS key log (SSLKEYLOGFILE format) to read encrypted alerts with; repeatable. The file
     /// named by the SSLKEYLOGFILE environment variable is read too, and so are key logs embedded
@@ -53,6 +70,10 @@ pub struct Args {
     #[command(flatten)]
     pub report: crate::report_args::ReportArgs,
 }
+
+/// Help heading of the resource limits.
+const LIMITS: &str =
+    "Limits (huge or hostile captures; reaching one warns and is counted in the summary)";
 
 const EXIT_CODES: &str = "\
 Exit status:

@@ -10,10 +10,13 @@ use std::io::{self, Read, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tlsclose_analysis::{Analyzer, AnalyzerConfig, FlowReport, KeyStore};
+use tlsclose_analysis::{
+    Analyzer, AnalyzerConfig, AnalyzerStats, FlowLimits, FlowReport, KeyStore,
+};
 use tlsclose_capture::{decode_segment, CaptureError, CaptureFormat, CaptureReader};
 use tlsclose_decrypt::KeyLog;
 use tlsclose_tcp::{FlowTableConfig, SegMeta};
+use tlsclose_tls::HelloLimits;
 
 /// Where reports go, and what the run has counted.
 struct Output<'a> {
@@ -68,7 +71,15 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
             idle_timeout_ns: (args.idle_timeout.max(0.0) * 1e9) as i64,
             max_flows: args.max_flows.max(1),
             reassembly_limit: args.reassembly_limit,
+            reassembly_total_limit: args.reassembly_total_limit,
             ..FlowTableConfig::default()
+        },
+        limits: FlowLimits {
+            max_alerts: args.max_alerts,
+            hello: HelloLimits {
+                max_name_len: args.max_name_len,
+                ..HelloLimits::default()
+            },
         },
         // the table and JSON Lines do not show ladders; outputs that do
         // (a report, one flow's details) turn this on
@@ -275,6 +286,8 @@ fn read_one(
         None => Analyzer::new(config),
     };
     let mut dsbs = 0usize;
+    let frames_before = out.summary.frames;
+    let mut cut = false;
     let mut result = Ok(());
     loop {
         match reader.next_frame() {
@@ -310,6 +323,7 @@ fn read_one(
             Ok(None) => break,
             Err(e) => {
                 if let CaptureError::Truncated { .. } = e {
+                    cut = true;
                     out.warn(&e.to_string());
                 } else {
                     let _ = writeln!(io::stderr(), "tlsclose: error: {e}");
@@ -341,11 +355,73 @@ fn read_one(
     let stats = analyzer.stats();
     out.summary.tls_flows += stats.tls_flows;
     out.summary.non_tls_flows += stats.non_tls_flows;
-    if stats.table.table_full_drops > 0 {
+    let skipped = reader.stats().skipped_bytes;
+    out.summary.input_skipped_bytes += skipped;
+    if out.summary.frames == frames_before && result.is_ok() && !cut {
         out.warn(&format!(
-            "{input}: flow table full ({} flows): {} segments of further connections were dropped (raise --max-flows)",
-            config.table.max_flows, stats.table.table_full_drops
+            "{input}: no packets after the file header ({bytes_read} bytes read)"
         ));
     }
+    limit_warnings(input, &config, &stats, out);
     result
+}
+
+/// One warning per limit the input reached, and the counts in the summary.
+fn limit_warnings(
+    input: &str,
+    config: &AnalyzerConfig,
+    stats: &AnalyzerStats,
+    out: &mut Output<'_>,
+) {
+    let (t, l) = (&stats.table, &stats.limits);
+    let counts = &mut out.summary.limits;
+    counts.flows_evicted += t.evicted_flows;
+    counts.reassembly_limit_gaps += l.reassembly_limit_gaps;
+    counts.reassembly_total_limit_gaps += l.reassembly_total_limit_gaps;
+    counts.alert_capped_flows += l.alert_capped_flows;
+    counts.alerts_not_kept += l.alerts_not_kept;
+    counts.names_cut_flows += l.names_cut_flows;
+    let mut warnings = Vec::new();
+    if t.evicted_flows > 0 {
+        warnings.push(format!(
+            "flow table full (--max-flows {}): {} flows idle the longest were ended early and \
+             reported as they were",
+            config.table.max_flows, t.evicted_flows
+        ));
+    }
+    if t.table_full_drops > 0 {
+        warnings.push(format!(
+            "flow table full (--max-flows {}): {} segments of further connections were dropped",
+            config.table.max_flows, t.table_full_drops
+        ));
+    }
+    if l.reassembly_limit_gaps > 0 {
+        warnings.push(format!(
+            "out-of-order buffer of a direction full (--reassembly-limit {}): {} holes given up \
+             as gaps",
+            config.table.reassembly_limit, l.reassembly_limit_gaps
+        ));
+    }
+    if l.reassembly_total_limit_gaps > 0 {
+        warnings.push(format!(
+            "out-of-order bytes over all flows at their limit (--reassembly-total-limit {}): {} \
+             holes given up as gaps",
+            config.table.reassembly_total_limit, l.reassembly_total_limit_gaps
+        ));
+    }
+    if l.alert_capped_flows > 0 {
+        warnings.push(format!(
+            "{} flows sent more alerts than kept (--max-alerts {}): {} alerts counted, not kept",
+            l.alert_capped_flows, config.limits.max_alerts, l.alerts_not_kept
+        ));
+    }
+    if l.names_cut_flows > 0 {
+        warnings.push(format!(
+            "{} flows had a server name or ALPN name longer than kept (--max-name-len {}): cut",
+            l.names_cut_flows, config.limits.hello.max_name_len
+        ));
+    }
+    for w in warnings {
+        out.warn(&format!("{input}: {w}"));
+    }
 }

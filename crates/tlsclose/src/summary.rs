@@ -15,10 +15,52 @@ pub struct Summary {
     /// Frames that carried no usable TCP segment, by reason.
     pub skipped_frames: BTreeMap<String, u64>,
     pub warnings: u64,
+    /// Bytes of the inputs skipped as damaged (resynchronising, unusable
+    /// records).
+    pub input_skipped_bytes: u64,
+    /// How often each resource limit was reached.
+    pub limits: LimitCounts,
     /// TLS flows left out by the filters (`--ending`, `--server`, …); absent
     /// when no filter was given. `endings` counts every flow.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtered_out: Option<u64>,
+}
+
+/// How often each resource limit (see `tlsclose --help`) was reached.
+#[derive(Debug, Default, Serialize)]
+pub struct LimitCounts {
+    /// Flows ended early because the flow table was full (--max-flows).
+    pub flows_evicted: u64,
+    /// Holes given up because a direction's out-of-order buffer was full
+    /// (--reassembly-limit), or the bytes held over all flows were
+    /// (--reassembly-total-limit).
+    pub reassembly_limit_gaps: u64,
+    pub reassembly_total_limit_gaps: u64,
+    /// Flows with more alerts than kept, and the alerts not kept (--max-alerts).
+    pub alert_capped_flows: u64,
+    pub alerts_not_kept: u64,
+    /// Flows whose server name or ALPN name was cut (--max-name-len).
+    pub names_cut_flows: u64,
+}
+
+impl LimitCounts {
+    /// What was reached, for people.
+    fn line(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        let mut add = |n: u64, what: &str| {
+            if n > 0 {
+                v.push(format!("{n} {what}"));
+            }
+        };
+        add(self.flows_evicted, "flows evicted");
+        add(
+            self.reassembly_limit_gaps + self.reassembly_total_limit_gaps,
+            "reassembly holes forced",
+        );
+        add(self.alerts_not_kept, "alerts not kept");
+        add(self.names_cut_flows, "names cut");
+        v
+    }
 }
 
 impl Summary {
@@ -68,6 +110,16 @@ impl Summary {
                 .map(|(k, v)| format!("{v} {k}"))
                 .collect();
             s.push_str(&format!(" ({skipped} skipped: {})", why.join(", ")));
+        }
+        if self.input_skipped_bytes > 0 {
+            s.push_str(&format!(
+                "; {} damaged input bytes skipped",
+                self.input_skipped_bytes
+            ));
+        }
+        let limits = self.limits.line();
+        if !limits.is_empty() {
+            s.push_str(&format!("; limits reached: {}", limits.join(", ")));
         }
         if self.warnings > 0 {
             s.push_str(&format!(

@@ -163,13 +163,14 @@ pub fn facts(r: &FlowReport) -> Vec<(&'static str, String)> {
 }
 
 /// One flow for a terminal.
-pub fn text(number: &str, total: u64, f: &Flow, show_file: bool) -> String {
+pub fn text(number: &str, total: u64, f: &Flow) -> String {
     let r = &f.report;
-    let mut s = format!("Flow #{number} of {total}");
-    if show_file || !r.file.is_empty() {
-        s.push_str(&format!(" in {}", r.file));
-    }
-    s.push('\n');
+    let file = if r.file == "-" {
+        "standard input"
+    } else {
+        &r.file
+    };
+    let mut s = format!("Flow #{number} of {total} in {file}\n");
     let facts = facts(r);
     let w = facts
         .iter()
@@ -227,18 +228,16 @@ pub struct DetailSink<W: Write> {
     out: W,
     format: Format,
     flows: Vec<Flow>,
-    show_file: bool,
     /// What was asked for, for the message when nothing matched.
     asked: String,
 }
 
 impl<W: Write> DetailSink<W> {
-    pub fn new(out: W, format: Format, show_file: bool, asked: String) -> Self {
+    pub fn new(out: W, format: Format, asked: String) -> Self {
         DetailSink {
             out,
             format,
             flows: Vec::new(),
-            show_file,
             asked,
         }
     }
@@ -277,11 +276,7 @@ impl<W: Write> ReportSink for DetailSink<W> {
                     if i > 0 {
                         writeln!(self.out)?;
                     }
-                    write!(
-                        self.out,
-                        "{}",
-                        text(&end.number(f), total, f, self.show_file)
-                    )?;
+                    write!(self.out, "{}", text(&end.number(f), total, f))?;
                 }
             }
             Format::Markdown => {

@@ -78,12 +78,23 @@ pub fn extract(out: &Path, inputs: &[String], flows: &[ExtractFlow]) -> io::Resu
     let mut format: Option<CaptureFormat> = None;
     for (index, path) in inputs.iter().enumerate() {
         let mine: Vec<&ExtractFlow> = flows.iter().filter(|f| f.input == index).collect();
-        if mine.is_empty() && format.is_some() {
+        if mine.is_empty() {
             continue;
         }
         let n = copy_input(path, &mine, &mut w, &mut format, &mut pcap_header)
             .map_err(|e| err(format!("{path}: {e}")))?;
         done.packets += n;
+    }
+    if format.is_none() {
+        // nothing selected: an empty capture, with the headers of the
+        // first input that can be read
+        for path in inputs {
+            // (damage after the headers only ends the copy)
+            let _ = copy_input(path, &[], &mut w, &mut format, &mut pcap_header);
+            if format.is_some() {
+                break;
+            }
+        }
     }
     w.flush()
         .map_err(|e| err(format!("{}: {e}", out.display())))?;

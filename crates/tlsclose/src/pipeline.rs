@@ -72,7 +72,7 @@ impl Pipeline {
                     FlowSel::Number(n) => n.to_string(),
                     FlowSel::Tuple(a, b) => format!("{a}-{b}"),
                 };
-                Box::new(DetailSink::new(out, format, show_file, asked))
+                Box::new(DetailSink::new(out, format, asked))
             }
             (None, Some(by), format) => Box::new(GroupSink::new(out, format, by)),
             (None, None, Format::Json) => Box::new(JsonSink::new(out)),

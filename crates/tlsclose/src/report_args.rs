@@ -154,7 +154,7 @@ pub struct ReportArgs {
         value_enum,
         value_delimiter = ',',
         value_name = "ENDINGS",
-        help_heading = "Exit status"
+        help_heading = "CI"
     )]
     pub fail_on: Vec<EndingArg>,
 

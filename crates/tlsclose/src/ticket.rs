@@ -73,6 +73,9 @@ impl TicketSink {
             return Ok(());
         };
         let title = match end.inputs {
+            [one] if one.name == "-" => {
+                "TLS connection endings in a capture from standard input".into()
+            }
             [one] => format!(
                 "TLS connection endings in {}",
                 md::code(&file_name(&one.name))
@@ -96,12 +99,12 @@ impl TicketSink {
             if i.failed {
                 what.push("reading stopped at an error".into());
             }
-            writeln!(
-                out,
-                "- Capture: {} ({})",
-                md::code(&i.name),
-                what.join(", ")
-            )?;
+            let name = if i.name == "-" {
+                "standard input".to_string()
+            } else {
+                md::code(&i.name)
+            };
+            writeln!(out, "- Capture: {name} ({})", what.join(", "))?;
             if let (Some(a), Some(b)) = (i.first_ts, i.last_ts) {
                 writeln!(
                     out,

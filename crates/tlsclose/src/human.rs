@@ -6,8 +6,11 @@ pub fn format_secs(s: f64) -> String {
         format!("{s:.0}s")
     } else if s >= 1.0 {
         format!("{s:.1}s")
-    } else {
+    } else if s >= 0.000_999_5 {
         format!("{:.0}ms", s * 1000.0)
+    } else {
+        // loopback and LAN closes are often well under a millisecond
+        format!("{:.0}µs", s * 1e6)
     }
 }
 
@@ -111,6 +114,9 @@ mod tests {
         assert_eq!(format_span(77.4), "1m 17s");
         assert_eq!(format_span(3723.0), "1h 02m 03s");
         assert_eq!(format_span(0.12), "120ms");
+        assert_eq!(format_secs(0.000094), "94µs");
+        assert_eq!(format_secs(0.0009996), "1ms");
+        assert_eq!(format_secs(0.0), "0µs");
         assert_eq!(percent(1, 3), 33.3);
         assert_eq!(percent(0, 0), 0.0);
     }

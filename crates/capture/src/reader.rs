@@ -81,6 +81,15 @@ pub enum CaptureError {
         frame: u64,
         what: String,
     },
+    /// Reading failed part way (a disk error, a corrupt gzip stream):
+    /// `offset` bytes (of the decompressed data for gzip) were read.
+    ReadFailed {
+        file: String,
+        offset: u64,
+        frame: u64,
+        gzip: bool,
+        source: std::io::Error,
+    },
 }
 
 impl fmt::Display for CaptureError {
@@ -89,7 +98,7 @@ impl fmt::Display for CaptureError {
             CaptureError::Io { file, source } => write!(f, "{file}: {source}"),
             CaptureError::UnknownFormat { file, magic } => write!(
                 f,
-                "{file}: not a pcap or pcapng capture (first bytes {:02x} {:02x} {:02x} {:02x})",
+                "{file}: not a pcap or pcapng capture (first bytes, at byte offset 0: {:02x} {:02x} {:02x} {:02x})",
                 magic[0], magic[1], magic[2], magic[3]
             ),
             CaptureError::Truncated {
@@ -110,6 +119,23 @@ impl fmt::Display for CaptureError {
                 f,
                 "{file}: damaged capture at byte offset {offset} (after frame {frame}): {what}"
             ),
+            CaptureError::ReadFailed {
+                file,
+                offset,
+                frame,
+                gzip,
+                source,
+            } => {
+                let of = if *gzip {
+                    " of the decompressed data"
+                } else {
+                    ""
+                };
+                write!(
+                    f,
+                    "{file}: read error after byte offset {offset}{of} (after frame {frame}): {source}"
+                )
+            }
         }
     }
 }
@@ -117,7 +143,9 @@ impl fmt::Display for CaptureError {
 impl std::error::Error for CaptureError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            CaptureError::Io { source, .. } => Some(source),
+            CaptureError::Io { source, .. } | CaptureError::ReadFailed { source, .. } => {
+                Some(source)
+            }
             _ => None,
         }
     }
@@ -133,6 +161,12 @@ const MAX_PACKET_LEN: u32 = 256 << 20;
 const MAX_BLOCK_LEN: u32 = MAX_PACKET_LEN + (64 << 10);
 /// Largest block a resynchronisation scan accepts as "the next valid block".
 const RESYNC_MAX_BLOCK_LEN: u32 = 16 << 20;
+/// Largest captured or original length of a pcap record that a
+/// resynchronisation scan (or the check of a doubtful record) accepts.
+const RESYNC_MAX_PACKET_LEN: u32 = 16 << 20;
+/// How far (seconds) a record found by a resynchronisation scan may be
+/// from the last good frame.
+const RESYNC_MAX_TIME_JUMP: i64 = 86_400;
 /// Warnings kept in memory until [`CaptureReader::take_warnings`] drains them.
 const MAX_KEPT_WARNINGS: usize = 1000;
 /// Interfaces per pcapng section.
@@ -255,6 +289,28 @@ fn parse_pcap_header(w: &[u8]) -> Option<PcapHeader> {
         // The upper bits may carry FCS information (LT_LINKTYPE in libpcap).
         link: LinkType(network & 0x03FF_FFFF),
     })
+}
+
+/// The captured length of the pcap record header at `at` in `w`, if the
+/// header is plausible: lengths within reason and consistent, sub-second
+/// part in range, time within a day of `reference` (seconds) when given.
+fn pcap_record_plausible(
+    h: &PcapHeader,
+    w: &[u8],
+    at: usize,
+    reference: Option<u32>,
+) -> Option<u32> {
+    let sec = rd_u32(w, at, h.be)?;
+    let frac = rd_u32(w, at.checked_add(4)?, h.be)?;
+    let incl = rd_u32(w, at.checked_add(8)?, h.be)?;
+    let orig = rd_u32(w, at.checked_add(12)?, h.be)?;
+    let unit = if h.nsec { 1_000_000_000 } else { 1_000_000 };
+    let ok = frac < unit
+        && (1..=RESYNC_MAX_PACKET_LEN).contains(&incl)
+        && orig <= RESYNC_MAX_PACKET_LEN
+        && (orig == 0 || incl <= orig)
+        && reference.is_none_or(|r| (i64::from(sec) - i64::from(r)).abs() <= RESYNC_MAX_TIME_JUMP);
+    ok.then_some(incl)
 }
 
 /// Conversion of pcapng timestamp units to nanoseconds.
@@ -487,10 +543,7 @@ impl CaptureReader {
     fn start(&mut self) -> Result<(), CaptureError> {
         let ok = self.ensure(4)?;
         if let Some(source) = self.read_error.take() {
-            return Err(CaptureError::Io {
-                file: self.name.clone(),
-                source,
-            });
+            return Err(self.read_failed(source));
         }
         let unzipped = if self.gzip_cut {
             " (after gzip decompression; the gzip stream ends early)"
@@ -527,10 +580,7 @@ impl CaptureReader {
         }
         if !self.ensure(PCAP_HEADER_LEN)? {
             if let Some(source) = self.read_error.take() {
-                return Err(CaptureError::Io {
-                    file: self.name.clone(),
-                    source,
-                });
+                return Err(self.read_failed(source));
             }
             let have = self.avail();
             return Err(self.truncated(
@@ -746,6 +796,17 @@ impl CaptureReader {
         }
     }
 
+    /// The pending read error, at the end of what was read.
+    fn read_failed(&self, source: std::io::Error) -> CaptureError {
+        CaptureError::ReadFailed {
+            file: self.name.clone(),
+            offset: self.pos_offset.saturating_add(self.avail() as u64),
+            frame: self.frame_no,
+            gzip: self.gzip,
+            source,
+        }
+    }
+
     fn malformed(&self, offset: u64, what: String) -> CaptureError {
         CaptureError::Malformed {
             file: self.name.clone(),
@@ -760,10 +821,7 @@ impl CaptureReader {
     /// pending read error.
     fn at_end(&mut self, offset: u64, need: u64, what: &str) -> Result<Step, CaptureError> {
         if let Some(source) = self.read_error.take() {
-            return Err(CaptureError::Io {
-                file: self.name.clone(),
-                source,
-            });
+            return Err(self.read_failed(source));
         }
         let have = self.avail() as u64;
         let gz = if self.gzip_cut {
@@ -835,40 +893,74 @@ impl CaptureReader {
             return Err(self.malformed(off, "unreadable pcap record header".to_string()));
         };
         if incl > MAX_PACKET_LEN {
-            return Err(self.malformed(
-                off,
-                format!(
-                    "pcap record of frame {} claims {incl} captured bytes (more than {MAX_PACKET_LEN})",
-                    self.frame_no + 1
-                ),
-            ));
+            let what = format!(
+                "pcap record of frame {} claims {incl} captured bytes (more than {MAX_PACKET_LEN})",
+                self.frame_no + 1
+            );
+            return self.pcap_damaged(h, off, what);
         }
-        if h.snaplen != 0 && incl > h.snaplen {
-            if incl > orig {
-                return Err(self.malformed(
-                    off,
-                    format!(
-                        "pcap record of frame {} claims {incl} captured bytes, more than the \
-                         snapshot length {} and the original length {orig}",
-                        self.frame_no + 1,
-                        h.snaplen
-                    ),
-                ));
-            }
-            if !self.snaplen_warned {
-                self.snaplen_warned = true;
-                self.warn(
-                    off,
-                    format_args!(
-                        "frame {} has {incl} captured bytes, more than the file's snapshot \
-                         length {}; reading it anyway",
-                        self.frame_no + 1,
-                        h.snaplen
-                    ),
-                );
-            }
+        if h.snaplen != 0 && incl > h.snaplen && incl > orig {
+            let what = format!(
+                "pcap record of frame {} claims {incl} captured bytes, more than the \
+                 snapshot length {} and the original length {orig}",
+                self.frame_no + 1,
+                h.snaplen
+            );
+            return self.pcap_damaged(h, off, what);
         }
         let total = PCAP_RECORD_HEADER_LEN + incl as usize;
+        let unit = if h.nsec { 1_000_000_000 } else { 1_000_000 };
+        let doubtful =
+            incl == 0 || incl > orig || frac >= unit || (h.snaplen != 0 && incl > h.snaplen);
+        if doubtful && !self.ensure(total)? && self.read_error.is_none() {
+            // A doubtful record running past the end: a cut, unless a
+            // valid record follows its header (then its length lied).
+            let what = format!(
+                "pcap record of frame {} is implausible ({incl} captured bytes, original \
+                 length {orig}, time {sec}.{frac}) and runs past the end",
+                self.frame_no + 1
+            );
+            return match self.pcap_damaged(h, off, what) {
+                Err(CaptureError::Malformed { .. }) => Err(self.truncated(
+                    off,
+                    format!(
+                        "pcap record of frame {} needs {total} bytes, the file ends before",
+                        self.frame_no + 1
+                    ),
+                )),
+                other => other,
+            };
+        }
+        if doubtful && self.ensure(total + PCAP_RECORD_HEADER_LEN)? {
+            // A record with odd lengths or time is taken when a plausible
+            // record follows it; else its length is a lie.
+            let reference = self.reference_sec().or(Some(sec));
+            let next_ok = pcap_record_plausible(&h, self.window(), total, reference).is_some()
+                || self.window().get(total..total + 4).is_some_and(|m| {
+                    let m: [u8; 4] = m.try_into().unwrap_or([0; 4]);
+                    pcap_magic(m).is_some() || m == SHB_MAGIC
+                });
+            if !next_ok {
+                let what = format!(
+                    "pcap record of frame {} is implausible ({incl} captured bytes, original \
+                     length {orig}, time {sec}.{frac}) and no record follows it",
+                    self.frame_no + 1
+                );
+                return self.pcap_damaged(h, off, what);
+            }
+        }
+        if h.snaplen != 0 && incl > h.snaplen && !self.snaplen_warned {
+            self.snaplen_warned = true;
+            self.warn(
+                off,
+                format_args!(
+                    "frame {} has {incl} captured bytes, more than the file's snapshot \
+                     length {}; reading it anyway",
+                    self.frame_no + 1,
+                    h.snaplen
+                ),
+            );
+        }
         if !self.ensure(total)? {
             let what = format!("pcap record of frame {}", self.frame_no + 1);
             return self.at_end(off, total as u64, &what);
@@ -892,6 +984,73 @@ impl CaptureReader {
         };
         self.consume(total);
         Ok(Step::Frame(meta))
+    }
+
+    /// Seconds of the last good frame, if any.
+    fn reference_sec(&self) -> Option<u32> {
+        (self.frame_no > 0)
+            .then(|| u32::try_from(self.last_ts.0.div_euclid(1_000_000_000)).ok())
+            .flatten()
+    }
+
+    /// A pcap record header at `off` whose length is a lie: the record is
+    /// lost (it counts as a frame), and reading goes on at the next record
+    /// that is plausible and followed by another (or by the end), with a
+    /// warning of the bytes skipped; `Malformed` when none follows.
+    fn pcap_damaged(
+        &mut self,
+        h: PcapHeader,
+        off: u64,
+        what: String,
+    ) -> Result<Step, CaptureError> {
+        let reference = self.reference_sec();
+        self.consume(1);
+        loop {
+            if !self.ensure(PCAP_RECORD_HEADER_LEN)? {
+                if let Some(source) = self.read_error.take() {
+                    return Err(self.read_failed(source));
+                }
+                let rest = self.avail();
+                self.consume(rest);
+                let skipped = self.pos_offset.saturating_sub(off);
+                self.stats.skipped_bytes += skipped;
+                return Err(self.malformed(
+                    off,
+                    format!("{what}; no valid record follows ({skipped} bytes to the end skipped)"),
+                ));
+            }
+            if let Some(incl) = pcap_record_plausible(&h, self.window(), 0, reference) {
+                let total = PCAP_RECORD_HEADER_LEN + incl as usize;
+                let more = self.ensure(total + PCAP_RECORD_HEADER_LEN)?;
+                let w = self.window();
+                let chained = if more {
+                    pcap_record_plausible(&h, w, total, reference).is_some()
+                } else {
+                    // the end of the input right after it (or inside the
+                    // next header) vouches for it too
+                    w.len() >= total
+                };
+                if chained {
+                    break;
+                }
+            }
+            self.consume(1);
+        }
+        let skipped = self.pos_offset.saturating_sub(off);
+        self.stats.skipped_bytes += skipped;
+        self.stats.skipped_records += 1;
+        self.frame_no += 1;
+        self.stats.frames = self.frame_no;
+        let next = self.pos_offset;
+        let lost = self.frame_no;
+        self.warn(
+            off,
+            format_args!(
+                "{what}; skipped {skipped} bytes to the next valid record at offset {next} \
+                 (frame {lost} lost; later frame numbers may be off)"
+            ),
+        );
+        Ok(Step::Again)
     }
 
     // ----- pcapng ------------------------------------------------------
@@ -978,10 +1137,7 @@ impl CaptureReader {
                     };
                     let have = self.pos_offset.saturating_sub(off);
                     if let Some(source) = self.read_error.take() {
-                        return Err(CaptureError::Io {
-                            file: self.name.clone(),
-                            source,
-                        });
+                        return Err(self.read_failed(source));
                     }
                     Err(self.truncated(
                         off,
@@ -1019,10 +1175,7 @@ impl CaptureReader {
             }
             None => {
                 if let Some(source) = self.read_error.take() {
-                    return Err(CaptureError::Io {
-                        file: self.name.clone(),
-                        source,
-                    });
+                    return Err(self.read_failed(source));
                 }
                 let skipped = self.pos_offset.saturating_sub(off);
                 Err(self.malformed(

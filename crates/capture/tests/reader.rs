@@ -347,6 +347,134 @@ fn pcap_captured_length_beyond_snaplen() {
     );
 }
 
+/// Five records of 50 bytes; record 3's header is rewritten by `lie`.
+fn pcap_with_lying_record(lie: impl Fn(&mut [u8])) -> (Vec<u8>, u64) {
+    let mut f = pcap_header(false, false, 1, 65535);
+    let mut bad_at = 0;
+    for i in 1..=5u8 {
+        let mut rec = pcap_record(false, 1_700_000_000 + u32::from(i), 0, &packet(i, 50), 50);
+        if i == 3 {
+            bad_at = f.len() as u64;
+            lie(&mut rec[..16]);
+        }
+        f.extend(rec);
+    }
+    (f, bad_at)
+}
+
+#[test]
+fn pcap_lying_lengths_resynchronise_at_the_next_record() {
+    type Lie = Box<dyn Fn(&mut [u8])>;
+    let lies: [(&str, Lie); 4] = [
+        (
+            "captured length 0",
+            Box::new(|h| h[8..12].copy_from_slice(&0u32.to_le_bytes())),
+        ),
+        (
+            "near 4 GB",
+            Box::new(|h| h[8..12].copy_from_slice(&0xffff_fff0u32.to_le_bytes())),
+        ),
+        (
+            "over snaplen and original",
+            Box::new(|h| h[8..12].copy_from_slice(&70_000u32.to_le_bytes())),
+        ),
+        (
+            "a little over the original",
+            Box::new(|h| h[8..12].copy_from_slice(&57u32.to_le_bytes())),
+        ),
+    ];
+    for (what, lie) in lies {
+        let (f, bad_at) = pcap_with_lying_record(lie);
+        let o = read(&f).expect("opens");
+        assert!(
+            o.end.is_ok(),
+            "{what}: {:?}",
+            o.end.as_ref().err().map(|e| e.to_string())
+        );
+        let got: Vec<(u64, Vec<u8>)> = o
+            .frames
+            .iter()
+            .map(|f| (f.number, f.data.clone()))
+            .collect();
+        let want: Vec<(u64, Vec<u8>)> = [1u8, 2, 4, 5]
+            .iter()
+            .map(|&i| (u64::from(i), packet(i, 50)))
+            .collect();
+        assert_eq!(got, want, "{what}");
+        assert_eq!(o.warnings.len(), 1, "{what}: {:?}", o.warnings);
+        let w = &o.warnings[0];
+        assert!(
+            w.contains("test.cap")
+                && w.contains(&format!("byte offset {bad_at}"))
+                && w.contains("skipped 66 bytes"),
+            "{what}: {w}"
+        );
+        assert_eq!(o.stats.skipped_bytes, 66, "{what}");
+    }
+}
+
+#[test]
+fn pcap_length_a_little_short_loses_the_rest_of_that_record() {
+    // frame 3 is read short (as if cut by the snapshot length); its last
+    // bytes are no record: skipped up to frame 4
+    let (f, _) = pcap_with_lying_record(|h| h[8..12].copy_from_slice(&44u32.to_le_bytes()));
+    let o = read(&f).expect("opens");
+    assert!(o.end.is_ok());
+    let datas: Vec<Vec<u8>> = o.frames.iter().map(|f| f.data.clone()).collect();
+    assert_eq!(
+        datas,
+        vec![
+            packet(1, 50),
+            packet(2, 50),
+            packet(3, 50)[..44].to_vec(),
+            packet(4, 50),
+            packet(5, 50)
+        ]
+    );
+    assert_eq!(o.warnings.len(), 1, "{:?}", o.warnings);
+    assert!(
+        o.warnings[0].contains("skipped 6 bytes"),
+        "{:?}",
+        o.warnings
+    );
+}
+
+#[test]
+fn pcap_time_jump_that_chains_is_read() {
+    let mut f = pcap_header(false, false, 1, 65535);
+    f.extend(pcap_record(false, 1_000_000_000, 0, &packet(1, 50), 50));
+    f.extend(pcap_record(false, 1_700_000_000, 0, &packet(2, 50), 50));
+    f.extend(pcap_record(false, 1_700_000_001, 0, &packet(3, 50), 50));
+    let o = read_ok(&f);
+    assert_eq!(o.frames.len(), 3);
+    assert!(o.warnings.is_empty(), "{:?}", o.warnings);
+}
+
+#[test]
+fn pcap_odd_records_that_chain_are_read() {
+    // captured length 0 with nothing after it in the record: a plausible
+    // record follows, so it is read as an empty frame
+    let mut f = pcap_header(false, false, 1, 65535);
+    f.extend(pcap_record(false, 1_700_000_001, 0, &packet(1, 50), 50));
+    f.extend(pcap_record(false, 1_700_000_002, 0, &[], 60));
+    f.extend(pcap_record(false, 1_700_000_003, 0, &packet(3, 50), 50));
+    let o = read_ok(&f);
+    assert_eq!(o.frames.len(), 3);
+    assert!(o.warnings.is_empty(), "{:?}", o.warnings);
+}
+
+#[test]
+fn pcap_lie_in_the_last_record_is_a_cut() {
+    let mut f = pcap_header(false, false, 1, 65535);
+    f.extend(pcap_record(false, 1_700_000_001, 0, &packet(1, 50), 50));
+    let mut rec = pcap_record(false, 1_700_000_002, 0, &packet(2, 50), 50);
+    rec[8..12].copy_from_slice(&60u32.to_le_bytes());
+    f.extend(rec);
+    let o = read(&f).expect("opens");
+    assert_eq!(o.frames.len(), 1);
+    assert!(matches!(err_of(&o), CaptureError::Truncated { .. }));
+}
+
 #[test]
 fn pcap_record_longer_than_the_buffer() {
     let big = packet(9, 5 << 20);
@@ -818,7 +946,10 @@ fn unknown_magic_names_file_and_bytes() {
     let e = read(&[0x1f, 0x8b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
         .err()
         .expect("error");
-    assert!(matches!(e, CaptureError::Io { .. }), "{e}");
+    assert!(
+        matches!(e, CaptureError::ReadFailed { offset: 0, .. }),
+        "{e}"
+    );
 }
 
 #[test]

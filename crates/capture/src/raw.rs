@@ -177,12 +177,19 @@ impl RawRecords {
             self.end -= self.pos;
             self.pos = 0;
         }
-        if self.buf.len() < n {
-            self.buf.resize(n, 0);
-        }
         while self.end < n {
             if self.eof {
                 return Ok(false);
+            }
+            if self.end == self.buf.len() {
+                // grow as bytes arrive: a length that lies costs no more
+                // than the data there is
+                let grown = self
+                    .buf
+                    .len()
+                    .saturating_mul(2)
+                    .clamp(1 << 20, n.max(1 << 20));
+                self.buf.resize(grown, 0);
             }
             let Some(space) = self.buf.get_mut(self.end..) else {
                 return Ok(false);
@@ -402,6 +409,16 @@ mod tests {
         assert_eq!(shb.get(16..24), Some(&[0xff; 8][..]));
         // cut inside the last block: an error after the complete ones
         f.truncate(f.len() - 3);
+        assert!(walk(f).is_err());
+    }
+
+    #[test]
+    fn a_lying_length_is_an_error_not_an_allocation() {
+        let mut f = pcap(false, &[b"abc"]);
+        // the record claims 400 MB of the few bytes there are
+        if let Some(len) = f.get_mut(32..36) {
+            len.copy_from_slice(&(400u32 << 20).to_le_bytes());
+        }
         assert!(walk(f).is_err());
     }
 

@@ -173,12 +173,14 @@ impl Copier<'_> {
             let rec = match self.raw.next_record() {
                 Ok(Some(rec)) => rec,
                 Ok(None) => return Ok(()),
-                // damage: the capture reader resynchronised past it
-                Err(_) if offset != u64::MAX => {
-                    self.raw.skip_to(offset)?;
+                // damage: the capture reader resynchronised past it (or,
+                // at the end, stopped there; the first pass warned)
+                Err(_) => {
+                    if offset != u64::MAX {
+                        self.raw.skip_to(offset)?;
+                    }
                     return Ok(());
                 }
-                Err(e) => return Err(e),
             };
             match rec.kind {
                 RawKind::PcapHeader => {

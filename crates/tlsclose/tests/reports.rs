@@ -1008,6 +1008,23 @@ fn extract_of_a_gzip_capture_or_of_nothing() {
 }
 
 #[test]
+fn extract_of_a_capture_cut_short_copies_every_complete_frame() {
+    let cut = tmp("cut.pcap");
+    let data = std::fs::read(sample()).expect("sample");
+    std::fs::write(&cut, &data[..9000]).expect("write");
+    let (out, path) = extract(&["-q", "-f", "json"], &cut, "from-cut.pcap");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let packets: u64 = flows(&out)
+        .iter()
+        .filter_map(|v| v["packets"].as_u64())
+        .sum();
+    assert_eq!(packets, 40);
+    let again = flows(&run(&["-f", "json", "-q"], &path));
+    let again_packets: u64 = again.iter().filter_map(|v| v["packets"].as_u64()).sum();
+    assert_eq!(again_packets, packets);
+}
+
+#[test]
 fn extract_refuses_standard_input_and_overwriting_the_input() {
     let out = bin()
         .args(["--extract", tmp("x.pcap").to_str().expect("p"), "-"])

@@ -155,6 +155,23 @@ impl std::error::Error for CaptureError {
 const BUF_SIZE: usize = 2 << 20;
 /// Size of the buffer between the compressed file and the gzip decoder.
 const GZ_BUF_SIZE: usize = 1 << 20;
+/// Most decompressed bytes asked of the gzip decoder at once: when the
+/// stream is corrupt, the decoder drops what it decompressed in the failing
+/// call, so small calls keep all but the last few KiB before the damage.
+const GZ_READ_SIZE: usize = 8 << 10;
+
+/// Reads at most [`GZ_READ_SIZE`] bytes per call.
+struct SmallReads<R>(R);
+
+impl<R: Read> Read for SmallReads<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(GZ_READ_SIZE);
+        match buf.get_mut(..n) {
+            Some(b) => self.0.read(b),
+            None => Ok(0),
+        }
+    }
+}
 /// Largest captured length accepted for one packet.
 const MAX_PACKET_LEN: u32 = 256 << 20;
 /// Largest pcapng block accepted (a maximal packet plus room for options).
@@ -415,6 +432,7 @@ pub struct CaptureReader {
     suppressed_warnings: u64,
     secrets: Vec<(u32, Vec<u8>)>,
     snaplen_warned: bool,
+    unknown_block_warned: bool,
     done: bool,
 }
 
@@ -493,10 +511,10 @@ impl CaptureReader {
         let prefix = std::io::Cursor::new(head.get(..got).unwrap_or(&[]).to_vec());
         let chained = prefix.chain(input);
         let input: Box<dyn Read + Send> = if gzip {
-            Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+            Box::new(SmallReads(MultiGzDecoder::new(BufReader::with_capacity(
                 GZ_BUF_SIZE,
                 chained,
-            )))
+            ))))
         } else {
             Box::new(chained)
         };
@@ -533,6 +551,7 @@ impl CaptureReader {
             suppressed_warnings: 0,
             secrets: Vec::new(),
             snaplen_warned: false,
+            unknown_block_warned: false,
             done: false,
         };
         r.start()?;
@@ -565,6 +584,26 @@ impl CaptureReader {
         }
         let magic = rd_4(self.window(), 0).unwrap_or([0; 4]);
         if magic == SHB_MAGIC {
+            // The section header block is the file header: it must be whole.
+            let be = self.ensure(12)? && rd_4(self.window(), 8) == Some(BOM_BE);
+            let len = if self.ensure(8)? {
+                rd_u32(self.window(), 4, be).unwrap_or(0)
+            } else {
+                0
+            };
+            let need = (len as usize).clamp(28, RESYNC_MAX_BLOCK_LEN as usize);
+            if !self.ensure(need)? {
+                if let Some(source) = self.read_error.take() {
+                    return Err(self.read_failed(source));
+                }
+                let have = self.avail();
+                return Err(self.truncated(
+                    0,
+                    format!(
+                        "pcapng section header block{unzipped} needs {need} bytes, the file has only {have}"
+                    ),
+                ));
+            }
             self.format = CaptureFormat::PcapNg;
             self.mode = Mode::PcapNg {
                 be: false,
@@ -1360,6 +1399,18 @@ impl CaptureReader {
             }
             _ => {
                 self.stats.other_blocks += 1;
+                if block_min_len(btype).is_none() && !self.unknown_block_warned {
+                    // Readers skip unknown blocks (RFC draft-ietf-opsawg-pcapng
+                    // §3.1); said once, as the capture may come from a newer writer.
+                    self.unknown_block_warned = true;
+                    self.warn(
+                        off,
+                        format_args!(
+                            "block of unknown type 0x{btype:08x} ({len} bytes) skipped; \
+                             further unknown blocks are skipped silently"
+                        ),
+                    );
+                }
                 self.consume(len);
                 Ok(Step::Again)
             }

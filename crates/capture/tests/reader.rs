@@ -543,7 +543,13 @@ fn pcapng_interfaces_spb_dsb_and_other_blocks() {
         o.secrets,
         vec![(TLS_KEY_LOG, b"CLIENT_RANDOM 00 11\n".to_vec())]
     );
-    assert!(o.warnings.is_empty(), "{:?}", o.warnings);
+    // the block of unknown type is said once; the known others are not
+    assert_eq!(o.warnings.len(), 1, "{:?}", o.warnings);
+    assert!(
+        o.warnings[0].contains("unknown type 0x12345678"),
+        "{:?}",
+        o.warnings
+    );
 }
 
 #[test]
@@ -856,9 +862,68 @@ fn pcapng_cut_at_every_byte() {
     push(&mut f, idb(true, 101, 0, &[]), false);
     push(&mut f, epb(true, 0, 1, &packet(3, 40), 40), true);
     let ends_all = ends.clone();
-    // A cut of fewer than 4 bytes cannot even be recognised; a cut inside the
-    // first SHB is a truncation reported by next_frame.
-    check_every_cut(&f, 4, &ends_all, &frame_ends);
+    // The first SHB is the file header: a cut inside it fails to open.
+    check_every_cut(&f, shb(false).len(), &ends_all, &frame_ends);
+}
+
+#[test]
+fn corrupt_gzip_keeps_the_frames_before_the_damage() {
+    // 2000 frames of 116 bytes; the deflate stream is made corrupt right
+    // after a sync flush half way (an invalid block type)
+    let mut plain = pcap_header(false, false, 1, 65535);
+    let mut half = 0;
+    for i in 0..2000u32 {
+        if i == 1000 {
+            half = plain.len();
+        }
+        plain.extend(pcap_record(
+            false,
+            1_700_000_000 + i,
+            0,
+            &packet(i as u8, 100),
+            100,
+        ));
+    }
+    let mut e = GzEncoder::new(Vec::new(), Compression::default());
+    e.write_all(&plain[..half]).expect("gzip");
+    e.flush().expect("sync flush");
+    let at = e.get_ref().len();
+    e.write_all(&plain[half..]).expect("gzip");
+    let mut gz = e.finish().expect("gzip");
+    gz[at] = 0xff;
+    for input in [
+        Box::new(Cursor::new(gz.clone())) as Box<dyn Read + Send>,
+        Box::new(Trickle {
+            inner: Cursor::new(gz.clone()),
+            max: 7,
+            calls: 0,
+        }),
+    ] {
+        let o = read_from(input).expect("opens");
+        // all but the last few KiB decompressed before the damage (the
+        // decoder gives its output in steps of up to 32 KiB)
+        assert!(
+            o.frames.len() >= 1000 - (48 << 10) / 116,
+            "{} frames",
+            o.frames.len()
+        );
+        assert!(o.frames.len() <= 1000);
+        match err_of(&o) {
+            CaptureError::ReadFailed { offset, gzip, .. } => {
+                assert!(*gzip);
+                assert!(
+                    *offset <= half as u64 && *offset + (48 << 10) >= half as u64,
+                    "{offset}"
+                );
+            }
+            e => panic!("wrong error {e}"),
+        }
+        let msg = err_of(&o).to_string();
+        assert!(
+            msg.contains("test.cap") && msg.contains("decompressed"),
+            "{msg}"
+        );
+    }
 }
 
 #[test]

@@ -1078,10 +1078,8 @@ impl CaptureReader {
         let skipped = self.pos_offset.saturating_sub(off);
         self.stats.skipped_bytes += skipped;
         self.stats.skipped_records += 1;
-        self.frame_no += 1;
-        self.stats.frames = self.frame_no;
         let next = self.pos_offset;
-        let lost = self.frame_no;
+        let lost = self.frame_no + 1;
         self.warn(
             off,
             format_args!(
@@ -1089,6 +1087,8 @@ impl CaptureReader {
                  (frame {lost} lost; later frame numbers may be off)"
             ),
         );
+        self.frame_no += 1;
+        self.stats.frames = self.frame_no;
         Ok(Step::Again)
     }
 

@@ -6,6 +6,7 @@
 //! The table drives a [`StreamConsumer`] per flow with in-order events; it
 //! knows nothing about TLS.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
 
 mod reassembly;
 mod table;

@@ -8,6 +8,7 @@
 //!   (and gaps) into records, finds where TLS starts (STARTTLS preambles),
 //!   resynchronises after holes and skips record bodies it does not need.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod deframer;
 pub mod hello;

@@ -1,4 +1,5 @@
 //! `tlsclose`: how did each TLS connection in a capture end?
+#![forbid(unsafe_code)]
 
 mod cli;
 mod csvfmt;

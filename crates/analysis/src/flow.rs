@@ -282,18 +282,19 @@ impl FlowState {
     }
 
     fn on_record(&mut self, dir: Dir, rec: Record<'_, SegMeta>) {
-        let closed = {
-            let d = &mut self.dirs[dir.index()];
-            d.tls = true;
-            d.closed_before(rec.tag)
-        };
-        let index = (!closed).then_some(self.dirs[dir.index()].records);
-        if !closed {
-            self.on_record_facts(dir, &rec);
+        let index = self.on_record_facts(dir, rec);
+        if self.keyed.is_some() {
+            self.on_record_keyed(dir, &rec, index);
         }
+    }
+
+    /// The record read with keys (`index`: as counted by the keyless facts).
+    #[inline(never)]
+    fn on_record_keyed(&mut self, dir: Dir, rec: &Record<'_, SegMeta>, index: Option<u64>) {
+        let max_alerts = self.limits.max_alerts;
         if let Some(k) = self.keyed.as_mut() {
             let was = k.decrypted();
-            let inner = k.record(dir, &rec, index, MAX_ALERTS);
+            let inner = k.record(dir, rec, index, max_alerts);
             if let (Some(inner), Some(i)) = (inner, index) {
                 let d = &mut self.dirs[dir.index()];
                 if let Some(r) = d.recent.back_mut().filter(|r| r.index == i) {
@@ -307,12 +308,16 @@ impl FlowState {
         }
     }
 
-    /// The keyless facts of a record counted for its direction.
-    fn on_record_facts(&mut self, dir: Dir, rec: &Record<'_, SegMeta>) {
-        let rec = *rec;
+    /// The keyless facts of a record; its index among the records counted
+    /// for its direction (None after that side's own FIN/RST).
+    fn on_record_facts(&mut self, dir: Dir, rec: Record<'_, SegMeta>) -> Option<u64> {
         let tls13 = self.hello.version == Some(ProtocolVersion::TLS1_3);
         let max_alerts = self.limits.max_alerts;
         let d = &mut self.dirs[dir.index()];
+        d.tls = true;
+        if d.closed_before(rec.tag) {
+            return None;
+        }
         let index = d.records;
         d.records += 1;
         let ct = rec.header.content_type;
@@ -370,6 +375,7 @@ impl FlowState {
             }
             _ => {}
         }
+        Some(index)
     }
 
     fn on_handshake_record(&mut self, dir: Dir, rec: Record<'_, SegMeta>) {
@@ -405,7 +411,9 @@ impl FlowState {
                     self.names_cut |= ch.names_cut;
                     self.hello.sni = ch.sni;
                     self.hello.alpn_offered = ch.alpn;
-                    self.hello.client_random = Some(ch.random);
+                    if self.keys.is_some() {
+                        self.hello.client_random = Some(ch.random);
+                    }
                     // keys for this connection: keep the bodies to come
                     if let Some(keys) = self.keys.as_ref().filter(|k| k.has(&ch.random)) {
                         self.keyed = Some(Box::new(KeyedFlow::new(keys.clone())));
@@ -424,13 +432,13 @@ impl FlowState {
                 }
                 self.hello.version = Some(sh.negotiated_version());
                 self.hello.cipher = Some(sh.cipher_suite);
-                if sh.alpn.is_some() {
-                    self.hello.alpn = sh.alpn.clone();
-                }
-                if !sh.is_hello_retry_request {
+                if !sh.is_hello_retry_request && self.keys.is_some() {
                     self.hello.server_random = Some(sh.random);
                     self.hello.encrypt_then_mac = sh.encrypt_then_mac;
                     self.start_keys(dir, &sh);
+                }
+                if sh.alpn.is_some() {
+                    self.hello.alpn = sh.alpn;
                 }
             }
         }

@@ -276,6 +276,7 @@ fn read_one(
     }
     // a pcapng may carry its key log (Decryption Secrets Blocks): its flows
     // share a store that the blocks fill as they come
+    let pcapng = reader.format() == CaptureFormat::PcapNg;
     let keys = match (keys, reader.format()) {
         (Some(k), _) => Some(k.clone()),
         (None, CaptureFormat::PcapNg) => Some(KeyStore::default()),
@@ -335,7 +336,9 @@ fn read_one(
         for w in reader.take_warnings() {
             out.warn(&w);
         }
-        add_secrets(&mut reader, &mut analyzer, &mut dsbs, input, out);
+        if pcapng {
+            add_secrets(&mut reader, &mut analyzer, &mut dsbs, input, out);
+        }
         out.check().map_err(Failure::Output)?;
     }
     for w in reader.take_warnings() {

@@ -250,13 +250,16 @@ fuzz_target!(|data: &[u8]| {
     check_events(&whole, &wr, total);
     check_events(&split, &sr, total);
 
-    // In sync from offset 0 of a connection's stream, the chunking must not
-    // matter up to the first loss of sync (inclusive).
-    if mode == StartMode::StreamStart && whole.first() == Some(&Ev::Start(0)) {
-        let upto = whole
-            .iter()
-            .position(|e| matches!(e, Ev::Lost(_) | Ev::GaveUp(_)))
-            .map_or(whole.len(), |k| k + 1);
+    // TLS found at offset 0 of a connection's stream (by either run): the
+    // chunking must not matter up to the first loss of sync (inclusive).
+    let at0 = |evs: &[Ev]| evs.first() == Some(&Ev::Start(0));
+    if mode == StartMode::StreamStart && (at0(&whole) || at0(&split)) {
+        let first_loss = |evs: &[Ev]| {
+            evs.iter()
+                .position(|e| matches!(e, Ev::Lost(_) | Ev::GaveUp(_)))
+                .map_or(evs.len(), |k| k + 1)
+        };
+        let upto = first_loss(&whole).min(first_loss(&split)).max(1);
         let a: Vec<Ev> = whole.iter().take(upto).map(Ev::untagged).collect();
         let b: Vec<Ev> = split.iter().take(upto).map(Ev::untagged).collect();
         assert_eq!(a, b, "whole {whole_ops:?} vs split {split_ops:?}");

@@ -18,6 +18,7 @@ import hashlib
 import os
 import struct
 import sys
+import zlib
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -42,8 +43,8 @@ def read_bytes(path):
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError):
-            return None
+        except (OSError, EOFError, zlib.error):
+            return None  # damaged on purpose (testdata/damaged-*)
     return data
 
 

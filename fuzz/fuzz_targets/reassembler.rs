@@ -91,10 +91,18 @@ impl Oracle {
                 assert!(!d.is_empty(), "empty data chunk");
                 let start = base + self.cursor;
                 for (k, &b) in d.iter().enumerate() {
-                    assert_eq!(b, byte_at(start + k as u64), "byte at offset {}", self.cursor + k as u64);
+                    assert_eq!(
+                        b,
+                        byte_at(start + k as u64),
+                        "byte at offset {}",
+                        self.cursor + k as u64
+                    );
                 }
                 let end = start + d.len() as u64;
-                assert!(self.covered.contains_all(start, end), "data never sent at {start}..{end}");
+                assert!(
+                    self.covered.contains_all(start, end),
+                    "data never sent at {start}..{end}"
+                );
                 self.cursor += d.len() as u64;
             }
             Chunk::Gap(n) => {
@@ -141,14 +149,20 @@ fuzz_target!(|input: Input| {
                 // mid-stream: bytes before the first segment are not part
                 // of the stream, and stay far from 2^31 away
                 o.covered.add(pos, pos + captured_len);
-                r.segment(seq_of(pos), &payload, len as u32, tag, &mut |c, _| o.take(c));
+                r.segment(seq_of(pos), &payload, len as u32, tag, &mut |c, _| {
+                    o.take(c)
+                });
             }
             Op::Ack { pos } => {
                 r.acked(seq_of(u64::from(pos)), &mut |c, _| o.take(c));
             }
             Op::Fin { pos } => r.fin(seq_of(u64::from(pos))),
         }
-        assert!(r.pending_bytes() <= limit, "held {} > limit {limit}", r.pending_bytes());
+        assert!(
+            r.pending_bytes() <= limit,
+            "held {} > limit {limit}",
+            r.pending_bytes()
+        );
         assert_eq!(r.offset(), o.cursor, "reassembler offset vs delivered");
     }
     r.flush(u32::MAX, &mut |c, _| o.take(c));

@@ -9,8 +9,9 @@
 //!
 //! * [`StartMode::StreamStart`]: TLS starts at offset 0 when the stream opens
 //!   with a handshake record header (type 22, version 3.0–3.4, length
-//!   1..=[`MAX_RECORD_LEN`]) whose first body byte, when present, is
-//!   client_hello or server_hello, with an SSLv2-compatible ClientHello
+//!   1..=[`MAX_RECORD_LEN`]) whose first body byte is client_hello or
+//!   server_hello (the test waits for that byte, so a header alone in its
+//!   segment decides nothing), with an SSLv2-compatible ClientHello
 //!   (RFC 5246 appendix E.2), or with a plaintext alert record (type 21,
 //!   length 2, level 1 or 2: a server refusing the ClientHello). Otherwise the
 //!   stream is taken as a plaintext protocol first (STARTTLS): the same test
@@ -279,6 +280,10 @@ fn probe_start(win: &Window<'_>, i: usize) -> Probe {
             let Some(header) = b.get(..n).and_then(header_of) else {
                 return Probe::NeedMore;
             };
+            if n == HDR && header.length >= 1 {
+                // Decide on the first body byte, whatever the segmentation.
+                return Probe::NeedMore;
+            }
             let next = if n > HDR { b.get(HDR).copied() } else { None };
             let ok = if b0 == 22 {
                 // A handshake record opening TLS holds a ClientHello or a
@@ -459,7 +464,7 @@ pub struct Deframer<T> {
     /// Positions passed while scanning (against `scan_limit`).
     scanned: u64,
     /// Undecided candidate bytes at the end of the last push (scan phases).
-    carry: [u8; HDR - 1],
+    carry: [u8; HDR],
     carry_len: usize,
     /// Header bytes read so far (sync phase).
     hdr: [u8; HDR],
@@ -490,7 +495,7 @@ impl<T: Copy> Deframer<T> {
             lost: false,
             lost_offset: 0,
             scanned: 0,
-            carry: [0; HDR - 1],
+            carry: [0; HDR],
             carry_len: 0,
             hdr: [0; HDR],
             hdr_fill: 0,
@@ -730,7 +735,7 @@ impl<T: Copy> Deframer<T> {
             match probe {
                 Probe::No => i = c + 1,
                 Probe::NeedMore => {
-                    let (rest, n) = win.bytes::<{ HDR - 1 }>(c);
+                    let (rest, n) = win.bytes::<HDR>(c);
                     self.carry = rest;
                     self.carry_len = n;
                     self.scanned = self.scanned.saturating_add(c as u64);

@@ -1,0 +1,56 @@
+//! The whole pipeline: capture bytes in, flow reports out, with small
+//! limits so that eviction, forced gaps and the alert cap are exercised.
+//!
+//! Shared by the fuzz target (fuzz/fuzz_targets/) and the regression test
+//! that replays testdata/regressions/pipeline/ under `cargo test`.
+use std::io::Cursor;
+use tlsclose_analysis::{Analyzer, AnalyzerConfig, FlowReport};
+use tlsclose_capture::{decode_segment, CaptureReader};
+use tlsclose_tcp::{FlowTableConfig, SegMeta};
+
+fn check_report(r: &FlowReport) {
+    assert!(r.first_frame <= r.last_frame, "{r:?}");
+    if let Some(t) = r.teardown_frame {
+        assert!(t >= r.first_frame && t <= r.last_frame, "{r:?}");
+    }
+    assert!(r.packets >= 1);
+    // every report serialises (the JSON Lines sink)
+    let line = serde_json::to_string(r).unwrap_or_default();
+    assert!(line.starts_with('{'));
+}
+
+/// Panics when the input breaks a property (see the module docs).
+pub fn check(data: &[u8]) {
+    let Ok(mut reader) = CaptureReader::from_reader("fuzz", Box::new(Cursor::new(data.to_vec())))
+    else {
+        return;
+    };
+    let config = AnalyzerConfig {
+        table: FlowTableConfig {
+            idle_timeout_ns: 5_000_000_000,
+            max_flows: 8,
+            reassembly_limit: 2048,
+            ..FlowTableConfig::default()
+        },
+        ..AnalyzerConfig::default()
+    };
+    let mut analyzer = Analyzer::new(config);
+    let mut reports = 0u64;
+    let mut emit = |r: FlowReport| {
+        check_report(&r);
+        reports += 1;
+    };
+    while let Ok(Some(frame)) = reader.next_frame() {
+        if let Ok(seg) = decode_segment(&frame) {
+            let meta = SegMeta {
+                frame: frame.number,
+                ts: frame.ts,
+            };
+            analyzer.segment(&seg, meta, &mut emit);
+        }
+        assert!(analyzer.live_flows() <= config.table.max_flows);
+    }
+    analyzer.finish(&mut emit);
+    assert_eq!(analyzer.live_flows(), 0);
+    assert_eq!(analyzer.stats().tls_flows, reports);
+}

@@ -267,7 +267,9 @@ fn header_of(b: &[u8]) -> Option<RecordHeader> {
 
 /// Start-of-TLS test (StreamStart and STARTTLS candidates): a hello-carrying
 /// handshake header, a plaintext alert, or an SSLv2-compatible ClientHello.
-fn probe_start(win: &Window<'_>, i: usize) -> Probe {
+/// `last`: no more bytes will come for this candidate (a hole follows),
+/// so a header alone decides.
+fn probe_start(win: &Window<'_>, i: usize, last: bool) -> Probe {
     let (b, n) = win.bytes::<6>(i);
     let Some(&b0) = b.get(..n).and_then(|s| s.first()) else {
         return Probe::NeedMore;
@@ -280,7 +282,7 @@ fn probe_start(win: &Window<'_>, i: usize) -> Probe {
             let Some(header) = b.get(..n).and_then(header_of) else {
                 return Probe::NeedMore;
             };
-            if n == HDR && header.length >= 1 {
+            if n == HDR && header.length >= 1 && !last {
                 // Decide on the first body byte, whatever the segmentation.
                 return Probe::NeedMore;
             }
@@ -540,6 +542,9 @@ impl<T: Copy> Deframer<T> {
         }
         let start = self.offset;
         self.offset = start.saturating_add(len);
+        if self.phase == Phase::Preamble {
+            self.start_before_gap(start, tag, sink);
+        }
         match self.phase {
             Phase::GaveUp => {}
             Phase::Preamble => self.lose(start, sink),
@@ -588,6 +593,30 @@ impl<T: Copy> Deframer<T> {
                     self.lose(at, sink);
                 }
             }
+        }
+    }
+
+    /// A hole right after a start-of-TLS header that waits for its first
+    /// body byte: the header is all the evidence there will be, so it
+    /// decides (the hole then falls inside that record's body).
+    fn start_before_gap(&mut self, start: u64, tag: T, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
+        let clen = self.carry_len.min(HDR);
+        if clen != HDR {
+            return;
+        }
+        let carry = self.carry;
+        let win = Window {
+            carry: &carry,
+            data: &[],
+        };
+        if let Probe::Record { header, .. } = probe_start(&win, 0, true) {
+            let hdr_off = start.saturating_sub(HDR as u64);
+            self.carry_len = 0;
+            self.phase = Phase::Sync;
+            self.hdr_fill = 0;
+            self.tentative = false;
+            self.sync_found(hdr_off, sink);
+            self.begin_record(Kind::Tls(header), hdr_off, header.length.into(), tag, sink);
         }
     }
 
@@ -726,7 +755,7 @@ impl<T: Copy> Deframer<T> {
                 return None;
             };
             let probe = if preamble {
-                probe_start(&win, c)
+                probe_start(&win, c, false)
             } else {
                 probe_resync(&win, c, chunk_start)
             };

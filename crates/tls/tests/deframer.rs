@@ -520,3 +520,32 @@ fn keep_body_max_can_be_raised_between_records() {
         "hello kept, then skipped, kept, kept across pushes, skipped again"
     );
 }
+
+#[test]
+fn a_start_header_alone_in_its_segment_waits_for_the_first_body_byte() {
+    // found by fuzz/deframer_split: with the header alone in the first
+    // push, TLS was said to start whatever the body's first byte was
+    let not_hello = vec![
+        Op::Push(vec![0x16, 3, 0, 0x1a, 0xcf]),
+        Op::Push(vec![0xdb; 40]),
+        Op::Finish,
+    ];
+    let evs = run(SS, cfg(), &not_hello);
+    assert!(!evs.contains(&Ev::Start(0)), "{evs:?}");
+
+    let mut hello = hello_record(30);
+    let rest = hello.split_off(5);
+    let evs = run(SS, cfg(), &[Op::Push(hello), Op::Push(rest), Op::Finish]);
+    assert_eq!(evs.first(), Some(&Ev::Start(0)), "{evs:?}");
+    assert_eq!(records(&evs).len(), 1);
+
+    // a hole right after the header: the header alone decides, and the
+    // record is reported damaged
+    let mut hello = hello_record(30);
+    hello.truncate(5);
+    let evs = run(SS, cfg(), &[Op::Push(hello), Op::Gap(30), Op::Finish]);
+    assert_eq!(evs.first(), Some(&Ev::Start(0)), "{evs:?}");
+    let recs = records(&evs);
+    assert_eq!(recs.len(), 1);
+    assert!(recs[0].damaged);
+}

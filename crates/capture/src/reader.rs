@@ -8,9 +8,14 @@
 //! Damage handling:
 //! * the input ends inside a header, record or block: every complete frame
 //!   before it is returned, then [`CaptureError::Truncated`];
-//! * an impossible length: [`CaptureError::Malformed`], except in pcapng where
-//!   the reader first scans forward for the next plausible block and, when it
-//!   finds one, only records a warning (see [`CaptureReader::take_warnings`]);
+//! * an impossible length (or, in pcap, a record with odd lengths or time
+//!   that no plausible record follows): the reader scans forward for the
+//!   next plausible block (pcapng) or record (pcap: sane lengths, within a
+//!   day of the last good frame, followed by another or the end) and, when
+//!   it finds one, only records a warning with the bytes skipped (see
+//!   [`CaptureReader::take_warnings`]); else [`CaptureError::Malformed`];
+//! * a read error part way (a corrupt gzip stream): every complete frame
+//!   before it, then [`CaptureError::ReadFailed`] with the offset;
 //! * a block whose framing is sound but whose content is unusable (a packet
 //!   on an unknown interface, a captured length larger than the block, ...)
 //!   is skipped with a warning.

@@ -44,6 +44,9 @@ pub struct LimitStats {
     pub alerts_not_kept: u64,
     /// Flows whose SNI or ALPN was longer than the name limits (cut).
     pub names_cut_flows: u64,
+    /// Flows that dropped a partial hello or record body because the bytes
+    /// held over all flows were at their limit.
+    pub buffers_shed_flows: u64,
     /// Holes given up because a direction's out-of-order buffer was full,
     /// and because the bytes held over all flows were.
     pub reassembly_limit_gaps: u64,
@@ -144,6 +147,9 @@ impl Analyzer {
         }
         if flow.names_cut {
             l.names_cut_flows += 1;
+        }
+        if flow.buffers_shed {
+            l.buffers_shed_flows += 1;
         }
         let r: &[ReassemblyStats; 2] = &fin.reassembly;
         l.reassembly_limit_gaps += r.iter().map(|s| s.forced_gaps).sum::<u64>();

@@ -174,6 +174,9 @@ pub struct FlowState {
     pub(crate) truncated: bool,
     /// A hello's SNI or ALPN was longer than the limits: what is kept was cut.
     pub(crate) names_cut: bool,
+    /// The limit on bytes held over all flows made this flow drop its
+    /// partial hello and record bodies.
+    pub(crate) buffers_shed: bool,
     config: DeframerConfig,
     /// `keep_body_max` as configured (raised for flows with keys).
     configured_keep: usize,
@@ -198,6 +201,7 @@ impl FlowState {
             syn_dir: None,
             truncated: false,
             names_cut: false,
+            buffers_shed: false,
             config,
             configured_keep: config.keep_body_max,
             keys: None,
@@ -479,6 +483,34 @@ impl FlowState {
 }
 
 impl StreamConsumer for FlowState {
+    fn buffered(&self) -> usize {
+        self.dirs
+            .iter()
+            .map(|d| {
+                d.deframer.as_ref().map_or(0, |df| df.buffered())
+                    + d.handshake.as_ref().map_or(0, |h| h.buffered())
+            })
+            .sum()
+    }
+
+    /// Drops partial hellos and kept record bodies; the hellos are not
+    /// looked for any more. Flows read with keys keep what decryption
+    /// needs (only a key log makes a flow keyed, not the traffic).
+    fn shed(&mut self) {
+        if self.keyed.is_some() || self.buffered() == 0 {
+            return;
+        }
+        self.buffers_shed = true;
+        for d in &mut self.dirs {
+            d.handshake = None;
+            d.hello_done = true;
+            if let Some(df) = d.deframer.as_mut() {
+                df.set_want_handshake(false);
+                df.drop_kept_bodies();
+            }
+        }
+    }
+
     fn segment(&mut self, dir: Dir, seg: &Segment<'_>, _meta: SegMeta) {
         if seg.flags.syn {
             self.dirs[dir.index()].syn = true;

@@ -382,6 +382,12 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
     if flow.names_cut {
         notes.push("server name or ALPN longer than the name limits: cut".into());
     }
+    if flow.buffers_shed {
+        notes.push(
+            "partial hello and record bodies dropped: bytes held over all flows at their limit"
+                .into(),
+        );
+    }
     if fin.reason == EndReason::Evicted {
         notes
             .push("ended early: the flow table was full and this flow was idle the longest".into());

@@ -418,3 +418,65 @@ fn thousands_of_alerts_in_one_flow() {
     assert_eq!(field(&line, "capped"), 1.0);
     assert_eq!(field(&line, "not_kept"), 20_000.0 - max);
 }
+
+// ----- partial hellos in many flows -------------------------------------------------
+
+/// `flows` connections, each sending three 16 KiB records of a ClientHello
+/// that claims 60000 bytes and never ends, in 1400-byte segments, all the
+/// connections interleaved.
+fn partial_hellos(flows: u32) -> impl Iterator<Item = Pkt> + Send {
+    let mut message = vec![1, 0, 0xea, 0x60]; // client_hello, 60000 bytes
+    message.extend(std::iter::repeat_n(0x42u8, 3 * 16384 - 4));
+    let stream: Vec<u8> = message.chunks(16384).flat_map(|c| record(22, c)).collect();
+    let segments: Vec<Vec<u8>> = stream.chunks(1400).map(<[u8]>::to_vec).collect();
+    let syns = (0..flows).map(|f| {
+        let (c, s) = endpoints(f);
+        Pkt {
+            ts_us: T0 + u64::from(f),
+            src: c,
+            dst: s,
+            seq: 0,
+            ack: 0,
+            flags: SYN,
+            payload: vec![],
+        }
+    });
+    let data = (0..segments.len()).flat_map(move |k| {
+        let segments = segments.clone();
+        (0..flows).map(move |f| {
+            let (c, s) = endpoints(f);
+            let seq = 1 + segments.iter().take(k).map(|x| x.len() as u32).sum::<u32>();
+            Pkt {
+                ts_us: T0 + 1_000_000 + (k as u64) * 10_000 + u64::from(f),
+                src: c,
+                dst: s,
+                seq,
+                ack: 0,
+                flags: ACK,
+                payload: segments[k].clone(),
+            }
+        })
+    });
+    syns.chain(data)
+}
+
+#[test]
+fn partial_hellos_in_thousands_of_flows_are_bounded() {
+    let Some((rss, _, line)) = isolated("partial_hellos_in_thousands_of_flows_are_bounded", || {
+        // 3000 flows x ~48 KiB of hello held: 144 MB without the total limit
+        let r = run(partial_hellos(3000), AnalyzerConfig::default());
+        format!(
+            "peak_held={} shed={} flows={}",
+            r.stats.table.peak_held_bytes,
+            r.stats.limits.buffers_shed_flows,
+            r.stats.non_tls_flows + r.stats.tls_flows
+        )
+    }) else {
+        return;
+    };
+    assert_rss(rss, "partial hellos");
+    let total = AnalyzerConfig::default().table.reassembly_total_limit as f64;
+    assert!(field(&line, "peak_held") <= total);
+    assert!(field(&line, "shed") >= 1.0);
+    assert_eq!(field(&line, "flows"), 3000.0);
+}

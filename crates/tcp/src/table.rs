@@ -104,6 +104,15 @@ pub trait StreamConsumer {
     fn fin(&mut self, dir: Dir, meta: SegMeta);
     /// The first RST of a direction.
     fn rst(&mut self, dir: Dir, meta: SegMeta);
+    /// Bytes the consumer holds for this flow (partial records and
+    /// messages); they count with the out-of-order bytes against
+    /// [`FlowTableConfig::reassembly_total_limit`].
+    fn buffered(&self) -> usize {
+        0
+    }
+    /// The bytes held over all flows are at their limit even after this
+    /// flow gave up its out-of-order holes: drop what can be done without.
+    fn shed(&mut self) {}
 }
 
 /// A flow handed back when it ends.
@@ -137,9 +146,11 @@ pub struct FlowTableConfig {
     /// Most bytes held for out-of-order segments per direction (see
     /// [`Reassembler::new`]).
     pub reassembly_limit: usize,
-    /// Most bytes held for out-of-order segments over all flows together.
-    /// A segment that takes the total over it makes its own flow give up
-    /// holes until the total is back under it.
+    /// Most bytes held over all flows together for reassembly: out-of-order
+    /// segments, and what consumers hold ([`StreamConsumer::buffered`]:
+    /// records and messages spanning segments). A segment that takes the
+    /// total over it makes its own flow give up holes, then shed its
+    /// consumer's buffers, until the total is back under it.
     pub reassembly_total_limit: usize,
 }
 
@@ -532,12 +543,14 @@ impl<C: StreamConsumer> Live<C> {
         a.torn_down() && b.torn_down()
     }
 
-    /// Bytes held for out-of-order segments in both directions.
+    /// Bytes held for out-of-order segments in both directions, and by
+    /// the consumer.
     fn held(&self) -> usize {
         let [a, b] = &self.dirs;
         a.reasm
             .pending_bytes()
             .saturating_add(b.reasm.pending_bytes())
+            .saturating_add(self.consumer.buffered())
     }
 
     /// Gives up holes until at most `max` bytes are held: first in `dir`
@@ -553,9 +566,10 @@ impl<C: StreamConsumer> Live<C> {
                     deliver(consumer, d, known, c, m)
                 });
             if self.held() <= max {
-                break;
+                return;
             }
         }
+        self.consumer.shed();
     }
 
     fn finish(mut self, reason: EndReason) -> Finished<C> {

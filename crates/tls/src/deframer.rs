@@ -677,6 +677,19 @@ impl<T: Copy> Deframer<T> {
         self.config.keep_body_max = max;
     }
 
+    /// Stops keeping the body being read and the one held back (memory is
+    /// short): their records are reported without a body.
+    pub fn drop_kept_bodies(&mut self) {
+        if let Some(cur) = self.cur.as_mut() {
+            cur.keep = false;
+        }
+        if let Some(h) = self.held.as_mut() {
+            h.has_body = false;
+        }
+        self.body_buf = Vec::new();
+        self.held_body = Vec::new();
+    }
+
     /// Bytes pushed so far (the stream offset of the next byte).
     pub fn offset(&self) -> u64 {
         self.offset

@@ -43,8 +43,9 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, help_heading = LIMITS)]
     pub reassembly_limit: usize,
 
-    /// Most bytes held for out-of-order segments over all flows together; the flow whose segment
-    /// goes over gives up its earliest holes as gaps.
+    /// Most bytes held over all flows together for reassembly (out-of-order segments, records and
+    /// hellos spanning segments); the flow whose segment goes over gives up its earliest holes as
+    /// gaps, then its partial hello.
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20, help_heading = LIMITS)]
     pub reassembly_total_limit: usize,
 

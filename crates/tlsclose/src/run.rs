@@ -384,6 +384,7 @@ fn limit_warnings(
     counts.alert_capped_flows += l.alert_capped_flows;
     counts.alerts_not_kept += l.alerts_not_kept;
     counts.names_cut_flows += l.names_cut_flows;
+    counts.buffers_shed_flows += l.buffers_shed_flows;
     let mut warnings = Vec::new();
     if t.evicted_flows > 0 {
         warnings.push(format!(
@@ -410,6 +411,13 @@ fn limit_warnings(
             "out-of-order bytes over all flows at their limit (--reassembly-total-limit {}): {} \
              holes given up as gaps",
             config.table.reassembly_total_limit, l.reassembly_total_limit_gaps
+        ));
+    }
+    if l.buffers_shed_flows > 0 {
+        warnings.push(format!(
+            "bytes held over all flows at their limit (--reassembly-total-limit {}): {} flows \
+             dropped a partial hello or record body",
+            config.table.reassembly_total_limit, l.buffers_shed_flows
         ));
     }
     if l.alert_capped_flows > 0 {

@@ -41,6 +41,9 @@ pub struct LimitCounts {
     pub alerts_not_kept: u64,
     /// Flows whose server name or ALPN name was cut (--max-name-len).
     pub names_cut_flows: u64,
+    /// Flows that dropped a partial hello or record body: the bytes held
+    /// over all flows were at --reassembly-total-limit.
+    pub buffers_shed_flows: u64,
 }
 
 impl LimitCounts {
@@ -59,6 +62,7 @@ impl LimitCounts {
         );
         add(self.alerts_not_kept, "alerts not kept");
         add(self.names_cut_flows, "names cut");
+        add(self.buffers_shed_flows, "flows' partial hellos dropped");
         v
     }
 }

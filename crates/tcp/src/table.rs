@@ -29,10 +29,27 @@ impl Dir {
 
 /// A connection's 4-tuple, with its endpoints in a canonical order (`a < b`)
 /// so that both directions find the same entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowKey {
     pub a: Endpoint,
     pub b: Endpoint,
+}
+
+/// Hashes the addresses as two 128-bit words and the ports as one 32-bit
+/// word: one lookup per segment, so this is on the hot path (consistent
+/// with `Eq`: equal keys give equal words).
+impl std::hash::Hash for FlowKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        fn bits(ip: std::net::IpAddr) -> u128 {
+            match ip {
+                std::net::IpAddr::V4(a) => u128::from(u32::from(a)) | (1 << 127),
+                std::net::IpAddr::V6(a) => u128::from(a),
+            }
+        }
+        h.write_u128(bits(self.a.ip));
+        h.write_u128(bits(self.b.ip));
+        h.write_u32(u32::from(self.a.port) << 16 | u32::from(self.b.port));
+    }
 }
 
 impl FlowKey {
@@ -286,6 +303,17 @@ impl<C: StreamConsumer> FlowTable<C> {
         let (key, dir) = FlowKey::of(seg.src, seg.dst);
         let opening = seg.flags.syn && !seg.flags.ack;
 
+        // The common case, one lookup: a segment of a live connection.
+        if let Some(Slot::Live(live)) = self.map.get_mut(&key) {
+            let d = &live.dirs[dir.index()];
+            if !(opening && d.syn != Some(seg.seq)) {
+                if Self::apply(live, &mut self.stats, &self.config, dir, seg, meta) {
+                    self.end(key, EndReason::Closed, done);
+                }
+                return;
+            }
+        }
+
         let replace = match self.map.get(&key) {
             None => true,
             Some(Slot::Closed { .. }) => {
@@ -347,23 +375,36 @@ impl<C: StreamConsumer> FlowTable<C> {
         let Some(Slot::Live(live)) = self.map.get_mut(&key) else {
             return;
         };
+        if Self::apply(live, &mut self.stats, &self.config, dir, seg, meta) {
+            self.end(key, EndReason::Closed, done);
+        }
+    }
+
+    /// Feeds a segment to its live flow and keeps the count of bytes held
+    /// over all flows; true when the flow is now closed.
+    fn apply(
+        live: &mut Live<C>,
+        stats: &mut FlowTableStats,
+        config: &FlowTableConfig,
+        dir: Dir,
+        seg: &Segment<'_>,
+        meta: SegMeta,
+    ) -> bool {
         let before = live.held();
         let closed = live.feed(dir, seg, meta);
         let mut after = live.held();
-        let others = self.stats.held_bytes.saturating_sub(before);
-        let limit = self.config.reassembly_total_limit;
+        let others = stats.held_bytes.saturating_sub(before);
+        let limit = config.reassembly_total_limit;
         if others.saturating_add(after) > limit {
             // This segment took the total over: its flow gives up holes
             // (the earliest first) until the total is back under.
-            self.stats.total_limit_hits += 1;
+            stats.total_limit_hits += 1;
             live.shed(dir, limit.saturating_sub(others));
             after = live.held();
         }
-        self.stats.held_bytes = others.saturating_add(after);
-        self.stats.peak_held_bytes = self.stats.peak_held_bytes.max(self.stats.held_bytes);
-        if closed {
-            self.end(key, EndReason::Closed, done);
-        }
+        stats.held_bytes = others.saturating_add(after);
+        stats.peak_held_bytes = stats.peak_held_bytes.max(stats.held_bytes);
+        closed
     }
 
     /// Ends a live flow, leaving a tombstone for late segments (not after

@@ -305,7 +305,8 @@ impl<C: StreamConsumer> FlowTable<C> {
 
         // The common case, one lookup: a segment of a live connection.
         if let Some(Slot::Live(live)) = self.map.get_mut(&key) {
-            let d = &live.dirs[dir.index()];
+            let [a, b] = &live.dirs;
+            let d = if dir == Dir::AtoB { a } else { b };
             if !(opening && d.syn != Some(seg.seq)) {
                 if Self::apply(live, &mut self.stats, &self.config, dir, seg, meta) {
                     self.end(key, EndReason::Closed, done);

@@ -1,5 +1,6 @@
 //! The whole pipeline: capture bytes in, flow reports out, with small
-//! limits so that eviction, forced gaps and the alert cap are exercised.
+//! limits so that eviction, forced gaps, the total limit (holes and
+//! partial hellos shed) are exercised.
 //!
 //! Shared by the fuzz target (fuzz/fuzz_targets/) and the regression test
 //! that replays testdata/regressions/pipeline/ under `cargo test`.
@@ -30,6 +31,9 @@ pub fn check(data: &[u8]) {
             idle_timeout_ns: 5_000_000_000,
             max_flows: 8,
             reassembly_limit: 2048,
+            // small enough that flows give up holes and shed partial
+            // hellos for one another
+            reassembly_total_limit: 16 << 10,
             ..FlowTableConfig::default()
         },
         ..AnalyzerConfig::default()

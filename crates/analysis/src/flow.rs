@@ -2,7 +2,6 @@
 //! the verdict is computed from.
 
 use crate::keyed::{KeyStore, KeyedFlow};
-use std::collections::VecDeque;
 use tlsclose_capture::Segment;
 use tlsclose_decrypt::SessionInfo;
 use tlsclose_tcp::{Dir, SegMeta, StreamConsumer};
@@ -34,7 +33,7 @@ impl Default for FlowLimits {
     }
 }
 /// Records remembered per direction for the ending ladder and idle time.
-pub(crate) const RECENT_RECORDS: usize = 6;
+pub(crate) const RECENT_RECORDS: usize = 4;
 /// Largest handshake message assembled (ClientHello / ServerHello).
 const MAX_HANDSHAKE_MESSAGE: usize = 1 << 16;
 
@@ -66,6 +65,63 @@ pub(crate) struct RecentRecord {
     pub length: u16,
     pub index: u64,
     pub at: SegMeta,
+}
+
+/// The last [`RECENT_RECORDS`] records of a direction, oldest first, kept
+/// inline: one of these lives in every flow, idle ones included, so it
+/// costs no allocation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Recent {
+    ring: [RecentRecord; RECENT_RECORDS],
+    /// Records pushed so far (the newest is at `(pushed - 1) % N`).
+    pushed: u64,
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        let empty = RecentRecord {
+            content_type: ContentType(0),
+            decrypted: None,
+            length: 0,
+            index: 0,
+            at: SegMeta::default(),
+        };
+        Recent {
+            ring: [empty; RECENT_RECORDS],
+            pushed: 0,
+        }
+    }
+}
+
+impl Recent {
+    fn slot(i: u64) -> usize {
+        (i % RECENT_RECORDS as u64) as usize
+    }
+
+    pub fn push(&mut self, r: RecentRecord) {
+        if let Some(s) = self.ring.get_mut(Self::slot(self.pushed)) {
+            *s = r;
+        }
+        self.pushed += 1;
+    }
+
+    pub fn back(&self) -> Option<&RecentRecord> {
+        self.pushed
+            .checked_sub(1)
+            .and_then(|i| self.ring.get(Self::slot(i)))
+    }
+
+    pub fn back_mut(&mut self) -> Option<&mut RecentRecord> {
+        self.pushed
+            .checked_sub(1)
+            .and_then(|i| self.ring.get_mut(Self::slot(i)))
+    }
+
+    /// Oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &RecentRecord> + '_ {
+        let first = self.pushed.saturating_sub(RECENT_RECORDS as u64);
+        (first..self.pushed).filter_map(|i| self.ring.get(Self::slot(i)))
+    }
 }
 
 /// The first FIN / RST of a direction.
@@ -103,7 +159,7 @@ pub(crate) struct DirFacts {
     pub alerts_dropped: u64,
     /// Alerts before this index already know application data follows them.
     alerts_followed: usize,
-    pub recent: VecDeque<RecentRecord>,
+    pub recent: Recent,
     pub teardown: DirTeardown,
     pub syn: bool,
     pub lost_sync: u64,
@@ -129,7 +185,7 @@ impl DirFacts {
             alerts: Vec::new(),
             alerts_dropped: 0,
             alerts_followed: 0,
-            recent: VecDeque::new(),
+            recent: Recent::default(),
             teardown: DirTeardown::default(),
             syn: false,
             lost_sync: 0,
@@ -329,10 +385,7 @@ impl FlowState {
         if d.ccs && d.first_after_ccs.is_none() && ct != ContentType::CHANGE_CIPHER_SPEC {
             d.first_after_ccs = Some(index);
         }
-        if d.recent.len() == RECENT_RECORDS {
-            d.recent.pop_front();
-        }
-        d.recent.push_back(RecentRecord {
+        d.recent.push(RecentRecord {
             content_type: ct,
             decrypted: None,
             length: len,

@@ -322,7 +322,7 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
         let mut last: Option<SegMeta> = None;
         for role in [Role::Client, Role::Server] {
             let v = verdict_of(role);
-            for r in &facts(role).recent {
+            for r in facts(role).recent.iter() {
                 if r.at.frame < at.frame
                     && !v.alert_indexes.contains(&r.index)
                     && last.is_none_or(|l| r.at.ts > l.ts)
@@ -473,7 +473,7 @@ fn ladder(
         };
         let keyed_alerts =
             keyed.map_or(&[][..], |k| k.dirs[dir_of(role).index()].alerts.as_slice());
-        for r in &d.recent {
+        for r in d.recent.iter() {
             // an alert deduced without keys (spec: keyless inference)
             let is = |found: Option<Found>| {
                 found.is_some_and(|f| f.how == CloseNotify::Inferred && f.index == r.index)

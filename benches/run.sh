@@ -61,7 +61,7 @@ for spec in $sizes; do
     hyperfine --warmup 1 --runs "$runs" --export-json "$work/hf.json" "zcat $f.gz > /dev/null" >/dev/null
     row "zcat > /dev/null" "$profile $size" "$(mean "$work/hf.json")" "$mb" "" ""
     hyperfine --warmup 1 --runs "$runs" --export-json "$work/hf.json" "cat $f | $bin -f json - > /dev/null" >/dev/null
-    row "cat \\| tlsclose - (stdin)" "$profile $size" "$(mean "$work/hf.json")" "$mb" "" ""
+    row "tlsclose - (stdin, fed by cat)" "$profile $size" "$(mean "$work/hf.json")" "$mb" "" ""
     if [ "${TSHARK:-1}" = 1 ]; then
       hyperfine --warmup 0 --runs 1 --export-json "$work/hf.json" "$tshark_fields -r $f > /dev/null" >/dev/null 2>&1
       row "tshark (alert/FIN/RST field dump)" "$profile $size" "$(mean "$work/hf.json")" "$mb" "$(rss "$tshark_fields -r $f")" ""

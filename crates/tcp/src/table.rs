@@ -245,6 +245,9 @@ struct Live<C> {
     last: SegMeta,
     rst_at: Option<Timestamp>,
     segments: u64,
+    /// What [`Live::held`] said after the last segment (so it is counted
+    /// once per segment, not twice: it reaches into both directions).
+    held: usize,
 }
 
 enum Slot<C> {
@@ -367,6 +370,7 @@ impl<C: StreamConsumer> FlowTable<C> {
                 last: meta,
                 rst_at: None,
                 segments: 0,
+                held: 0,
             };
             self.map.insert(key, Slot::Live(Box::new(live)));
             self.live += 1;
@@ -391,7 +395,7 @@ impl<C: StreamConsumer> FlowTable<C> {
         seg: &Segment<'_>,
         meta: SegMeta,
     ) -> bool {
-        let before = live.held();
+        let before = live.held;
         let closed = live.feed(dir, seg, meta);
         let mut after = live.held();
         let others = stats.held_bytes.saturating_sub(before);
@@ -403,6 +407,7 @@ impl<C: StreamConsumer> FlowTable<C> {
             live.shed(dir, limit.saturating_sub(others));
             after = live.held();
         }
+        live.held = after;
         stats.held_bytes = others.saturating_add(after);
         stats.peak_held_bytes = stats.peak_held_bytes.max(stats.held_bytes);
         closed

@@ -32,7 +32,7 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
     pub idle_timeout: f64,
 
-    /// Most connections tracked at once (about 1.2 KB each). When a new one finds the table full,
+    /// Most connections tracked at once (about 1.5 KB each). When a new one finds the table full,
     /// the flows idle the longest are ended early and reported as they are (evicted), so a flood of
     /// half-open connections never turns a real one away.
     #[arg(long, value_name = "N", default_value_t = 100_000, help_heading = LIMITS)]

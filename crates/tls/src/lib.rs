@@ -27,5 +27,5 @@ pub use record::{
 };
 pub use types::{
     is_grease, Alert, AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType,
-    ProtocolVersion,
+    ProtocolVersion, Tls13Draft,
 };

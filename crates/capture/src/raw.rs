@@ -8,26 +8,16 @@
 //! [`crate::CaptureReader`] over the same file, whose [`crate::Frame`]s carry
 //! the `file_offset` of their record, to choose which records to copy.
 
+use crate::reader::pcap::{pcap_magic, PCAP_HEADER_LEN, PCAP_RECORD_HEADER_LEN};
+use crate::reader::pcapng::{BOM_BE, BOM_LE, SHB_MAGIC};
+use crate::reader::window::Window;
 use crate::reader::CaptureFormat;
-use flate2::read::MultiGzDecoder;
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 
-const PCAP_HEADER_LEN: usize = 24;
-const PCAP_RECORD_HEADER_LEN: usize = 16;
+pub use crate::reader::pcapng::block;
+
 /// Larger records are taken for damage.
 const MAX_RECORD_LEN: usize = 512 << 20;
-
-/// pcapng block types.
-pub mod block {
-    pub const SECTION_HEADER: u32 = 0x0A0D_0D0A;
-    pub const INTERFACE_DESCRIPTION: u32 = 1;
-    pub const PACKET: u32 = 2;
-    pub const SIMPLE_PACKET: u32 = 3;
-    pub const NAME_RESOLUTION: u32 = 4;
-    pub const INTERFACE_STATISTICS: u32 = 5;
-    pub const ENHANCED_PACKET: u32 = 6;
-    pub const DECRYPTION_SECRETS: u32 = 0x0000_000A;
-}
 
 /// What a raw record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,13 +53,8 @@ pub struct RawRecord<'a> {
 
 /// Walks the records of a capture file. See the module docs.
 pub struct RawRecords {
-    input: Box<dyn Read + Send>,
-    buf: Vec<u8>,
-    /// Valid data is `buf[pos..end]`; `buf[pos]` is at file offset `offset`.
-    pos: usize,
-    end: usize,
-    offset: u64,
-    eof: bool,
+    /// The same input opening (gzip) and buffer window as the capture reader.
+    win: Window,
     format: CaptureFormat,
     /// Byte order of the pcap file or of the current pcapng section.
     big_endian: bool,
@@ -88,37 +73,10 @@ impl RawRecords {
     }
 
     /// Walks a capture from any byte stream.
-    pub fn from_reader(mut input: Box<dyn Read + Send>) -> io::Result<RawRecords> {
-        let mut head = [0u8; 2];
-        let mut got = 0;
-        while got < 2 {
-            let Some(space) = head.get_mut(got..) else {
-                break;
-            };
-            match input.read(space) {
-                Ok(0) => break,
-                Ok(k) => got += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let prefix = io::Cursor::new(head.get(..got).unwrap_or(&[]).to_vec());
-        let chained = prefix.chain(input);
-        let input: Box<dyn Read + Send> = if got == 2 && head == [0x1f, 0x8b] {
-            Box::new(MultiGzDecoder::new(BufReader::with_capacity(
-                1 << 16,
-                chained,
-            )))
-        } else {
-            Box::new(chained)
-        };
+    pub fn from_reader(input: Box<dyn Read + Send>) -> io::Result<RawRecords> {
+        let (input, gzip) = crate::reader::open_input(input, false)?;
         let mut r = RawRecords {
-            input,
-            buf: vec![0; 1 << 20],
-            pos: 0,
-            end: 0,
-            offset: 0,
-            eof: false,
+            win: Window::new(input, gzip),
             format: CaptureFormat::Pcap,
             big_endian: false,
             started: false,
@@ -126,15 +84,14 @@ impl RawRecords {
         if !r.fill(4)? {
             return Err(damaged("too short for a capture file header".into()));
         }
-        let magic = r.peek(0, 4);
-        r.format = match magic {
-            [0x0a, 0x0d, 0x0d, 0x0a] => CaptureFormat::PcapNg,
-            [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => CaptureFormat::Pcap,
-            [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => {
-                r.big_endian = true;
-                CaptureFormat::Pcap
-            }
-            _ => return Err(damaged("not a pcap or pcapng capture".into())),
+        let magic = r.peek(0);
+        r.format = if magic == SHB_MAGIC {
+            CaptureFormat::PcapNg
+        } else if let Some((be, _nsec)) = pcap_magic(magic) {
+            r.big_endian = be;
+            CaptureFormat::Pcap
+        } else {
+            return Err(damaged("not a pcap or pcapng capture".into()));
         };
         Ok(r)
     }
@@ -145,21 +102,19 @@ impl RawRecords {
 
     /// File offset of the next record.
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.win.offset
     }
 
-    fn peek(&self, at: usize, n: usize) -> [u8; 4] {
-        let mut out = [0u8; 4];
-        if let Some(src) = self.buf.get(self.pos + at..self.pos + at + n.min(4)) {
-            if let Some(dst) = out.get_mut(..src.len()) {
-                dst.copy_from_slice(src);
-            }
-        }
-        out
+    fn peek(&self, at: usize) -> [u8; 4] {
+        self.win
+            .bytes()
+            .get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .unwrap_or([0; 4])
     }
 
     fn u32_at(&self, at: usize) -> u32 {
-        let b = self.peek(at, 4);
+        let b = self.peek(at);
         if self.big_endian {
             u32::from_be_bytes(b)
         } else {
@@ -167,47 +122,16 @@ impl RawRecords {
         }
     }
 
-    /// Makes `n` bytes available at `pos`; false when the input ends first.
+    /// Makes `n` bytes available; false when the input ends first, the
+    /// read error when it fails.
     fn fill(&mut self, n: usize) -> io::Result<bool> {
-        if self.end - self.pos >= n {
+        if self.win.ensure(n) {
             return Ok(true);
         }
-        if self.pos > 0 {
-            self.buf.copy_within(self.pos..self.end, 0);
-            self.end -= self.pos;
-            self.pos = 0;
+        match self.win.read_error.take() {
+            Some(e) => Err(e),
+            None => Ok(false),
         }
-        while self.end < n {
-            if self.eof {
-                return Ok(false);
-            }
-            if self.end == self.buf.len() {
-                // grow as bytes arrive: a length that lies costs no more
-                // than the data there is
-                let grown = self
-                    .buf
-                    .len()
-                    .saturating_mul(2)
-                    .clamp(1 << 20, n.max(1 << 20));
-                self.buf.resize(grown, 0);
-            }
-            let Some(space) = self.buf.get_mut(self.end..) else {
-                return Ok(false);
-            };
-            match self.input.read(space) {
-                Ok(0) => self.eof = true,
-                Ok(k) => self.end += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(true)
-    }
-
-    fn consume(&mut self, n: usize) {
-        let n = n.min(self.end - self.pos);
-        self.pos += n;
-        self.offset += n as u64;
     }
 
     /// Skips forward to file offset `to` (after damage, to the next record
@@ -217,21 +141,22 @@ impl RawRecords {
             // past the pcap file header
             self.started = true;
         }
-        while self.offset < to {
-            if self.pos == self.end && !self.fill(1)? {
+        while self.win.offset < to {
+            if self.win.avail() == 0 && !self.fill(1)? {
                 return Ok(false);
             }
-            let step = usize::try_from(to - self.offset)
+            let step = usize::try_from(to - self.win.offset)
                 .unwrap_or(usize::MAX)
-                .min(self.end - self.pos);
-            self.consume(step);
+                .min(self.win.avail());
+            self.win.consume(step);
         }
-        Ok(self.offset == to)
+        Ok(self.win.offset == to)
     }
 
     /// The next record, `None` at the end of the file. A record cut short
     /// by the end of the file, or with an impossible length, is an error.
     pub fn next_record(&mut self) -> io::Result<Option<RawRecord<'_>>> {
+        let offset = self.win.offset;
         let (kind, len) = match self.format {
             CaptureFormat::Pcap if !self.started => (RawKind::PcapHeader, PCAP_HEADER_LEN),
             CaptureFormat::Pcap => {
@@ -239,23 +164,24 @@ impl RawRecords {
                     return self.at_end();
                 }
                 let incl = self.u32_at(8) as usize;
-                (RawKind::PcapPacket, PCAP_RECORD_HEADER_LEN + incl)
+                (
+                    RawKind::PcapPacket,
+                    PCAP_RECORD_HEADER_LEN.saturating_add(incl),
+                )
             }
             CaptureFormat::PcapNg => {
                 if !self.fill(12)? {
                     return self.at_end();
                 }
-                let raw_type = self.peek(0, 4);
-                if raw_type == [0x0a, 0x0d, 0x0d, 0x0a] {
+                if self.peek(0) == SHB_MAGIC {
                     // a new section, maybe of the other byte order
-                    self.big_endian = match self.peek(8, 4) {
-                        [0x1a, 0x2b, 0x3c, 0x4d] => true,
-                        [0x4d, 0x3c, 0x2b, 0x1a] => false,
+                    self.big_endian = match self.peek(8) {
+                        BOM_BE => true,
+                        BOM_LE => false,
                         _ => {
                             return Err(damaged(format!(
-                                "section header block at byte offset {} has no byte-order magic",
-                                self.offset
-                            )))
+                            "section header block at byte offset {offset} has no byte-order magic"
+                        )))
                         }
                     };
                 }
@@ -263,8 +189,7 @@ impl RawRecords {
                 let len = self.u32_at(4) as usize;
                 if len < 12 {
                     return Err(damaged(format!(
-                        "pcapng block at byte offset {} claims {len} bytes",
-                        self.offset
+                        "pcapng block at byte offset {offset} claims {len} bytes"
                     )));
                 }
                 (RawKind::Block(ty), len)
@@ -272,21 +197,19 @@ impl RawRecords {
         };
         if len > MAX_RECORD_LEN {
             return Err(damaged(format!(
-                "record at byte offset {} claims {len} bytes",
-                self.offset
+                "record at byte offset {offset} claims {len} bytes"
             )));
         }
         if !self.fill(len)? {
             return Err(damaged(format!(
-                "the file ends inside the record at byte offset {}",
-                self.offset
+                "the file ends inside the record at byte offset {offset}{}",
+                self.gzip_cut()
             )));
         }
         self.started = true;
-        let offset = self.offset;
-        let start = self.pos;
-        self.consume(len);
-        let bytes = self.buf.get(start..start + len).unwrap_or(&[]);
+        let start = self.win.pos;
+        self.win.consume(len);
+        let bytes = self.win.at(start, len).unwrap_or(&[]);
         Ok(Some(RawRecord {
             offset,
             kind,
@@ -294,13 +217,27 @@ impl RawRecords {
         }))
     }
 
+    fn gzip_cut(&self) -> &'static str {
+        if self.win.gzip_cut {
+            " (the gzip stream ends early)"
+        } else {
+            ""
+        }
+    }
+
     fn at_end(&self) -> io::Result<Option<RawRecord<'_>>> {
-        if self.end == self.pos {
+        if self.win.avail() == 0 && !self.win.gzip_cut {
             Ok(None)
+        } else if self.win.avail() == 0 {
+            Err(damaged(format!(
+                "the gzip stream ends early at byte offset {}",
+                self.win.offset
+            )))
         } else {
             Err(damaged(format!(
-                "the file ends inside a record header at byte offset {}",
-                self.offset
+                "the file ends inside a record header at byte offset {}{}",
+                self.win.offset,
+                self.gzip_cut()
             )))
         }
     }

@@ -1,0 +1,64 @@
+//! Opening the input: gzip recognised by its magic bytes and decompressed,
+//! optionally read ahead on a second thread.
+
+use flate2::read::MultiGzDecoder;
+use std::io::{self, BufReader, Read};
+
+/// Size of the buffer between the compressed file and the gzip decoder.
+const GZ_BUF_SIZE: usize = 1 << 20;
+/// Most decompressed bytes asked of the gzip decoder at once: when the
+/// stream is corrupt, the decoder drops what it decompressed in the failing
+/// call, so small calls keep all but the last few KiB before the damage.
+const GZ_READ_SIZE: usize = 8 << 10;
+
+/// Reads at most [`GZ_READ_SIZE`] bytes per call.
+struct SmallReads<R>(R);
+
+impl<R: Read> Read for SmallReads<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(GZ_READ_SIZE);
+        match buf.get_mut(..n) {
+            Some(b) => self.0.read(b),
+            None => Ok(0),
+        }
+    }
+}
+
+/// The capture bytes of `input`: decompressed if it starts with the gzip
+/// magic (then `true`), read ahead by [`crate::Prefetch`] if `prefetch`.
+pub(crate) fn open_input(
+    mut input: Box<dyn Read + Send>,
+    prefetch: bool,
+) -> io::Result<(Box<dyn Read + Send>, bool)> {
+    // Peek at the first bytes to recognise gzip, then put them back.
+    let mut head = [0u8; 2];
+    let mut got = 0usize;
+    while got < head.len() {
+        let Some(space) = head.get_mut(got..) else {
+            break;
+        };
+        match input.read(space) {
+            Ok(0) => break,
+            Ok(k) => got = got.saturating_add(k),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let gzip = got == 2 && head == [0x1f, 0x8b];
+    let prefix = io::Cursor::new(head.get(..got).unwrap_or(&[]).to_vec());
+    let chained = prefix.chain(input);
+    let input: Box<dyn Read + Send> = if gzip {
+        Box::new(SmallReads(MultiGzDecoder::new(BufReader::with_capacity(
+            GZ_BUF_SIZE,
+            chained,
+        ))))
+    } else {
+        Box::new(chained)
+    };
+    let input: Box<dyn Read + Send> = if prefetch {
+        Box::new(crate::prefetch::Prefetch::spawn(input)?)
+    } else {
+        input
+    };
+    Ok((input, gzip))
+}

@@ -42,6 +42,6 @@ mod reader;
 mod types;
 
 pub use decode::{decode_segment, SkipReason};
-pub use prefetch::Prefetch;
+pub use prefetch::{is_live, is_live_type, stdin_is_live, Prefetch};
 pub use reader::{CaptureError, CaptureFormat, CaptureReader, ReaderStats};
 pub use types::{Endpoint, Frame, LinkType, Segment, TcpFlags, Timestamp};

@@ -6,6 +6,11 @@
 //! it reads the input in large chunks into a few recycled buffers and hands
 //! them over a bounded channel, so memory stays at `depth × chunk` whatever
 //! the input's size.
+//!
+//! A live input (a pipe from `tcpdump -w -`, a FIFO, a socket) is read
+//! [`Prefetch::live`]: each read's bytes are handed over at once, never
+//! waiting to fill a chunk, so a packet reaches the parser as soon as it
+//! was written.
 
 use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
@@ -36,10 +41,25 @@ impl Prefetch {
         Self::with_sizes(input, Self::CHUNK, Self::DEPTH)
     }
 
+    /// Starts reading a live input on a new thread: what each read returns
+    /// is handed over at once (a chunk is sent as soon as it holds bytes).
+    pub fn live(input: Box<dyn Read + Send>) -> io::Result<Prefetch> {
+        Self::start(input, Self::CHUNK, Self::DEPTH, true)
+    }
+
     pub fn with_sizes(
+        input: Box<dyn Read + Send>,
+        chunk: usize,
+        depth: usize,
+    ) -> io::Result<Prefetch> {
+        Self::start(input, chunk, depth, false)
+    }
+
+    fn start(
         mut input: Box<dyn Read + Send>,
         chunk: usize,
         depth: usize,
+        live: bool,
     ) -> io::Result<Prefetch> {
         let depth = depth.max(1);
         let chunk = chunk.max(1);
@@ -72,7 +92,13 @@ impl Prefetch {
                         };
                         match input.read(space) {
                             Ok(0) => break,
-                            Ok(n) => filled += n.min(chunk - filled),
+                            Ok(n) => {
+                                filled += n.min(chunk - filled);
+                                if live {
+                                    // hand over what came; the next read may wait long
+                                    break;
+                                }
+                            }
                             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                             Err(e) => {
                                 error = Some(e);
@@ -80,7 +106,8 @@ impl Prefetch {
                             }
                         }
                     }
-                    let end = filled < chunk;
+                    // a live chunk is short after every read; only an empty read ends
+                    let end = if live { filled == 0 } else { filled < chunk };
                     if filled > 0 && tx.send(Ok((buf, filled))).is_err() {
                         return;
                     }
@@ -137,6 +164,48 @@ impl Read for Prefetch {
     }
 }
 
+/// Whether a file is a live stream (a pipe, FIFO, socket or terminal)
+/// rather than a regular file or a block device: its bytes come as they are
+/// written, so they are handed over as they come ([`Prefetch::live`]) and
+/// reports are written out as flows end.
+pub fn is_live(file: &std::fs::File) -> bool {
+    file.metadata().map_or(true, |m| is_live_type(&m.file_type()))
+}
+
+/// [`is_live`] by file type (from `std::fs::metadata`, which does not open
+/// the file: opening a FIFO would wait for its writer).
+pub fn is_live_type(t: &std::fs::FileType) -> bool {
+    !(t.is_file() || is_block_device(t))
+}
+
+#[cfg(unix)]
+fn is_block_device(t: &std::fs::FileType) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    t.is_block_device()
+}
+
+#[cfg(not(unix))]
+fn is_block_device(_: &std::fs::FileType) -> bool {
+    false
+}
+
+/// Whether standard input is a live stream (see [`is_live`]); true when it
+/// cannot be told.
+pub fn stdin_is_live() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        match std::io::stdin().as_fd().try_clone_to_owned() {
+            Ok(fd) => is_live(&std::fs::File::from(fd)),
+            Err(_) => true,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +228,54 @@ mod tests {
             }
             assert_eq!(got, data, "chunk {chunk} depth {depth} read {read}");
         }
+    }
+
+    /// A pipe whose writer sends a few bytes, then waits for the reader to
+    /// have them before it sends more.
+    #[test]
+    fn a_live_input_is_handed_over_as_it_comes_not_by_chunks() {
+        let (reader, mut writer) = std::io::pipe().expect("pipe");
+        let (ack_tx, ack_rx) = mpsc::channel::<()>();
+        let feeder = thread::spawn(move || {
+            use std::io::Write;
+            for i in 0..5u8 {
+                writer.write_all(&[i; 10]).expect("write");
+                // waits for the reader: a prefetch that filled chunks would hang here
+                if ack_rx
+                    .recv_timeout(std::time::Duration::from_secs(10))
+                    .is_err()
+                {
+                    return false;
+                }
+            }
+            true
+        });
+        let mut p = Prefetch::live(Box::new(reader)).expect("thread");
+        let mut got = Vec::new();
+        for i in 0..5u8 {
+            let mut buf = [0u8; 10];
+            p.read_exact(&mut buf).expect("read");
+            assert_eq!(buf, [i; 10]);
+            got.extend_from_slice(&buf);
+            ack_tx.send(()).expect("ack");
+        }
+        assert!(feeder.join().expect("feeder"), "the feeder timed out");
+        let mut rest = Vec::new();
+        p.read_to_end(&mut rest).expect("end");
+        assert!(rest.is_empty());
+        assert_eq!(got.len(), 50);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn regular_files_are_not_live_pipes_are() {
+        let f = std::fs::File::open(file!()).or_else(|_| std::fs::File::open("Cargo.toml"));
+        if let Ok(f) = f {
+            assert!(!is_live(&f));
+        }
+        let (r, _w) = std::io::pipe().expect("pipe");
+        let fd: std::os::fd::OwnedFd = r.into();
+        assert!(is_live(&std::fs::File::from(fd)));
     }
 
     struct Failing(usize);

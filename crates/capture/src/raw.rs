@@ -74,7 +74,7 @@ impl RawRecords {
 
     /// Walks a capture from any byte stream.
     pub fn from_reader(input: Box<dyn Read + Send>) -> io::Result<RawRecords> {
-        let (input, gzip) = crate::reader::open_input(input, false)?;
+        let (input, gzip) = crate::reader::open_input(input, crate::reader::ReadAhead::No)?;
         let mut r = RawRecords {
             win: Window::new(input, gzip),
             format: CaptureFormat::Pcap,

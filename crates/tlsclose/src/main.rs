@@ -42,8 +42,14 @@ fn main() -> ExitCode {
         }
     }
     let stdout = io::stdout();
-    let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut pipeline = match pipeline::Pipeline::new(&args, Box::new(out)) {
+    // reading a pipe (`tcpdump -w - | tlsclose -`): a flow's line goes out
+    // as the flow ends, not when a buffer fills
+    let out: Box<dyn Write> = if run::any_live(&args.inputs) {
+        Box::new(io::LineWriter::with_capacity(1 << 16, stdout.lock()))
+    } else {
+        Box::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()))
+    };
+    let mut pipeline = match pipeline::Pipeline::new(&args, out) {
         Ok(p) => p,
         Err(e) => {
             let _ = writeln!(io::stderr(), "tlsclose: cannot write output: {e}");

@@ -143,6 +143,21 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
     })
 }
 
+/// Whether an input is live (standard input or a path that is a pipe, a
+/// FIFO, a socket, not a regular file): then each flow's report is written
+/// out as soon as the flow ends.
+pub fn any_live(inputs: &[String]) -> bool {
+    inputs.iter().any(|i| {
+        if i == "-" {
+            tlsclose_capture::stdin_is_live()
+        } else {
+            std::fs::metadata(i)
+                .map(|m| tlsclose_capture::is_live_type(&m.file_type()))
+                .unwrap_or(false)
+        }
+    })
+}
+
 /// A progress bar and the count of bytes read that it shows.
 type Counter = (Progress, Arc<AtomicU64>);
 
@@ -176,24 +191,29 @@ fn open(
             inner: io::stdin(),
             count: Arc::clone(&count),
         };
-        (
-            CaptureReader::from_reader_prefetched("<stdin>", Box::new(counted))?,
-            None,
-        )
+        let reader = if tlsclose_capture::stdin_is_live() {
+            CaptureReader::from_live_reader("<stdin>", Box::new(counted))?
+        } else {
+            CaptureReader::from_reader_prefetched("<stdin>", Box::new(counted))?
+        };
+        (reader, None)
     } else {
         let file = std::fs::File::open(input).map_err(|source| CaptureError::Io {
             file: input.to_string(),
             source,
         })?;
-        let total = file.metadata().ok().map(|m| m.len());
+        let live = tlsclose_capture::is_live(&file);
+        let total = file.metadata().ok().filter(|_| !live).map(|m| m.len());
         let counted = Counted {
             inner: file,
             count: Arc::clone(&count),
         };
-        (
-            CaptureReader::from_reader_prefetched(input, Box::new(counted))?,
-            total,
-        )
+        let reader = if live {
+            CaptureReader::from_live_reader(input, Box::new(counted))?
+        } else {
+            CaptureReader::from_reader_prefetched(input, Box::new(counted))?
+        };
+        (reader, total)
     };
     Ok((reader, Some((Progress::new(input, total), count))))
 }

@@ -24,11 +24,31 @@ impl<R: Read> Read for SmallReads<R> {
     }
 }
 
+/// How an input is read ahead on a second thread ([`crate::Prefetch`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReadAhead {
+    No,
+    /// In large chunks (a file).
+    Chunks,
+    /// As the bytes come (a pipe: [`crate::Prefetch::live`]).
+    Live,
+}
+
+impl ReadAhead {
+    pub(crate) fn of(live: bool) -> Self {
+        if live {
+            ReadAhead::Live
+        } else {
+            ReadAhead::Chunks
+        }
+    }
+}
+
 /// The capture bytes of `input`: decompressed if it starts with the gzip
-/// magic (then `true`), read ahead by [`crate::Prefetch`] if `prefetch`.
+/// magic (then `true`), read ahead by [`crate::Prefetch`] as `ahead` says.
 pub(crate) fn open_input(
     mut input: Box<dyn Read + Send>,
-    prefetch: bool,
+    ahead: ReadAhead,
 ) -> io::Result<(Box<dyn Read + Send>, bool)> {
     // Peek at the first bytes to recognise gzip, then put them back.
     let mut head = [0u8; 2];
@@ -55,10 +75,10 @@ pub(crate) fn open_input(
     } else {
         Box::new(chained)
     };
-    let input: Box<dyn Read + Send> = if prefetch {
-        Box::new(crate::prefetch::Prefetch::spawn(input)?)
-    } else {
-        input
+    let input: Box<dyn Read + Send> = match ahead {
+        ReadAhead::No => input,
+        ReadAhead::Chunks => Box::new(crate::prefetch::Prefetch::spawn(input)?),
+        ReadAhead::Live => Box::new(crate::prefetch::Prefetch::live(input)?),
     };
     Ok((input, gzip))
 }

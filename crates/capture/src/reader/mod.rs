@@ -24,7 +24,7 @@
 
 mod error;
 pub(crate) mod input;
-pub(crate) use input::open_input;
+pub(crate) use input::{open_input, ReadAhead};
 pub(crate) mod pcap;
 pub(crate) mod pcapng;
 pub(crate) mod window;
@@ -136,15 +136,19 @@ impl CaptureReader {
     ///
     /// The input is read (and decompressed) ahead on a second thread; see
     /// [`crate::Prefetch`].
+    /// A live input (a pipe, a FIFO: see [`crate::is_live`]) is handed to
+    /// the parser as its bytes come.
     pub fn open(path: &str) -> Result<CaptureReader, CaptureError> {
         if path == "-" {
-            return Self::open_reader("<stdin>", Box::new(std::io::stdin()), true);
+            let ahead = ReadAhead::of(crate::stdin_is_live());
+            return Self::open_reader("<stdin>", Box::new(std::io::stdin()), ahead);
         }
         let file = std::fs::File::open(path).map_err(|source| CaptureError::Io {
             file: path.to_string(),
             source,
         })?;
-        Self::open_reader(path, Box::new(file), true)
+        let ahead = ReadAhead::of(crate::is_live(&file));
+        Self::open_reader(path, Box::new(file), ahead)
     }
 
     /// Reads a capture from any byte stream; `name` is used in messages.
@@ -152,7 +156,7 @@ impl CaptureReader {
         name: &str,
         input: Box<dyn Read + Send>,
     ) -> Result<CaptureReader, CaptureError> {
-        Self::open_reader(name, input, false)
+        Self::open_reader(name, input, ReadAhead::No)
     }
 
     /// Like [`Self::from_reader`], with the input read (and decompressed)
@@ -162,16 +166,25 @@ impl CaptureReader {
         name: &str,
         input: Box<dyn Read + Send>,
     ) -> Result<CaptureReader, CaptureError> {
-        Self::open_reader(name, input, true)
+        Self::open_reader(name, input, ReadAhead::Chunks)
+    }
+
+    /// Like [`Self::from_reader_prefetched`] for a live input (a pipe):
+    /// its bytes are handed to the parser as they come.
+    pub fn from_live_reader(
+        name: &str,
+        input: Box<dyn Read + Send>,
+    ) -> Result<CaptureReader, CaptureError> {
+        Self::open_reader(name, input, ReadAhead::Live)
     }
 
     fn open_reader(
         name: &str,
         input: Box<dyn Read + Send>,
-        prefetch: bool,
+        ahead: ReadAhead,
     ) -> Result<CaptureReader, CaptureError> {
         let (input, gzip) =
-            input::open_input(input, prefetch).map_err(|source| CaptureError::Io {
+            input::open_input(input, ahead).map_err(|source| CaptureError::Io {
                 file: name.to_string(),
                 source,
             })?;

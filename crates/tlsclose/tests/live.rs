@@ -1,0 +1,91 @@
+//! Live input: a capture fed slowly through a pipe (as `tcpdump -w - |
+//! tlsclose -` would) gives each flow's line as the flow ends, not at the
+//! end of the input.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The packets of a little-endian microsecond pcap: the file header and
+/// each record (header and data).
+fn split_pcap(data: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
+    assert_eq!(&data[..4], &[0xd4, 0xc3, 0xb2, 0xa1], "a little-endian pcap");
+    let mut packets = Vec::new();
+    let mut off = 24;
+    while off + 16 <= data.len() {
+        let incl = u32::from_le_bytes(data[off + 8..off + 12].try_into().unwrap()) as usize;
+        packets.push(data[off..off + 16 + incl].to_vec());
+        off += 16 + incl;
+    }
+    (data[..24].to_vec(), packets)
+}
+
+#[test]
+fn a_flow_is_printed_when_it_ends_while_the_pipe_is_still_open() {
+    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sample/capture.pcap");
+    let data = std::fs::read(capture).expect("sample capture");
+    let (header, packets) = split_pcap(&data);
+    let n = packets.len();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tlsclose"))
+        .args(["--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tlsclose runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let start = Instant::now();
+    // one packet every 30 ms, like a live capture in slow motion; the
+    // times each packet was written, by frame number (1-based)
+    let feeder = std::thread::spawn(move || {
+        let mut written = Vec::with_capacity(n);
+        stdin.write_all(&header).expect("header");
+        stdin.flush().expect("flush");
+        for p in packets {
+            stdin.write_all(&p).expect("packet");
+            stdin.flush().expect("flush");
+            written.push(start.elapsed());
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        // the pipe stays open a while after the last packet
+        std::thread::sleep(Duration::from_millis(1500));
+        let closed = start.elapsed();
+        drop(stdin);
+        (written, closed)
+    });
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines: Vec<(Duration, Value)> = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        lines.push((start.elapsed(), serde_json::from_str(&line).expect("JSON")));
+    }
+    assert!(child.wait().expect("exit").success());
+    let (written, closed) = feeder.join().expect("feeder");
+    let flows: Vec<&(Duration, Value)> =
+        lines.iter().filter(|(_, v)| v.get("ending").is_some()).collect();
+    assert_eq!(flows.len(), 6, "the sample's six flows");
+    let early: Vec<_> = flows.iter().filter(|(at, _)| *at < closed).collect();
+    assert!(
+        early.len() >= 3,
+        "at least the three flows closed by FIN on both sides come out before the input ends \
+         (got {} of 6)",
+        early.len()
+    );
+    for (at, v) in early {
+        let last = v["last_frame"].as_u64().expect("last_frame") as usize;
+        let sent = written[last - 1];
+        assert!(
+            *at < sent + Duration::from_secs(1),
+            "flow {} printed {:?} after its last packet",
+            v["client"],
+            at.saturating_sub(sent)
+        );
+    }
+    // the first flow to end (frames 1–18 of the sample) came out long before
+    // the last packet was written
+    let (first_at, first) = flows[0];
+    assert_eq!(first["client"], "127.0.0.1:53760");
+    assert!(*first_at < written[n - 1], "the first flow came out before the input ended");
+}

@@ -169,7 +169,8 @@ impl Read for Prefetch {
 /// written, so they are handed over as they come ([`Prefetch::live`]) and
 /// reports are written out as flows end.
 pub fn is_live(file: &std::fs::File) -> bool {
-    file.metadata().map_or(true, |m| is_live_type(&m.file_type()))
+    file.metadata()
+        .map_or(true, |m| is_live_type(&m.file_type()))
 }
 
 /// [`is_live`] by file type (from `std::fs::metadata`, which does not open

@@ -11,11 +11,16 @@ use std::time::{Duration, Instant};
 /// The packets of a little-endian microsecond pcap: the file header and
 /// each record (header and data).
 fn split_pcap(data: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
-    assert_eq!(&data[..4], &[0xd4, 0xc3, 0xb2, 0xa1], "a little-endian pcap");
+    assert_eq!(
+        &data[..4],
+        &[0xd4, 0xc3, 0xb2, 0xa1],
+        "a little-endian pcap"
+    );
     let mut packets = Vec::new();
     let mut off = 24;
     while off + 16 <= data.len() {
-        let incl = u32::from_le_bytes(data[off + 8..off + 12].try_into().unwrap()) as usize;
+        let incl =
+            u32::from_le_bytes(data[off + 8..off + 12].try_into().expect("4 bytes")) as usize;
         packets.push(data[off..off + 16 + incl].to_vec());
         off += 16 + incl;
     }
@@ -63,8 +68,10 @@ fn a_flow_is_printed_when_it_ends_while_the_pipe_is_still_open() {
     }
     assert!(child.wait().expect("exit").success());
     let (written, closed) = feeder.join().expect("feeder");
-    let flows: Vec<&(Duration, Value)> =
-        lines.iter().filter(|(_, v)| v.get("ending").is_some()).collect();
+    let flows: Vec<&(Duration, Value)> = lines
+        .iter()
+        .filter(|(_, v)| v.get("ending").is_some())
+        .collect();
     assert_eq!(flows.len(), 6, "the sample's six flows");
     let early: Vec<_> = flows.iter().filter(|(at, _)| *at < closed).collect();
     assert!(
@@ -87,5 +94,8 @@ fn a_flow_is_printed_when_it_ends_while_the_pipe_is_still_open() {
     // the last packet was written
     let (first_at, first) = flows[0];
     assert_eq!(first["client"], "127.0.0.1:53760");
-    assert!(*first_at < written[n - 1], "the first flow came out before the input ended");
+    assert!(
+        *first_at < written[n - 1],
+        "the first flow came out before the input ended"
+    );
 }

@@ -183,11 +183,10 @@ impl CaptureReader {
         input: Box<dyn Read + Send>,
         ahead: ReadAhead,
     ) -> Result<CaptureReader, CaptureError> {
-        let (input, gzip) =
-            input::open_input(input, ahead).map_err(|source| CaptureError::Io {
-                file: name.to_string(),
-                source,
-            })?;
+        let (input, gzip) = input::open_input(input, ahead).map_err(|source| CaptureError::Io {
+            file: name.to_string(),
+            source,
+        })?;
         let mut r = CaptureReader {
             name: name.to_string(),
             win: Window::new(input, gzip),

@@ -141,6 +141,27 @@ impl DirTeardown {
     }
 }
 
+/// An application-data record remembered for the keep-alive race.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LateRecord {
+    pub at: SegMeta,
+    pub index: u64,
+    pub length: u16,
+}
+
+/// Application data a direction sent while the peer was silent or closed:
+/// what a keep-alive race is made of (a request on a connection the peer
+/// had already closed). Two slots, so it costs no allocation.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LateData {
+    /// The first application-data record of this direction since the
+    /// peer's latest record (a peer record empties it).
+    pub after_peer_record: Option<LateRecord>,
+    /// The first application-data record of this direction after the
+    /// peer's first FIN.
+    pub after_peer_fin: Option<LateRecord>,
+}
+
 /// Facts about one direction.
 #[derive(Debug)]
 pub(crate) struct DirFacts {
@@ -160,6 +181,7 @@ pub(crate) struct DirFacts {
     /// Alerts before this index already know application data follows them.
     alerts_followed: usize,
     pub recent: Recent,
+    pub late: LateData,
     pub teardown: DirTeardown,
     pub syn: bool,
     pub lost_sync: u64,
@@ -186,6 +208,7 @@ impl DirFacts {
             alerts_dropped: 0,
             alerts_followed: 0,
             recent: Recent::default(),
+            late: LateData::default(),
             teardown: DirTeardown::default(),
             syn: false,
             lost_sync: 0,
@@ -360,6 +383,15 @@ impl FlowState {
                 if let Some(r) = d.recent.back_mut().filter(|r| r.index == i) {
                     r.decrypted = Some(inner);
                 }
+                if inner != ContentType::APPLICATION_DATA {
+                    // an alert or a handshake message (a TLS 1.3 ticket)
+                    // read with keys: not a request
+                    for slot in [&mut d.late.after_peer_record, &mut d.late.after_peer_fin] {
+                        if slot.is_some_and(|l| l.index == i) {
+                            *slot = None;
+                        }
+                    }
+                }
             }
             if was && !k.decrypted() {
                 // the keys failed: back to keyless reading
@@ -373,11 +405,15 @@ impl FlowState {
     fn on_record_facts(&mut self, dir: Dir, rec: Record<'_, SegMeta>) -> Option<u64> {
         let tls13 = self.hello.version == Some(ProtocolVersion::TLS1_3);
         let max_alerts = self.limits.max_alerts;
-        let d = &mut self.dirs[dir.index()];
-        d.tls = true;
-        if d.closed_before(rec.tag) {
+        if self.dirs[dir.index()].closed_before(rec.tag) {
+            self.dirs[dir.index()].tls = true;
             return None;
         }
+        let peer_fin = self.dirs[dir.other().index()].teardown.fin.is_some();
+        // a record of this side: the peer's data is no longer "after it"
+        self.dirs[dir.other().index()].late.after_peer_record = None;
+        let d = &mut self.dirs[dir.index()];
+        d.tls = true;
         let index = d.records;
         d.records += 1;
         let ct = rec.header.content_type;
@@ -425,6 +461,15 @@ impl FlowState {
             ContentType::APPLICATION_DATA => {
                 d.app_records += 1;
                 d.app_bytes += u64::from(len);
+                let late = LateRecord {
+                    at: rec.tag,
+                    index,
+                    length: len,
+                };
+                d.late.after_peer_record.get_or_insert(late);
+                if peer_fin {
+                    d.late.after_peer_fin.get_or_insert(late);
+                }
                 for a in &mut d.alerts[d.alerts_followed..] {
                     a.data_after = Some(rec.tag.frame);
                 }

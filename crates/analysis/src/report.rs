@@ -186,8 +186,23 @@ pub struct FlowReport {
     pub closer: Closer,
     pub client_close_notify: CloseNotify,
     pub server_close_notify: CloseNotify,
-    /// The side that did not close first sent close_notify too.
+    /// The side that did not send the first close_notify sent its own
+    /// after it.
     pub close_notify_answered: bool,
+    /// Who sent the first close signal of any kind (close_notify, fatal
+    /// alert, FIN or RST).
+    pub initiator: Closer,
+    /// The initiator had sent close_notify or FIN, and afterwards its peer
+    /// sent application data that was answered by RST or never answered.
+    pub keepalive_race: bool,
+    /// Seconds from the initiator's first close signal to the peer's data
+    /// (null when no race).
+    pub race_window_s: Option<f64>,
+    /// Frame of the peer's data in a keep-alive race.
+    pub race_frame: Option<u64>,
+    /// Seconds without records before the initiator's first close signal
+    /// (what an idle timeout measures).
+    pub idle_before_first_signal: Option<f64>,
     pub version: Option<String>,
     pub sni: Option<String>,
     pub alpn: Option<String>,

@@ -11,6 +11,8 @@ use crate::report::{
 use tlsclose_tcp::{Dir, EndReason, Finished, SegMeta};
 use tlsclose_tls::{Alert, AlertLevel, ContentType, ProtocolVersion};
 
+mod closing;
+
 /// TLS 1.3 alert record bodies: 2 bytes alert + 1 content type + 16-byte
 /// AEAD tag; 8-byte tag with AES-CCM-8.
 const TLS13_ALERT_LENGTHS: [u16; 2] = [19, 11];
@@ -303,11 +305,18 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
     }
 
     let cn_state = |v: &SideVerdict| v.close_notify.map_or(CloseNotify::None, |c| c.how);
-    let close_notify_answered = match closer {
-        Closer::Client => server.close_notify.is_some(),
-        Closer::Server => client.close_notify.is_some(),
-        Closer::None => false,
-    };
+    let closing = closing::closing(
+        closing::Side {
+            verdict: &client,
+            facts: facts(Role::Client),
+        },
+        closing::Side {
+            verdict: &server,
+            facts: facts(Role::Server),
+        },
+        tls13,
+        keyed.is_some(),
+    );
 
     // idle time: from the last non-alert record before the closing began
     // (the closer's close_notify, or else the first FIN/RST) to that moment
@@ -400,7 +409,7 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
     }
 
     let ladder = if with_ladder {
-        ladder(fin, &dir_of, [&client, &server], keyed)
+        ladder(fin, &dir_of, [&client, &server], keyed, closing.race)
     } else {
         Vec::new()
     };
@@ -413,7 +422,12 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
         closer,
         client_close_notify: cn_state(&client),
         server_close_notify: cn_state(&server),
-        close_notify_answered,
+        close_notify_answered: closing.close_notify_answered,
+        initiator: closing.initiator,
+        keepalive_race: closing.race.is_some(),
+        race_window_s: closing.race.map(|r| r.window),
+        race_frame: closing.race.map(|r| r.frame),
+        idle_before_first_signal: closing.idle_before_first_signal,
         version: flow.hello.version.map(|v| v.to_string()),
         sni: flow.hello.sni.clone(),
         alpn: flow.hello.alpn.clone(),
@@ -462,6 +476,7 @@ fn ladder(
     dir_of: &dyn Fn(Role) -> Dir,
     verdicts: [&SideVerdict; 2],
     keyed: Option<&KeyedFlow>,
+    race: Option<closing::Race>,
 ) -> Vec<LadderStep> {
     let flow = &fin.consumer;
     let mut steps: Vec<(u64, u8, LadderStep)> = Vec::new();
@@ -513,6 +528,18 @@ fn ladder(
                         _ => format!("TLS {} ({} bytes)", ct.name().unwrap_or("record"), r.length),
                     },
                 }
+            };
+            let what = match race.filter(|x| x.by == role && x.frame == r.at.frame) {
+                Some(x) => format!(
+                    "{what}  ← keep-alive race: {:.3}s after the {}'s close, {}",
+                    x.window,
+                    role.peer().as_str(),
+                    match x.rst_frame {
+                        Some(f) => format!("answered by RST (frame {f})"),
+                        None => "never answered".into(),
+                    }
+                ),
+                None => what,
             };
             steps.push((
                 r.at.frame,

@@ -93,9 +93,10 @@ pub fn facts(r: &FlowReport) -> Vec<(&'static str, String)> {
         (
             "ending",
             format!(
-                "{} (closed by {}; confidence {}{}{})",
+                "{} (closed by {}, started by {}; confidence {}{}{})",
                 r.ending,
                 r.closer.as_str(),
+                r.initiator.as_str(),
                 r.confidence.as_str(),
                 if r.decrypted { ", decrypted" } else { "" },
                 if r.gap { ", bytes missing" } else { "" }
@@ -113,6 +114,18 @@ pub fn facts(r: &FlowReport) -> Vec<(&'static str, String)> {
                     ""
                 }
             ),
+        ),
+        (
+            "keep-alive race",
+            match r.race_window_s {
+                Some(w) if r.keepalive_race => format!(
+                    "yes: application data {} after the {}'s close (frame {})",
+                    format_secs(w),
+                    r.initiator.as_str(),
+                    r.race_frame.map_or_else(|| "-".into(), |f| f.to_string())
+                ),
+                _ => "no".into(),
+            },
         ),
         ("alerts", {
             let a = alerts(r, "; ");

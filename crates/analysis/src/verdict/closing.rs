@@ -1,0 +1,177 @@
+//! Who started the close, whether a close_notify was answered, and the
+//! keep-alive race (spec/endings.md, the attributes beside the ending).
+//!
+//! A keep-alive race: the side that closed first (the initiator) had sent
+//! its close_notify or FIN, and afterwards, as seen at the capture point,
+//! its peer sent application data that the initiator answered with RST or
+//! never answered: a request on a connection the other side had closed.
+//! Not data: the peer's own alert (TLS 1.3 without keys: an alert-sized
+//! last record; with keys: its decrypted type), a TLS 1.3 ticket read with
+//! keys. A server's data after the client's close is the rest of a response
+//! (TLS 1.3 half-close) unless the client answered it with RST, and
+//! without keys it is a possible session ticket while the client had sent
+//! nothing but its Finished.
+
+use super::{Found, SideVerdict, TLS13_ALERT_LENGTHS};
+use crate::flow::{DirFacts, LateRecord};
+use crate::report::{Closer, Role};
+use tlsclose_tcp::SegMeta;
+
+/// A peer's application data after the initiator's close.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Race {
+    /// The side that sent the data (the initiator's peer).
+    pub by: Role,
+    /// Its frame.
+    pub frame: u64,
+    /// Seconds from the initiator's first close signal to the data.
+    pub window: f64,
+    /// The initiator's RST after the data, if any (else never answered).
+    pub rst_frame: Option<u64>,
+}
+
+/// The attributes about how the close was started.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Closing {
+    pub initiator: Closer,
+    pub close_notify_answered: bool,
+    pub race: Option<Race>,
+    /// Seconds without records before the initiator's first close signal.
+    pub idle_before_first_signal: Option<f64>,
+}
+
+/// What kind of close signal came first from a side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    CloseNotify,
+    Fatal,
+    Fin,
+    Rst,
+}
+
+/// A side's first close signal of any kind (an alert before a FIN in the
+/// same segment comes first).
+fn first_signal(v: &SideVerdict, d: &DirFacts) -> Option<(SegMeta, Signal)> {
+    let mut all: Vec<(u64, u8, SegMeta, Signal)> = Vec::with_capacity(4);
+    let alert = |f: Option<Found>, s: Signal| f.map(|f| (f.at.frame, 0u8, f.at, s));
+    all.extend(alert(v.close_notify, Signal::CloseNotify));
+    all.extend(alert(v.fatal, Signal::Fatal));
+    all.extend(d.teardown.fin.map(|m| (m.frame, 1, m, Signal::Fin)));
+    all.extend(d.teardown.rst.map(|m| (m.frame, 1, m, Signal::Rst)));
+    all.into_iter()
+        .min_by_key(|a| (a.0, a.1))
+        .map(|a| (a.2, a.3))
+}
+
+/// Inputs for one side.
+pub(super) struct Side<'a> {
+    pub verdict: &'a SideVerdict,
+    pub facts: &'a DirFacts,
+}
+
+pub(super) fn closing(client: Side<'_>, server: Side<'_>, tls13: bool, keyed: bool) -> Closing {
+    let side = |r: Role| if r == Role::Client { &client } else { &server };
+    let signals =
+        [Role::Client, Role::Server].map(|r| (r, first_signal(side(r).verdict, side(r).facts)));
+    let first = signals
+        .iter()
+        .filter_map(|(r, s)| s.map(|s| (*r, s)))
+        .min_by_key(|(_, (m, _))| m.frame);
+    let initiator = first.map_or(Closer::None, |(r, _)| r.into());
+
+    // the first close_notify, and the other side's after it
+    let cn = |r: Role| side(r).verdict.close_notify.map(|c| c.at.frame);
+    let close_notify_answered = match (cn(Role::Client), cn(Role::Server)) {
+        (Some(c), Some(s)) => c != s,
+        _ => false,
+    };
+
+    let idle_before_first_signal = first.and_then(|(_, (at, _))| {
+        let mut last: Option<SegMeta> = None;
+        for r in [Role::Client, Role::Server] {
+            let s = side(r);
+            for rec in s.facts.recent.iter() {
+                if rec.at.frame < at.frame
+                    && !s.verdict.alert_indexes.contains(&rec.index)
+                    && last.is_none_or(|l| rec.at.ts > l.ts)
+                {
+                    last = Some(rec.at);
+                }
+            }
+        }
+        last.map(|l| at.ts.secs_since(l.ts).max(0.0))
+    });
+
+    let race = first.and_then(|(by, (at, signal))| {
+        // a reset connection is not one the peer could race
+        if signal == Signal::Rst {
+            return None;
+        }
+        race(side(by), side(by.peer()), by.peer(), at, tls13, keyed)
+    });
+    Closing {
+        initiator,
+        close_notify_answered,
+        race,
+        idle_before_first_signal,
+    }
+}
+
+/// The peer's application data after the initiator's first close signal
+/// (`at`), when it is a race.
+fn race(
+    init: &Side<'_>,
+    peer: &Side<'_>,
+    peer_role: Role,
+    at: SegMeta,
+    tls13: bool,
+    keyed: bool,
+) -> Option<Race> {
+    let i = init.facts;
+    let p = peer.facts;
+    // the initiator's close_notify is its last record: the peer's first
+    // data since then; otherwise the peer's first data after its FIN
+    let after_cn = init
+        .verdict
+        .close_notify
+        .filter(|c| c.index + 1 == i.records)
+        .and(p.late.after_peer_record);
+    let after_fin = i.teardown.fin.and(p.late.after_peer_fin);
+    let data: LateRecord = after_cn.or(after_fin)?;
+    if data.at.frame <= at.frame {
+        return None;
+    }
+    // the peer's own alert, deduced without keys (TLS 1.3)
+    if !keyed && tls13 && data.index + 1 == p.records && TLS13_ALERT_LENGTHS.contains(&data.length)
+    {
+        return None;
+    }
+    // answered: the initiator sent application data after it
+    if i.recent.back().is_some_and(|r| r.at.frame > data.at.frame) {
+        return None;
+    }
+    let rst_frame = i
+        .teardown
+        .rst
+        .map(|m| m.frame)
+        .filter(|&f| f > data.at.frame);
+    if peer_role == Role::Server {
+        // the rest of a response after the client's close: a race only
+        // when the client had closed for good (RST)
+        rst_frame?;
+        if !keyed && tls13 {
+            // possibly session tickets: the client sent nothing but its
+            // Finished (and its close_notify)
+            let cn_record = usize::from(init.verdict.close_notify.is_some());
+            if i.app_records < 2 + cn_record as u64 {
+                return None;
+            }
+        }
+    }
+    Some(Race {
+        by: peer_role,
+        frame: data.at.frame,
+        window: data.at.ts.secs_since(at.ts).max(0.0),
+        rst_frame,
+    })
+}

@@ -669,7 +669,9 @@ impl FlowState {
             df.set_keep_body_max(self.config.keep_body_max);
         }
         if self.dirs[i].hello_done {
-            df.set_want_handshake(false);
+            // a flow read with keys keeps handshake bodies: a TLS 1.2
+            // renegotiation's hellos come encrypted, after the first ones
+            df.set_want_handshake(self.keyed.as_deref().is_some_and(KeyedFlow::decrypted));
         }
         self.dirs[i].deframer = Some(df);
     }

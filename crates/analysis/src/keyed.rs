@@ -1,7 +1,20 @@
 //! Reading a flow's records with keys (SSLKEYLOGFILE key logs, pcapng
 //! Decryption Secrets Blocks): the facts the keyed verdict is computed
-//! from, kept beside the keyless ones so that a flow whose keys fail falls
-//! back to keyless inference whole.
+//! from, kept beside the keyless ones.
+//!
+//! Each direction stands on its own. A record that does not decrypt (a
+//! middlebox corrupted it; the peer then answers bad_record_mac) costs that
+//! record only: it is reported as a note with its frame, and the records
+//! after it are read at the next sequence numbers. A direction whose keys
+//! never fit (a wrong key log), that fails [`MAX_FAILURES_IN_A_ROW`] records
+//! in a row, or that changes keys without the key log knowing the new ones
+//! (a renegotiation whose client random was not logged) goes back to
+//! keyless inference; the other direction keeps its decrypted facts.
+//!
+//! TLS 1.2 renegotiation: the second handshake travels encrypted under the
+//! first keys. Its ClientHello and ServerHello are read from the decrypted
+//! handshake records; the keys of the new client random take over at each
+//! side's next ChangeCipherSpec.
 //!
 //! Nothing here runs when no keys were given: a flow then has no
 //! [`KeyedFlow`] at all.
@@ -9,9 +22,17 @@
 use std::sync::{Arc, PoisonError, RwLock};
 use tlsclose_decrypt::{
     KeyLog, KeyLogWarning, RecordDecrypter, RecordError, Secrets, SessionInfo, Side,
+    MAX_FAILURES_IN_A_ROW,
 };
 use tlsclose_tcp::{Dir, SegMeta};
-use tlsclose_tls::{Alert, ContentType, Record, MAX_RECORD_LEN};
+use tlsclose_tls::{
+    parse_client_hello, parse_server_hello, Alert, ContentType, HandshakeAssembler, HandshakeType,
+    Record, MAX_RECORD_LEN,
+};
+
+/// Longest handshake message joined from decrypted records (a
+/// renegotiation's hellos); longer ones are skipped.
+const MAX_DECRYPTED_HANDSHAKE: usize = 1 << 16;
 
 /// Bodies kept for TLS 1.1/1.2 flows with keys: enough for any alert or
 /// Finished record, whatever the protection.
@@ -66,12 +87,25 @@ impl KeyStore {
 pub(crate) enum KeyStatus {
     /// The hellos were not both seen yet.
     Waiting,
-    /// Both directions are read with keys.
+    /// Decrypters were set up; each direction says how far they got.
     Decrypting,
     /// The keys cannot be used for this flow: why, as a report note.
     Unusable(String),
-    /// A record did not decrypt.
-    Failed { frame: u64, error: RecordError },
+}
+
+/// A record that did not decrypt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub frame: u64,
+    pub error: RecordError,
+}
+
+/// Why a direction is no longer read with keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Blind {
+    /// Too many records in a row did not decrypt, or a renegotiation
+    /// brought keys the key log does not have: from this frame on.
+    Since { frame: u64, why: String },
 }
 
 /// An alert read with keys (or in plaintext, once keys were set up).
@@ -95,9 +129,25 @@ pub(crate) struct KeyedDir {
     /// Records that should have been decrypted but whose body was not
     /// captured (a gap): they may have been anything.
     pub lost: u64,
-    /// The last counted record of this direction was such a lost one.
+    /// The last counted record of this direction was such a lost one, or
+    /// one that did not decrypt.
     pub lost_last: bool,
     pub decrypted: u64,
+    /// Records that did not decrypt, and the first of them.
+    pub failed: u64,
+    pub first_failure: Option<Failure>,
+    /// Set when this direction stopped being read with keys.
+    pub blind: Option<Blind>,
+    /// TLS ≤ 1.2: decrypted handshake messages (a renegotiation's hellos).
+    handshake: Option<Box<HandshakeAssembler>>,
+    /// Keys of a renegotiated handshake, for this side's next
+    /// ChangeCipherSpec.
+    next: Option<RecordDecrypter>,
+    /// Why a renegotiation's keys are not there, for this side's next
+    /// ChangeCipherSpec.
+    next_missing: Option<String>,
+    /// Handshakes renegotiated with keys from the key log.
+    pub renegotiations: u64,
 }
 
 impl KeyedDir {
@@ -108,6 +158,51 @@ impl KeyedDir {
         }
         self.alerts_followed = self.alerts.len();
     }
+
+    /// The verdict can use this direction's decrypted facts: it was read
+    /// with keys to the end, and the keys fitted at least once (a direction
+    /// where every record failed had the wrong keys).
+    pub fn readable(&self) -> bool {
+        self.blind.is_none() && self.decrypter.is_some() && (self.decrypted > 0 || self.failed == 0)
+    }
+
+    /// Stop reading this direction with keys.
+    fn go_blind(&mut self, frame: u64, why: String) {
+        self.decrypter = None;
+        self.next = None;
+        self.handshake = None;
+        if self.blind.is_none() {
+            self.blind = Some(Blind::Since { frame, why });
+        }
+    }
+
+    /// A record of this side did not decrypt (`counted`: it is among the
+    /// records the verdict looks at).
+    fn failed_record(&mut self, frame: u64, error: RecordError, counted: bool) {
+        self.failed += 1;
+        if counted {
+            self.lost_last = true;
+        }
+        if let Some(h) = self.handshake.as_mut() {
+            h.reset();
+        }
+        let gave_up = self.decrypter.as_ref().is_some_and(RecordDecrypter::gave_up);
+        let why = match &error {
+            RecordError::Renegotiated => {
+                Some("renegotiated with keys the key log does not have".to_owned())
+            }
+            _ if gave_up => Some(format!(
+                "{MAX_FAILURES_IN_A_ROW} records in a row did not decrypt"
+            )),
+            _ => None,
+        };
+        if self.first_failure.is_none() {
+            self.first_failure = Some(Failure { frame, error });
+        }
+        if let Some(why) = why {
+            self.go_blind(frame, why);
+        }
+    }
 }
 
 /// Decryption state of one flow.
@@ -117,6 +212,8 @@ pub(crate) struct KeyedFlow {
     pub status: KeyStatus,
     /// Indexed by [`Dir::index`].
     pub dirs: [KeyedDir; 2],
+    /// The random of a renegotiation's ClientHello, until its ServerHello.
+    pending_client_random: Option<[u8; 32]>,
 }
 
 impl KeyedFlow {
@@ -125,6 +222,7 @@ impl KeyedFlow {
             store,
             status: KeyStatus::Waiting,
             dirs: [KeyedDir::default(), KeyedDir::default()],
+            pending_client_random: None,
         }
     }
 
@@ -184,9 +282,6 @@ impl KeyedFlow {
             if lost {
                 dec.record_lost();
             }
-            if ct == ContentType::CHANGE_CIPHER_SPEC {
-                dec.change_cipher_spec();
-            }
             if lost {
                 d.lost += 1;
             }
@@ -196,24 +291,35 @@ impl KeyedFlow {
                     d.data_seen(rec.tag.frame);
                 }
             }
+            if ct == ContentType::CHANGE_CIPHER_SPEC {
+                d.change_cipher_spec(rec.tag.frame);
+            }
             return None;
         };
-        let read = dec
-            .decrypt(ct, rec.header.version, body)
-            .map(|p| (p.content_type, p.encrypted, p.alert()));
-        dec.release_buffer();
-        if ct == ContentType::CHANGE_CIPHER_SPEC {
-            dec.change_cipher_spec();
+        let mut hello = None;
+        let tls13 = dec.is_tls13();
+        let read = match dec.decrypt(ct, rec.header.version, body) {
+            Ok(p) => {
+                if p.encrypted && p.content_type == ContentType::HANDSHAKE && !tls13 {
+                    hello = decrypted_handshake(&mut d.handshake, p.data);
+                }
+                Ok((p.content_type, p.encrypted, p.alert()))
+            }
+            Err(e) => Err(e),
+        };
+        if let Some(dec) = d.decrypter.as_mut() {
+            dec.release_buffer();
         }
+        if ct == ContentType::CHANGE_CIPHER_SPEC {
+            d.change_cipher_spec(rec.tag.frame);
+        }
+        if let Some(hello) = hello {
+            self.renegotiation_hello(dir, hello);
+        }
+        let d = &mut self.dirs[dir.index()];
         match read {
             Err(error) => {
-                self.status = KeyStatus::Failed {
-                    frame: rec.tag.frame,
-                    error,
-                };
-                for d in &mut self.dirs {
-                    d.decrypter = None;
-                }
+                d.failed_record(rec.tag.frame, error, index.is_some());
                 None
             }
             Ok((inner, encrypted, alert)) => {
@@ -264,19 +370,162 @@ impl KeyedFlow {
         }
     }
 
-    /// The flow was read with keys from start to end.
+    /// Some direction is still read with keys (so record bodies are kept).
     pub fn decrypted(&self) -> bool {
-        self.status == KeyStatus::Decrypting
+        self.status == KeyStatus::Decrypting && self.dirs.iter().any(|d| d.decrypter.is_some())
     }
 
-    /// Why the keys were not used, for the report's notes.
-    pub fn note(&self) -> Option<String> {
-        match &self.status {
-            KeyStatus::Waiting | KeyStatus::Decrypting => None,
-            KeyStatus::Unusable(why) => Some(why.clone()),
-            KeyStatus::Failed { frame, error } => {
-                Some(format!("keys: decrypt failed at frame {frame} ({error})"))
+    /// The decrypted facts of `dir`, when the verdict can use them (see
+    /// [`KeyedDir::readable`]).
+    pub fn readable(&self, dir: Dir) -> Option<&KeyedDir> {
+        let d = &self.dirs[dir.index()];
+        (self.status == KeyStatus::Decrypting && d.readable()).then_some(d)
+    }
+
+    /// What went wrong with the keys, for the report's notes: why they were
+    /// not used, or per direction (`client_dir` names them) the records
+    /// that did not decrypt and what became of the direction.
+    pub fn notes(&self, client_dir: Dir) -> Vec<String> {
+        let mut out = Vec::new();
+        if let KeyStatus::Unusable(why) = &self.status {
+            out.push(why.clone());
+        }
+        for dir in [client_dir, client_dir.other()] {
+            let d = &self.dirs[dir.index()];
+            let side = if dir == client_dir { "client" } else { "server" };
+            if let Some(Failure { frame, error }) = &d.first_failure {
+                let more = match d.failed {
+                    0 | 1 => String::new(),
+                    n => format!(", {} more {side} record(s) failed", n - 1),
+                };
+                let then = match (&d.blind, d.readable()) {
+                    (Some(Blind::Since { frame, why }), _) => {
+                        format!("{side} side read without keys from frame {frame}: {why}")
+                    }
+                    (None, false) => format!("{side} side read without keys: no record decrypted"),
+                    (None, true) => format!("the {side}'s other records were read"),
+                };
+                out.push(format!(
+                    "keys: decrypt failed at frame {frame} ({error}), a {side} record{more}; {then}"
+                ));
+            } else if let Some(Blind::Since { frame, why }) = &d.blind {
+                out.push(format!(
+                    "keys: {side} side read without keys from frame {frame}: {why}"
+                ));
             }
+        }
+        out
+    }
+
+    /// A renegotiation's hello was read in `dir`'s decrypted handshake.
+    fn renegotiation_hello(&mut self, dir: Dir, hello: RenegotiationHello) {
+        match hello {
+            RenegotiationHello::Client(random) => self.pending_client_random = Some(random),
+            RenegotiationHello::Server(session) => {
+                let Some(client_random) = self.pending_client_random.take() else {
+                    return;
+                };
+                let session = SessionInfo {
+                    client_random,
+                    ..session
+                };
+                let server_dir = dir;
+                let keys = match self.store.lookup(&client_random) {
+                    None => Err("renegotiated, and the key log has no secrets for the new \
+                                 client random"
+                        .to_owned()),
+                    Some(secrets) => {
+                        let make = |side| RecordDecrypter::new(&session, &secrets, side);
+                        match (make(Side::Client), make(Side::Server)) {
+                            (Ok(client), Ok(server)) => Ok((client, server)),
+                            (Err(e), _) | (_, Err(e)) => Err(format!("renegotiated: {e}")),
+                        }
+                    }
+                };
+                // each side switches (or goes blind) at its ChangeCipherSpec
+                let (c, s) = (server_dir.other().index(), server_dir.index());
+                match keys {
+                    Ok((client, server)) => {
+                        self.dirs[c].next = Some(client);
+                        self.dirs[s].next = Some(server);
+                    }
+                    Err(why) => {
+                        self.dirs[c].next_missing = Some(why.clone());
+                        self.dirs[s].next_missing = Some(why);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A hello of a renegotiation, read from decrypted handshake records.
+#[derive(Debug, Clone, Copy)]
+enum RenegotiationHello {
+    /// The new ClientHello's random.
+    Client([u8; 32]),
+    /// What the new ServerHello negotiated (client random not filled in).
+    Server(SessionInfo),
+}
+
+/// Decrypted handshake content of a TLS ≤ 1.2 side after its
+/// ChangeCipherSpec: a renegotiation. Returns the hello it completes.
+fn decrypted_handshake(
+    assembler: &mut Option<Box<HandshakeAssembler>>,
+    data: &[u8],
+) -> Option<RenegotiationHello> {
+    let mut found = None;
+    assembler
+            .get_or_insert_with(|| Box::new(HandshakeAssembler::new(MAX_DECRYPTED_HANDSHAKE)))
+            .push(data, &mut |t, m| match t {
+                HandshakeType::CLIENT_HELLO => {
+                    if let Ok(ch) = parse_client_hello(m) {
+                        found = Some(RenegotiationHello::Client(ch.random));
+                    }
+                }
+                HandshakeType::SERVER_HELLO => {
+                    if let Ok(sh) = parse_server_hello(m) {
+                        found = Some(RenegotiationHello::Server(SessionInfo {
+                            version: sh.negotiated_version(),
+                            cipher_suite: sh.cipher_suite,
+                            client_random: [0; 32],
+                            server_random: sh.random,
+                            encrypt_then_mac: sh.encrypt_then_mac,
+                        }));
+                    }
+                }
+                _ => {}
+            });
+    found
+}
+
+impl KeyedDir {
+    /// This side sent ChangeCipherSpec: its next records are encrypted
+    /// (again, after a renegotiation: with the new handshake's keys).
+    fn change_cipher_spec(&mut self, frame: u64) {
+        let Some(dec) = self.decrypter.as_mut() else {
+            return;
+        };
+        // TLS 1.3: a compatibility ChangeCipherSpec means nothing
+        if dec.is_tls13() {
+            return;
+        }
+        if !dec.is_encrypting() {
+            dec.change_cipher_spec();
+            return;
+        }
+        if let Some(mut next) = self.next.take() {
+            next.change_cipher_spec();
+            *dec = next;
+            self.renegotiations += 1;
+            if let Some(h) = self.handshake.as_mut() {
+                h.reset();
+            }
+        } else {
+            let why = self.next_missing.take().unwrap_or_else(|| {
+                "renegotiated, and the new handshake's hellos were not read".into()
+            });
+            self.go_blind(frame, why);
         }
     }
 }

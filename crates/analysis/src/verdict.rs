@@ -247,10 +247,14 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
     let facts = |r: Role| &flow.dirs[dir_of(r).index()];
     let tls13 = flow.hello.version == Some(ProtocolVersion::TLS1_3);
 
-    // with keys that worked, the decrypted facts; otherwise keyless inference
-    let keyed: Option<&KeyedFlow> = flow.keyed.as_deref().filter(|k| k.decrypted());
-    let side = |role: Role| match keyed {
-        Some(k) => keyed_side_verdict(facts(role), &k.dirs[dir_of(role).index()], role, tls13),
+    // per side: its decrypted facts where its keys worked, otherwise
+    // keyless inference
+    let keyed: Option<&KeyedFlow> = flow
+        .keyed
+        .as_deref()
+        .filter(|k| k.readable(cdir).is_some() || k.readable(cdir.other()).is_some());
+    let side = |role: Role| match keyed.and_then(|k| k.readable(dir_of(role))) {
+        Some(k) => keyed_side_verdict(facts(role), k, role, tls13),
         None => side_verdict(facts(role), role, tls13),
     };
     let client = side(Role::Client);
@@ -401,8 +405,8 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
         notes
             .push("ended early: the flow table was full and this flow was idle the longest".into());
     }
-    if let Some(note) = flow.keyed.as_deref().and_then(KeyedFlow::note) {
-        notes.push(note);
+    if let Some(k) = flow.keyed.as_deref() {
+        notes.extend(k.notes(cdir));
     }
     if let Some(note) = flow.keys_unused() {
         notes.push(note.into());

@@ -232,6 +232,11 @@ impl RecordDecrypter {
         }
     }
 
+    /// True for a TLS 1.3 connection.
+    pub fn is_tls13(&self) -> bool {
+        matches!(self.state, State::Tls13(_))
+    }
+
     /// True when the next record of this side is expected encrypted.
     pub fn is_encrypting(&self) -> bool {
         match &self.state {

@@ -1,0 +1,179 @@
+//! Keys where the traffic is damaged or changes keys: a record that does
+//! not decrypt costs that record only (the other direction, and the same
+//! direction after it, stay decrypted), and a TLS 1.2 renegotiation
+//! switches to the second handshake's keys at its ChangeCipherSpec.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn case(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(name)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tlsclose-keys-damage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+/// The one TLS flow of `capture`, read with `keylog` (or without keys).
+fn flow(capture: &Path, keylog: Option<&Path>) -> Value {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlsclose"));
+    cmd.env_remove("SSLKEYLOGFILE").args(["-f", "json"]);
+    if let Some(k) = keylog {
+        cmd.arg("--keylog").arg(k);
+    }
+    let out = cmd.arg(capture).output().expect("run tlsclose");
+    assert_eq!(out.status.code(), Some(0), "{capture:?}");
+    let flows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
+        .filter(|v| v.get("ending").is_some())
+        .collect();
+    assert_eq!(flows.len(), 1, "{capture:?}: {flows:?}");
+    flows.into_iter().next().unwrap_or_default()
+}
+
+fn notes(f: &Value) -> Vec<String> {
+    f["notes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// A copy of a classic pcap with the last byte of frame `frame` (1-based)
+/// flipped: the end of the TLS record that frame completes.
+fn flip_last_byte_of_frame(src: &Path, frame: usize, dst: &Path) {
+    let mut data = std::fs::read(src).expect("read capture");
+    assert_eq!(
+        data.get(..4),
+        Some(&[0xd4, 0xc3, 0xb2, 0xa1][..]),
+        "little-endian µs pcap"
+    );
+    let mut at = 24;
+    for n in 1.. {
+        let incl = data
+            .get(at + 8..at + 12)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_le_bytes)
+            .expect("frame header") as usize;
+        if n == frame {
+            let last = at + 16 + incl - 1;
+            data[last] ^= 0x01;
+            break;
+        }
+        at += 16 + incl;
+    }
+    std::fs::write(dst, data).expect("write capture");
+}
+
+#[test]
+fn bad_record_mac_gives_the_servers_decrypted_alert_tls12_and_tls13() {
+    for (name, frame) in [
+        ("keys-bad-record-mac-tls12", 11),
+        ("keys-bad-record-mac-tls13", 12),
+    ] {
+        let c = case(name);
+        let capture = c.join("capture.pcap");
+        let keyed = flow(&capture, Some(&c.join("sslkeys.log")));
+        assert_eq!(keyed["ending"], "fin-only", "{name}");
+        assert_eq!(keyed["closer"], "server", "{name}");
+        assert_eq!(keyed["server_close_notify"], "none", "{name}");
+        assert_eq!(keyed["alerts"]["server"][0], "fatal:bad_record_mac", "{name}");
+        assert_eq!(keyed["decrypted"], true, "{name}");
+        assert_eq!(keyed["confidence"], "certain", "{name}");
+        let n = notes(&keyed);
+        assert_eq!(n.len(), 1, "{name}: {n:?}");
+        assert!(
+            n[0].starts_with(&format!("keys: decrypt failed at frame {frame} (bad record MAC")),
+            "{name}: {n:?}"
+        );
+        assert!(n[0].contains("a client record"), "{name}: {n:?}");
+
+        // without keys the fatal alert passes for a close_notify
+        let keyless = flow(&capture, None);
+        assert_eq!(keyless["ending"], "close_notify-then-fin", "{name}");
+        assert_eq!(keyless["server_close_notify"], "inferred", "{name}");
+        assert_eq!(keyless["decrypted"], false, "{name}");
+    }
+}
+
+#[test]
+fn a_corrupted_record_costs_only_itself() {
+    // TLS 1.3: the client's first request (frame 11) is damaged; its second
+    // request and its close_notify (frame 15) still decrypt, at the next
+    // sequence numbers. TLS 1.2: the server's response (frame 11) is
+    // damaged; its close_notify (frame 12) still decrypts.
+    for (name, frame, role) in [
+        ("curl-h1-two-requests-keepalive", 11, "client"),
+        ("nginx-tls12-connection-close", 11, "server"),
+    ] {
+        let c = case(name);
+        let damaged = tmp(&format!("{name}.pcap"));
+        flip_last_byte_of_frame(&c.join("capture.pcap"), frame, &damaged);
+        let f = flow(&damaged, Some(&c.join("sslkeys.log")));
+        assert_eq!(f[format!("{role}_close_notify")], "seen", "{name}: {f}");
+        assert_eq!(f["alerts"][role][0], "warning:close_notify", "{name}");
+        assert_eq!(f["decrypted"], true, "{name}");
+        assert_eq!(f["confidence"], "certain", "{name}");
+        let n = notes(&f);
+        assert_eq!(n.len(), 1, "{name}: {n:?}");
+        assert!(
+            n[0].starts_with(&format!("keys: decrypt failed at frame {frame} (")),
+            "{name}: {n:?}"
+        );
+        assert!(
+            n[0].ends_with(&format!("the {role}'s other records were read")),
+            "{name}: {n:?}"
+        );
+        // and the undamaged capture has no such note
+        let clean = flow(&c.join("capture.pcap"), Some(&c.join("sslkeys.log")));
+        assert!(notes(&clean).is_empty(), "{name}: {:?}", notes(&clean));
+    }
+}
+
+#[test]
+fn close_notify_after_a_tls12_renegotiation_decrypts() {
+    let c = case("keys-renegotiation-tls12");
+    let capture = c.join("capture.pcap");
+    let keylog = c.join("sslkeys.log");
+    let f = flow(&capture, Some(&keylog));
+    assert_eq!(f["ending"], "close_notify-then-fin");
+    assert_eq!(f["client_close_notify"], "seen");
+    assert_eq!(f["server_close_notify"], "seen");
+    assert_eq!(f["alerts"]["client"][0], "warning:close_notify");
+    assert_eq!(f["confidence"], "certain");
+    assert_eq!(f["decrypted"], true);
+    assert!(notes(&f).is_empty(), "{:?}", notes(&f));
+
+    // without the second handshake's line, each side is read with keys up
+    // to its second ChangeCipherSpec, then without: both close_notify
+    // alerts are inferred again, and the notes say why
+    let text = std::fs::read_to_string(&keylog).expect("read key log");
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("CLIENT_RANDOM"))
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per handshake");
+    let first_only = tmp("first-handshake-only.log");
+    std::fs::write(&first_only, format!("{}\n", lines[0])).expect("write");
+    let f = flow(&capture, Some(&first_only));
+    assert_eq!(f["ending"], "close_notify-then-fin");
+    assert_eq!(f["client_close_notify"], "inferred");
+    assert_eq!(f["server_close_notify"], "inferred");
+    assert_eq!(f["decrypted"], false);
+    let n = notes(&f);
+    assert_eq!(n.len(), 2, "{n:?}");
+    for (note, side, frame) in [(&n[0], "client", 17), (&n[1], "server", 18)] {
+        assert_eq!(
+            note,
+            &format!(
+                "keys: {side} side read without keys from frame {frame}: renegotiated, and \
+                 the key log has no secrets for the new client random"
+            )
+        );
+    }
+}

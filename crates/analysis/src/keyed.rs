@@ -186,7 +186,10 @@ impl KeyedDir {
         if let Some(h) = self.handshake.as_mut() {
             h.reset();
         }
-        let gave_up = self.decrypter.as_ref().is_some_and(RecordDecrypter::gave_up);
+        let gave_up = self
+            .decrypter
+            .as_ref()
+            .is_some_and(RecordDecrypter::gave_up);
         let why = match &error {
             RecordError::Renegotiated => {
                 Some("renegotiated with keys the key log does not have".to_owned())
@@ -392,7 +395,11 @@ impl KeyedFlow {
         }
         for dir in [client_dir, client_dir.other()] {
             let d = &self.dirs[dir.index()];
-            let side = if dir == client_dir { "client" } else { "server" };
+            let side = if dir == client_dir {
+                "client"
+            } else {
+                "server"
+            };
             if let Some(Failure { frame, error }) = &d.first_failure {
                 let more = match d.failed {
                     0 | 1 => String::new(),
@@ -476,26 +483,26 @@ fn decrypted_handshake(
 ) -> Option<RenegotiationHello> {
     let mut found = None;
     assembler
-            .get_or_insert_with(|| Box::new(HandshakeAssembler::new(MAX_DECRYPTED_HANDSHAKE)))
-            .push(data, &mut |t, m| match t {
-                HandshakeType::CLIENT_HELLO => {
-                    if let Ok(ch) = parse_client_hello(m) {
-                        found = Some(RenegotiationHello::Client(ch.random));
-                    }
+        .get_or_insert_with(|| Box::new(HandshakeAssembler::new(MAX_DECRYPTED_HANDSHAKE)))
+        .push(data, &mut |t, m| match t {
+            HandshakeType::CLIENT_HELLO => {
+                if let Ok(ch) = parse_client_hello(m) {
+                    found = Some(RenegotiationHello::Client(ch.random));
                 }
-                HandshakeType::SERVER_HELLO => {
-                    if let Ok(sh) = parse_server_hello(m) {
-                        found = Some(RenegotiationHello::Server(SessionInfo {
-                            version: sh.negotiated_version(),
-                            cipher_suite: sh.cipher_suite,
-                            client_random: [0; 32],
-                            server_random: sh.random,
-                            encrypt_then_mac: sh.encrypt_then_mac,
-                        }));
-                    }
+            }
+            HandshakeType::SERVER_HELLO => {
+                if let Ok(sh) = parse_server_hello(m) {
+                    found = Some(RenegotiationHello::Server(SessionInfo {
+                        version: sh.negotiated_version(),
+                        cipher_suite: sh.cipher_suite,
+                        client_random: [0; 32],
+                        server_random: sh.random,
+                        encrypt_then_mac: sh.encrypt_then_mac,
+                    }));
                 }
-                _ => {}
-            });
+            }
+            _ => {}
+        });
     found
 }
 

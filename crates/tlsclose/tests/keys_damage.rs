@@ -40,7 +40,11 @@ fn flow(capture: &Path, keylog: Option<&Path>) -> Value {
 fn notes(f: &Value) -> Vec<String> {
     f["notes"]
         .as_array()
-        .map(|a| a.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|n| n.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -82,13 +86,18 @@ fn bad_record_mac_gives_the_servers_decrypted_alert_tls12_and_tls13() {
         assert_eq!(keyed["ending"], "fin-only", "{name}");
         assert_eq!(keyed["closer"], "server", "{name}");
         assert_eq!(keyed["server_close_notify"], "none", "{name}");
-        assert_eq!(keyed["alerts"]["server"][0], "fatal:bad_record_mac", "{name}");
+        assert_eq!(
+            keyed["alerts"]["server"][0], "fatal:bad_record_mac",
+            "{name}"
+        );
         assert_eq!(keyed["decrypted"], true, "{name}");
         assert_eq!(keyed["confidence"], "certain", "{name}");
         let n = notes(&keyed);
         assert_eq!(n.len(), 1, "{name}: {n:?}");
         assert!(
-            n[0].starts_with(&format!("keys: decrypt failed at frame {frame} (bad record MAC")),
+            n[0].starts_with(&format!(
+                "keys: decrypt failed at frame {frame} (bad record MAC"
+            )),
             "{name}: {n:?}"
         );
         assert!(n[0].contains("a client record"), "{name}: {n:?}");

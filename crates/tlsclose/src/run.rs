@@ -15,7 +15,7 @@ use tlsclose_analysis::{
 };
 use tlsclose_capture::{decode_segment, CaptureError, CaptureFormat, CaptureReader};
 use tlsclose_decrypt::KeyLog;
-use tlsclose_tcp::{FlowTableConfig, SegMeta};
+use tlsclose_tcp::{CaptureClock, ClockConfig, FlowTableConfig, SegMeta};
 use tlsclose_tls::HelloLimits;
 
 /// Where reports go, and what the run has counted.
@@ -306,6 +306,9 @@ fn read_one(
         Some(k) => Analyzer::with_keys(config, k),
         None => Analyzer::new(config),
     };
+    // the time the flow table and the flows go by: robust to timestamps
+    // that jump (tcp/src/clock.rs); it sees every frame, TCP or not
+    let mut clock = CaptureClock::new(ClockConfig::for_idle_timeout(config.table.idle_timeout_ns));
     let mut dsbs = 0usize;
     let frames_before = out.summary.frames;
     let mut cut = false;
@@ -325,11 +328,17 @@ fn read_one(
                         );
                     }
                 }
+                let ts = clock.tick(frame.number, frame.ts);
+                if clock.has_warnings() {
+                    for w in clock.take_warnings() {
+                        out.warn(&format!("{input}: {w}"));
+                    }
+                }
                 match decode_segment(&frame) {
                     Ok(seg) => {
                         let meta = SegMeta {
                             frame: frame.number,
-                            ts: frame.ts,
+                            ts,
                         };
                         analyzer.segment(&seg, meta, &mut |r| out.emit(input, r));
                     }

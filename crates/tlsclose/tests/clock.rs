@@ -1,0 +1,96 @@
+//! Capture time that misbehaves (testdata/clock-*, made by
+//! scripts/make-clock-cases.py from real corpus captures): a frame far in
+//! the future or the past, and a step backwards, leave the verdicts and the
+//! per-flow times alone, and the user is warned once, with the frame.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Output;
+
+fn run(case: &str) -> Output {
+    let capture: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "..",
+        "testdata",
+        case,
+        "capture.pcap",
+    ]
+    .iter()
+    .collect();
+    std::process::Command::new(env!("CARGO_BIN_EXE_tlsclose"))
+        .env_clear()
+        .args(["--format", "json"])
+        .arg(&capture)
+        .output()
+        .expect("run tlsclose")
+}
+
+/// The one flow's JSON line and the stderr warnings.
+fn flow_and_warnings(case: &str) -> (Value, Vec<String>) {
+    let out = run(case);
+    assert!(out.status.success(), "{case}: {out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let flows: Vec<Value> = stdout
+        .lines()
+        .filter(|l| l.contains("\"ending\""))
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(flows.len(), 1, "{case}: {stdout}");
+    let warnings = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains("warning"))
+        .map(str::to_owned)
+        .collect();
+    (flows[0].clone(), warnings)
+}
+
+fn idle(flow: &Value) -> f64 {
+    flow["idle_before_close"]
+        .as_f64()
+        .expect("idle_before_close")
+}
+
+#[test]
+fn a_synack_decades_ahead_does_not_end_the_starttls_flow() {
+    let (flow, warnings) = flow_and_warnings("clock-future-synack-starttls");
+    assert_eq!(flow["ending"], "close_notify-then-fin");
+    assert_eq!(flow["version"], "TLS 1.3");
+    assert_eq!(flow["server_close_notify"], "inferred");
+    assert!(idle(&flow) < 1.0, "{flow}");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("frame 2's timestamp is 30.0 years after"),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_record_stamped_1970_does_not_make_the_flow_idle_for_decades() {
+    let (flow, warnings) = flow_and_warnings("clock-past-outlier");
+    assert_eq!(flow["ending"], "close_notify-then-fin");
+    assert!(idle(&flow) < 1.0, "{flow}");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("frame 16's timestamp"), "{warnings:?}");
+    assert!(
+        warnings[0].contains("before the frames around it"),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_step_backwards_keeps_time_monotonic_for_the_flow() {
+    let (flow, warnings) = flow_and_warnings("clock-step-back");
+    assert_eq!(flow["ending"], "close_notify-then-fin");
+    assert!(idle(&flow) < 1.0, "{flow}");
+    let first = flow["first_time"].as_f64().expect("first_time");
+    let last = flow["last_time"].as_f64().expect("last_time");
+    let teardown = flow["teardown"]["time"].as_f64().expect("teardown time");
+    assert!(first <= teardown && teardown <= last, "{flow}");
+    assert!(last - first < 1.0, "{flow}");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("runs backwards by 60 min at frame 11"),
+        "{warnings:?}"
+    );
+}

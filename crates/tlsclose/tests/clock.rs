@@ -94,3 +94,34 @@ fn a_step_backwards_keeps_time_monotonic_for_the_flow() {
         "{warnings:?}"
     );
 }
+
+/// testdata/sample is six captures one after the other (mergecap -a): time
+/// runs backwards by 66.7 s at frame 38 (and again at 51 and 68). One
+/// warning, and the six flows keep their verdicts (testdata.rs).
+#[test]
+fn a_concatenated_capture_warns_once_that_time_runs_backwards() {
+    let capture: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "..",
+        "testdata",
+        "sample",
+        "capture.pcap",
+    ]
+    .iter()
+    .collect();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tlsclose"))
+        .env_clear()
+        .args(["--format", "json"])
+        .arg(&capture)
+        .output()
+        .expect("run tlsclose");
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("capture time runs backwards by 66.7 s at frame 38"),
+        "{stderr}"
+    );
+}

@@ -87,7 +87,13 @@ fn check_case(dir: &Path) -> Vec<String> {
     }
 
     // one line per expected line, each with its fragments, naming the file
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    // The sample is six captures one after the other (mergecap -a): its
+    // time runs backwards at frame 38, which the capture clock warns about
+    // (checked in tests/clock.rs); the damage warnings are what is compared.
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.contains(": capture time runs backwards"))
+        .collect();
     let expected = read(&dir.join("expected-stderr"));
     let want: Vec<Vec<String>> = expected
         .lines()

@@ -150,6 +150,11 @@ pub struct FlowTableConfig {
     pub idle_timeout_ns: i64,
     /// How long after a lone RST a flow is kept for in-flight segments.
     pub rst_linger_ns: i64,
+    /// How long a flow closed by FIN on both sides is kept for its last
+    /// packets (the final ACK, late retransmissions) when the final ACK of
+    /// the last FIN does not come first: they then fall in its frame range
+    /// (and its `--extract`) and do not start a new, mid-stream flow.
+    pub close_linger_ns: i64,
     /// How long a finished 4-tuple is remembered, so that late
     /// retransmissions are not taken for a new connection.
     pub closed_ttl_ns: i64,
@@ -177,6 +182,7 @@ impl Default for FlowTableConfig {
         FlowTableConfig {
             idle_timeout_ns: 300 * 1_000_000_000,
             rst_linger_ns: 1_000_000_000,
+            close_linger_ns: 1_000_000_000,
             closed_ttl_ns: 120 * 1_000_000_000,
             max_flows: 100_000,
             reassembly_limit: 1 << 20,
@@ -249,6 +255,30 @@ struct Live<C> {
     /// What [`Live::held`] said after the last segment (so it is counted
     /// once per segment, not twice: it reaches into both directions).
     held: usize,
+    /// Both sides sent FIN: the flow is over and waits for its last
+    /// packets (see [`FlowTableConfig::close_linger_ns`]).
+    closing: Option<Closing>,
+}
+
+/// A flow closed by FIN on both sides, kept for its last packets.
+#[derive(Clone, Copy)]
+struct Closing {
+    /// When the second FIN came.
+    at: Timestamp,
+    /// The final ACK: a segment from this direction acknowledging this
+    /// sequence number (the last FIN's end, plus one).
+    ack_from: Dir,
+    ack: u32,
+}
+
+/// What a segment did to its flow.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fed {
+    Open,
+    /// Both sides sent FIN; the final ACK is still to come.
+    Closing,
+    /// The flow is over: report it now.
+    Closed,
 }
 
 enum Slot<C> {
@@ -317,6 +347,11 @@ impl<C: StreamConsumer> FlowTable<C> {
                 }
                 return;
             }
+            if live.closing.is_some() {
+                // a new connection on the 4-tuple of one that is over: the
+                // old one ends as closed, not replaced
+                self.end(key, EndReason::Closed, done);
+            }
         }
 
         let replace = match self.map.get(&key) {
@@ -372,6 +407,7 @@ impl<C: StreamConsumer> FlowTable<C> {
                 rst_at: None,
                 segments: 0,
                 held: 0,
+                closing: None,
             };
             self.map.insert(key, Slot::Live(Box::new(live)));
             self.live += 1;
@@ -396,8 +432,17 @@ impl<C: StreamConsumer> FlowTable<C> {
         seg: &Segment<'_>,
         meta: SegMeta,
     ) -> bool {
+        if let Some(c) = live.closing {
+            // after both FINs: the segment is the flow's, nothing more
+            live.last = meta;
+            live.segments += 1;
+            let final_ack = dir == c.ack_from
+                && seg.flags.ack
+                && seg.ack.wrapping_sub(c.ack) as i32 >= 0;
+            return final_ack || seg.flags.rst;
+        }
         let before = live.held;
-        let closed = live.feed(dir, seg, meta);
+        let closed = live.feed(dir, seg, meta) == Fed::Closed;
         let mut after = live.held();
         let others = stats.held_bytes.saturating_sub(before);
         let limit = config.reassembly_total_limit;
@@ -421,6 +466,16 @@ impl<C: StreamConsumer> FlowTable<C> {
         let Some(Slot::Live(live)) = self.map.remove(&key) else {
             return;
         };
+        // a flow over but for its last packets ends as closed, whatever
+        // took it out of the table
+        let reason = if live.closing.is_some() {
+            EndReason::Closed
+        } else {
+            reason
+        };
+        if reason == EndReason::Evicted {
+            self.stats.evicted_flows += 1;
+        }
         self.live -= 1;
         self.stats.held_bytes = self.stats.held_bytes.saturating_sub(live.held());
         let at = live.last.ts;
@@ -466,7 +521,6 @@ impl<C: StreamConsumer> FlowTable<C> {
             .collect();
         victims.sort_unstable_by_key(|v| v.0);
         for (_, key) in victims {
-            self.stats.evicted_flows += 1;
             self.end(key, EndReason::Evicted, done);
         }
     }
@@ -498,7 +552,11 @@ impl<C: StreamConsumer> FlowTable<C> {
                 keep
             }
             Slot::Live(live) => {
-                if now.0.saturating_sub(live.last.ts.0) >= cfg.idle_timeout_ns {
+                if let Some(c) = live.closing {
+                    if now.0.saturating_sub(c.at.0) >= cfg.close_linger_ns {
+                        ending.push((live.start.first.frame, *key, EndReason::Closed));
+                    }
+                } else if now.0.saturating_sub(live.last.ts.0) >= cfg.idle_timeout_ns {
                     ending.push((live.start.first.frame, *key, EndReason::IdleTimeout));
                 } else if let Some(r) = live.rst_at {
                     if now.0.saturating_sub(r.0) >= cfg.rst_linger_ns {
@@ -524,7 +582,9 @@ impl<C: StreamConsumer> FlowTable<C> {
                 Slot::Live(l) => Some((
                     l.start.first.frame,
                     *k,
-                    if l.rst_at.is_some() {
+                    if l.closing.is_some() {
+                        EndReason::Closed
+                    } else if l.rst_at.is_some() {
                         EndReason::Reset
                     } else {
                         EndReason::EndOfCapture
@@ -543,8 +603,9 @@ impl<C: StreamConsumer> FlowTable<C> {
 }
 
 impl<C: StreamConsumer> Live<C> {
-    /// Applies a segment; true when both directions are now torn down.
-    fn feed(&mut self, dir: Dir, seg: &Segment<'_>, meta: SegMeta) -> bool {
+    /// Applies a segment: the flow is over when both directions are torn
+    /// down, at once when one was by RST, else after the final ACK.
+    fn feed(&mut self, dir: Dir, seg: &Segment<'_>, meta: SegMeta) -> Fed {
         self.last = meta;
         self.segments += 1;
         self.consumer.segment(dir, seg, meta);
@@ -588,7 +649,24 @@ impl<C: StreamConsumer> Live<C> {
                 .acked(seg.ack, &mut |c, m| deliver(consumer, peer, known, c, m));
         }
         let [a, b] = &self.dirs;
-        a.torn_down() && b.torn_down()
+        if !(a.torn_down() && b.torn_down()) {
+            return Fed::Open;
+        }
+        if a.rst || b.rst || seg.flags.rst || !seg.flags.fin {
+            return Fed::Closed;
+        }
+        // this segment's FIN closed the flow: wait for its ACK
+        let seq = if seg.flags.syn {
+            seg.seq.wrapping_add(1)
+        } else {
+            seg.seq
+        };
+        self.closing = Some(Closing {
+            at: meta.ts,
+            ack_from: dir.other(),
+            ack: seq.wrapping_add(seg.wire_len).wrapping_add(1),
+        });
+        Fed::Closing
     }
 
     /// Bytes held for out-of-order segments in both directions, and by
@@ -720,6 +798,13 @@ mod tests {
         rst: false,
         psh: true,
     };
+    const ACK: TcpFlags = TcpFlags {
+        syn: false,
+        ack: true,
+        fin: false,
+        rst: false,
+        psh: false,
+    };
     const FIN: TcpFlags = TcpFlags {
         syn: false,
         ack: false,
@@ -822,6 +907,73 @@ mod tests {
         }
     }
 
+    /// Ends of each flow handed out: (first frame, last frame, reason).
+    type Ends = Vec<(u64, u64, EndReason)>;
+
+    fn feed(t: &mut FlowTable<Count>, ends: &mut Ends, s: Segment<'_>, frame: u64, ts_ms: i64) {
+        let m = SegMeta {
+            frame,
+            ts: Timestamp(ts_ms * 1_000_000),
+        };
+        t.process(&s, m, &mut |_| Count::default(), &mut |f| {
+            ends.push((f.start.first.frame, f.last.frame, f.reason))
+        });
+    }
+
+    fn with_ack(mut s: Segment<'_>, ack: u32) -> Segment<'_> {
+        s.ack = ack;
+        s.flags.ack = true;
+        s
+    }
+
+    #[test]
+    fn a_flow_closed_by_fins_takes_its_final_ack() {
+        let mut t = FlowTable::<Count>::new(FlowTableConfig::default());
+        let mut ends = Ends::new();
+        feed(&mut t, &mut ends, seg(1, true, 0, SYN, b""), 1, 0);
+        feed(&mut t, &mut ends, with_ack(seg(1, false, 500, SYN, b""), 1), 2, 1);
+        feed(&mut t, &mut ends, with_ack(seg(1, true, 1, FIN, b""), 501), 3, 2);
+        // the server's FIN closes the flow; its ACK from the client is its last packet
+        feed(&mut t, &mut ends, with_ack(seg(1, false, 501, FIN, b""), 2), 4, 3);
+        assert!(ends.is_empty(), "kept for the final ACK");
+        // an ACK of something older is not the final one
+        feed(&mut t, &mut ends, with_ack(seg(1, true, 2, DATA, b""), 501), 5, 4);
+        assert!(ends.is_empty());
+        feed(&mut t, &mut ends, with_ack(seg(1, true, 2, ACK, b""), 502), 6, 5);
+        assert_eq!(ends, vec![(1, 6, EndReason::Closed)]);
+        // a retransmission after that is late: no new flow
+        feed(&mut t, &mut ends, with_ack(seg(1, false, 501, FIN, b""), 2), 7, 6);
+        t.finish(&mut |f| ends.push((f.start.first.frame, f.last.frame, f.reason)));
+        assert_eq!(ends.len(), 1);
+        assert_eq!(t.stats().late_segments, 1);
+    }
+
+    #[test]
+    fn a_closed_flow_without_its_final_ack_ends_after_the_linger() {
+        let cfg = FlowTableConfig::default();
+        let linger_ms = cfg.close_linger_ns / 1_000_000;
+        let mut t = FlowTable::<Count>::new(cfg);
+        let mut ends = Ends::new();
+        feed(&mut t, &mut ends, seg(1, true, 0, SYN, b""), 1, 0);
+        feed(&mut t, &mut ends, with_ack(seg(1, true, 1, FIN, b""), 501), 2, 1);
+        feed(&mut t, &mut ends, with_ack(seg(1, false, 501, FIN, b""), 2), 3, 2);
+        // a retransmitted FIN inside the linger is the flow's
+        feed(&mut t, &mut ends, with_ack(seg(1, false, 501, FIN, b""), 2), 4, 3);
+        // another flow's packets move the capture clock on
+        feed(&mut t, &mut ends, seg(2, true, 0, SYN, b""), 5, 2 + linger_ms / 2);
+        assert!(ends.is_empty());
+        feed(&mut t, &mut ends, seg(2, true, 1, DATA, b"x"), 6, 2 + linger_ms + 1001);
+        assert_eq!(ends, vec![(1, 4, EndReason::Closed)]);
+        // a new connection on the 4-tuple of a flow that is over but for its
+        // last packets ends the old one as closed, not as port reuse
+        feed(&mut t, &mut ends, seg(3, true, 0, SYN, b""), 7, 10_000);
+        feed(&mut t, &mut ends, with_ack(seg(3, true, 1, FIN, b""), 1), 8, 10_001);
+        feed(&mut t, &mut ends, with_ack(seg(3, false, 0, FIN, b""), 2), 9, 10_002);
+        feed(&mut t, &mut ends, seg(3, true, 99, SYN, b""), 10, 10_003);
+        assert_eq!(ends.last(), Some(&(7, 9, EndReason::Closed)));
+        assert_eq!(t.stats().port_reuses, 0);
+    }
+
     #[test]
     fn finished_flows_remembered_are_bounded() {
         let mut t = FlowTable::<Count>::new(FlowTableConfig {
@@ -830,14 +982,17 @@ mod tests {
         });
         let mut frame = 0;
         for n in 0..10u32 {
-            for (from_client, flags, seq) in [(true, SYN, 0), (true, FIN, 1), (false, FIN, 0)] {
+            for (from_client, flags, seq) in [
+                (true, SYN, 0),
+                (true, FIN, 1),
+                (false, FIN, 0),
+                (true, ACK, 2),
+            ] {
                 frame += 1;
-                t.process(
-                    &seg(n, from_client, seq, flags, b""),
-                    meta(frame),
-                    &mut |_| Count::default(),
-                    &mut |_| {},
-                );
+                let mut s = seg(n, from_client, seq, flags, b"");
+                // the final ACK acknowledges the server's FIN (sequence 0)
+                s.ack = 1;
+                t.process(&s, meta(frame), &mut |_| Count::default(), &mut |_| {});
             }
         }
         assert_eq!(t.stats().flows, 10);

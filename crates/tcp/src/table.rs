@@ -436,9 +436,8 @@ impl<C: StreamConsumer> FlowTable<C> {
             // after both FINs: the segment is the flow's, nothing more
             live.last = meta;
             live.segments += 1;
-            let final_ack = dir == c.ack_from
-                && seg.flags.ack
-                && seg.ack.wrapping_sub(c.ack) as i32 >= 0;
+            let final_ack =
+                dir == c.ack_from && seg.flags.ack && seg.ack.wrapping_sub(c.ack) as i32 >= 0;
             return final_ack || seg.flags.rst;
         }
         let before = live.held;
@@ -931,18 +930,54 @@ mod tests {
         let mut t = FlowTable::<Count>::new(FlowTableConfig::default());
         let mut ends = Ends::new();
         feed(&mut t, &mut ends, seg(1, true, 0, SYN, b""), 1, 0);
-        feed(&mut t, &mut ends, with_ack(seg(1, false, 500, SYN, b""), 1), 2, 1);
-        feed(&mut t, &mut ends, with_ack(seg(1, true, 1, FIN, b""), 501), 3, 2);
+        feed(
+            &mut t,
+            &mut ends,
+            with_ack(seg(1, false, 500, SYN, b""), 1),
+            2,
+            1,
+        );
+        feed(
+            &mut t,
+            &mut ends,
+            with_ack(seg(1, true, 1, FIN, b""), 501),
+            3,
+            2,
+        );
         // the server's FIN closes the flow; its ACK from the client is its last packet
-        feed(&mut t, &mut ends, with_ack(seg(1, false, 501, FIN, b""), 2), 4, 3);
+        feed(
+            &mut t,
+            &mut ends,
+            with_ack(seg(1, false, 501, FIN, b""), 2),
+            4,
+            3,
+        );
         assert!(ends.is_empty(), "kept for the final ACK");
         // an ACK of something older is not the final one
-        feed(&mut t, &mut ends, with_ack(seg(1, true, 2, DATA, b""), 501), 5, 4);
+        feed(
+            &mut t,
+            &mut ends,
+            with_ack(seg(1, true, 2, DATA, b""), 501),
+            5,
+            4,
+        );
         assert!(ends.is_empty());
-        feed(&mut t, &mut ends, with_ack(seg(1, true, 2, ACK, b""), 502), 6, 5);
+        feed(
+            &mut t,
+            &mut ends,
+            with_ack(seg(1, true, 2, ACK, b""), 502),
+            6,
+            5,
+        );
         assert_eq!(ends, vec![(1, 6, EndReason::Closed)]);
         // a retransmission after that is late: no new flow
-        feed(&mut t, &mut ends, with_ack(seg(1, false, 501, FIN, b""), 2), 7, 6);
+        feed(
+            &mut t,
+            &mut ends,
+            with_ack(seg(1, false, 501, FIN, b""), 2),
+            7,
+            6,
+        );
         t.finish(&mut |f| ends.push((f.start.first.frame, f.last.frame, f.reason)));
         assert_eq!(ends.len(), 1);
         assert_eq!(t.stats().late_segments, 1);
@@ -955,20 +990,62 @@ mod tests {
         let mut t = FlowTable::<Count>::new(cfg);
         let mut ends = Ends::new();
         feed(&mut t, &mut ends, seg(1, true, 0, SYN, b""), 1, 0);
-        feed(&mut t, &mut ends, with_ack(seg(1, true, 1, FIN, b""), 501), 2, 1);
-        feed(&mut t, &mut ends, with_ack(seg(1, false, 501, FIN, b""), 2), 3, 2);
+        feed(
+            &mut t,
+            &mut ends,
+            with_ack(seg(1, true, 1, FIN, b""), 501),
+            2,
+            1,
+        );
+        feed(
+            &mut t,
+            &mut ends,
+            with_ack(seg(1, false, 501, FIN, b""), 2),
+            3,
+            2,
+        );
         // a retransmitted FIN inside the linger is the flow's
-        feed(&mut t, &mut ends, with_ack(seg(1, false, 501, FIN, b""), 2), 4, 3);
+        feed(
+            &mut t,
+            &mut ends,
+            with_ack(seg(1, false, 501, FIN, b""), 2),
+            4,
+            3,
+        );
         // another flow's packets move the capture clock on
-        feed(&mut t, &mut ends, seg(2, true, 0, SYN, b""), 5, 2 + linger_ms / 2);
+        feed(
+            &mut t,
+            &mut ends,
+            seg(2, true, 0, SYN, b""),
+            5,
+            2 + linger_ms / 2,
+        );
         assert!(ends.is_empty());
-        feed(&mut t, &mut ends, seg(2, true, 1, DATA, b"x"), 6, 2 + linger_ms + 1001);
+        feed(
+            &mut t,
+            &mut ends,
+            seg(2, true, 1, DATA, b"x"),
+            6,
+            2 + linger_ms + 1001,
+        );
         assert_eq!(ends, vec![(1, 4, EndReason::Closed)]);
         // a new connection on the 4-tuple of a flow that is over but for its
         // last packets ends the old one as closed, not as port reuse
         feed(&mut t, &mut ends, seg(3, true, 0, SYN, b""), 7, 10_000);
-        feed(&mut t, &mut ends, with_ack(seg(3, true, 1, FIN, b""), 1), 8, 10_001);
-        feed(&mut t, &mut ends, with_ack(seg(3, false, 0, FIN, b""), 2), 9, 10_002);
+        feed(
+            &mut t,
+            &mut ends,
+            with_ack(seg(3, true, 1, FIN, b""), 1),
+            8,
+            10_001,
+        );
+        feed(
+            &mut t,
+            &mut ends,
+            with_ack(seg(3, false, 0, FIN, b""), 2),
+            9,
+            10_002,
+        );
         feed(&mut t, &mut ends, seg(3, true, 99, SYN, b""), 10, 10_003);
         assert_eq!(ends.last(), Some(&(7, 9, EndReason::Closed)));
         assert_eq!(t.stats().port_reuses, 0);

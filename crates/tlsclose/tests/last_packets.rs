@@ -51,6 +51,10 @@ fn the_final_ack_is_in_the_flows_frame_range_and_extract() {
     let got = std::fs::read(&out_pcap).expect("extract");
     let (orig_recs, got_recs) = (records(&orig), records(&got));
     assert_eq!(got_recs.len(), 19);
-    assert_eq!(got_recs, orig_recs[..19].to_vec(), "frames 1–19, byte for byte");
+    assert_eq!(
+        got_recs,
+        orig_recs[..19].to_vec(),
+        "frames 1–19, byte for byte"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -311,14 +311,51 @@ pub fn parse_server_hello(body: &[u8]) -> Result<ServerHello, HelloError> {
 }
 
 /// [`parse_server_hello`] with the given limits on the names kept.
+///
+/// A TLS 1.3 draft in `legacy_version` (see [`ProtocolVersion::tls13_draft`])
+/// may use the layout of drafts before 22, which had neither
+/// legacy_session_id_echo nor legacy_compression_method
+/// (draft-ietf-tls-tls13-21 §4.1.3; from draft 22 on the version moved to
+/// supported_versions and the TLS 1.2 layout came back). The layout is
+/// chosen by the draft number and must account for every byte of the body;
+/// when it does not, the other layout is tried.
 pub fn parse_server_hello_with(
     body: &[u8],
     limits: &HelloLimits,
 ) -> Result<ServerHello, HelloError> {
+    let (_, legacy) = run(body, be_u16, "legacy_version")?;
+    let legacy = ProtocolVersion(legacy);
+    if legacy.tls13_draft().is_none() {
+        return server_hello_layout(body, limits, false).map(|(sh, _)| sh);
+    }
+    let early = legacy.draft_number().is_some_and(|n| n < 22);
+    match server_hello_layout(body, limits, early) {
+        Ok((sh, true)) => Ok(sh),
+        first => match server_hello_layout(body, limits, !early) {
+            Ok((sh, true)) => Ok(sh),
+            _ => first.map(|(sh, _)| sh),
+        },
+    }
+}
+
+/// One ServerHello layout: `early_draft` leaves out the session id and
+/// compression method. Also says whether the extensions block (or its
+/// absence) ends the body exactly.
+fn server_hello_layout(
+    body: &[u8],
+    limits: &HelloLimits,
+    early_draft: bool,
+) -> Result<(ServerHello, bool), HelloError> {
     let (i, legacy_version) = run(body, be_u16, "legacy_version")?;
     let (i, random) = random32(i)?;
-    let (i, _sid) = session_id(i)?;
-    let (i, (suite, _compression)) = run(i, (be_u16, be_u8), "cipher_suite")?;
+    let i = if early_draft { i } else { session_id(i)?.0 };
+    let (i, suite) = run(i, be_u16, "cipher_suite")?;
+    let i = if early_draft {
+        i
+    } else {
+        run(i, be_u8, "compression_method")?.0
+    };
+    let exact = i.is_empty() || matches!(ld16(i), Ok((rest, _)) if rest.is_empty());
 
     let mut selected_version = None;
     let mut alpn = None;
@@ -341,7 +378,7 @@ pub fn parse_server_hello_with(
         _ => {}
     })?;
 
-    Ok(ServerHello {
+    let sh = ServerHello {
         legacy_version: ProtocolVersion(legacy_version),
         random,
         cipher_suite: CipherSuite(suite),
@@ -351,7 +388,8 @@ pub fn parse_server_hello_with(
         extended_master_secret: ems,
         encrypt_then_mac: etm,
         names_cut,
-    })
+    };
+    Ok((sh, exact))
 }
 
 /// Joins plaintext handshake record bodies into whole handshake messages
@@ -602,6 +640,76 @@ mod tests {
                 .expect("parses")
                 .is_hello_retry_request
         );
+    }
+
+    /// A draft-14 ServerHello as draft-ietf-tls-tls13-14 §6.3.1.2 lays it
+    /// out: version 0x7f0e, random, cipher suite, extensions (key_share,
+    /// then numbered 40, with an x25519 share); no session id, no
+    /// compression method.
+    fn draft14_server_hello() -> Vec<u8> {
+        let mut b = vec![0x7f, 0x0e];
+        b.extend_from_slice(&[0x5a; 32]);
+        b.extend_from_slice(&[0x13, 0x01]);
+        let mut share = vec![0x00, 0x1d, 0x00, 0x20];
+        share.extend_from_slice(&[0x42; 32]);
+        let exts = ext(40, &share);
+        b.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+        b.extend_from_slice(&exts);
+        b
+    }
+
+    #[test]
+    fn early_draft_server_hello_has_no_session_id() {
+        let sh = parse_server_hello(&draft14_server_hello()).expect("parses");
+        assert_eq!(sh.negotiated_version(), ProtocolVersion(0x7f0e));
+        assert!(sh.negotiated_version().is_tls13());
+        assert_eq!(sh.negotiated_version().to_string(), "TLS 1.3 (draft 14)");
+        assert_eq!(sh.cipher_suite, CipherSuite::TLS_AES_128_GCM_SHA256);
+        assert_eq!(sh.random, [0x5a; 32]);
+        assert_eq!(sh.selected_version, None);
+        // read with the TLS 1.2 layout, the random's next byte (0x13) would
+        // be a session id length and the rest garbage
+        assert!(!matches!(
+            server_hello_layout(&draft14_server_hello(), &HelloLimits::default(), false),
+            Ok((_, true))
+        ));
+    }
+
+    #[test]
+    fn late_draft_and_experiment_server_hellos_use_the_tls12_layout() {
+        // draft 23 as Facebook deployed it (0xfb17) and BoringSSL's
+        // experiment 2: legacy_version 0x0303, the version in
+        // supported_versions
+        for v in [0xfb17u16, 0x7e02, 0x7f1c] {
+            let sh = parse_server_hello(&server_hello([3; 32], &[(43, v.to_be_bytes().to_vec())]))
+                .expect("parses");
+            assert_eq!(sh.negotiated_version(), ProtocolVersion(v));
+            assert!(sh.negotiated_version().is_tls13());
+        }
+        // a draft-22+ number in legacy_version itself with the TLS 1.2 layout
+        let mut b = server_hello([3; 32], &[]);
+        b[..2].copy_from_slice(&[0x7f, 0x16]);
+        let sh = parse_server_hello(&b).expect("parses");
+        assert_eq!(sh.negotiated_version().to_string(), "TLS 1.3 (draft 22)");
+        // an early draft number with the TLS 1.2 layout (the layout that
+        // fits wins)
+        b[..2].copy_from_slice(&[0x7f, 0x12]);
+        let sh = parse_server_hello(&b).expect("parses");
+        assert_eq!(sh.cipher_suite, CipherSuite(0x1301));
+        // and a late draft number with the early layout
+        let mut d = draft14_server_hello();
+        d[..2].copy_from_slice(&[0x7f, 0x17]);
+        let sh = parse_server_hello(&d).expect("parses");
+        assert_eq!(sh.cipher_suite, CipherSuite(0x1301));
+        assert_eq!(sh.random, [0x5a; 32]);
+    }
+
+    #[test]
+    fn early_draft_server_hello_truncated_is_an_error() {
+        let d = draft14_server_hello();
+        for cut in [1, 10, 34, 35] {
+            assert!(parse_server_hello(&d[..cut]).is_err(), "{cut}");
+        }
     }
 
     #[test]

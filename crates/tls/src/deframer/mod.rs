@@ -11,8 +11,9 @@
 //!   with a handshake record header (type 22, version 3.0–3.4, length
 //!   1..=[`MAX_RECORD_LEN`]) whose first body byte is client_hello or
 //!   server_hello (the test waits for that byte, so a header alone in its
-//!   segment decides nothing), with an SSLv2-compatible ClientHello
-//!   (RFC 5246 appendix E.2), or with a plaintext alert record (type 21,
+//!   segment decides nothing), with an SSLv2-format ClientHello (SSL 2.0
+//!   itself, version 0x0002, or the SSLv2-compatible hello of RFC 5246
+//!   appendix E.2), or with a plaintext alert record (type 21,
 //!   length 2, level 1 or 2: a server refusing the ClientHello). Otherwise the
 //!   stream is taken as a plaintext protocol first (STARTTLS): the same test
 //!   runs at the start of every pushed chunk and right after every `\n`,
@@ -137,7 +138,8 @@ pub enum DeframeEvent<'a, T> {
         offset: u64,
     },
     Record(Record<'a, T>),
-    /// An SSLv2-compatible ClientHello (RFC 5246 appendix E.2).
+    /// An SSLv2-format ClientHello (SSL 2.0, or SSLv2-compatible: RFC 5246
+    /// appendix E.2); `version` is the one it offers (0x0002: SSL 2.0).
     Sslv2ClientHello {
         offset: u64,
         version: ProtocolVersion,

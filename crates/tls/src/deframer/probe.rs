@@ -134,14 +134,21 @@ pub(super) fn probe_start(win: &Window<'_>, i: usize, last: bool) -> Probe {
     }
 }
 
-/// SSLv2-compatible ClientHello, from its first 5 bytes: 2-byte length with
-/// the high bit set, msg_type 1, version 3.x.
+/// The version an SSLv2-format ClientHello may offer: SSL 2.0 itself
+/// (0x0002) or SSL 3.0 to TLS 1.3 (the SSLv2-compatible hello of RFC 5246
+/// appendix E.2).
+fn sslv2_version(major: u8, minor: u8) -> bool {
+    (major == 3 && minor <= 4) || (major == 0 && minor == 2)
+}
+
+/// SSLv2-format ClientHello, from its first 5 bytes: 2-byte length with
+/// the high bit set, msg_type 1, a version [`sslv2_version`] accepts.
 fn probe_sslv2_prefix(b: &[u8; 6], n: usize) -> Probe {
     let [b0, b1, b2, b3, b4, _] = *b;
     if n >= 2 && (usize::from(b0 & 0x7f) << 8 | usize::from(b1)) < 9 {
         return Probe::No;
     }
-    if (n >= 3 && b2 != 1) || (n >= 4 && b3 != 3) || (n >= 5 && b4 > 4) {
+    if (n >= 3 && b2 != 1) || (n >= 4 && b3 != 3 && b3 != 0) || (n >= 5 && !sslv2_version(b3, b4)) {
         return Probe::No;
     }
     if n < 5 {
@@ -163,8 +170,7 @@ fn probe_sslv2_full(b: &[u8; 11]) -> Probe {
     let chal = usize::from(u16::from_be_bytes([h0, h1]));
     let ok = b0 & 0x80 != 0
         && b2 == 1
-        && b3 == 3
-        && b4 <= 4
+        && sslv2_version(b3, b4)
         && cs > 0
         && cs % 3 == 0
         && (sid == 0 || sid == 16)
@@ -185,7 +191,9 @@ pub(super) fn probe_resync(win: &Window<'_>, i: usize, chunk_start: Option<usize
     // Cheap early rejection (most positions of ciphertext end here).
     let at = |k: usize| i.checked_add(k).and_then(|j| win.get(j));
     match (at(0), at(1), at(2), at(3)) {
-        (Some(b0), _, Some(b2), Some(b3)) if b0 & 0x80 != 0 && (b2 != 1 || b3 != 3) => {
+        (Some(b0), _, Some(b2), Some(b3))
+            if b0 & 0x80 != 0 && (b2 != 1 || (b3 != 3 && b3 != 0)) =>
+        {
             return Probe::No
         }
         (Some(b0), Some(b1), _, _) if b0 & 0x80 == 0 && b1 != 3 => return Probe::No,
@@ -272,7 +280,7 @@ pub(super) fn next_record_candidate(win: &Window<'_>, i: usize) -> Option<usize>
             if (20..=24).contains(&b0) {
                 matches!(at(1), None | Some(3)) && matches!(at(2), None | Some(0..=4))
             } else if b0 & 0x80 != 0 {
-                matches!(at(2), None | Some(1)) && matches!(at(3), None | Some(3))
+                matches!(at(2), None | Some(1)) && matches!(at(3), None | Some(0 | 3))
             } else {
                 false
             }

@@ -403,7 +403,8 @@ impl FlowState {
     /// The keyless facts of a record; its index among the records counted
     /// for its direction (None after that side's own FIN/RST).
     fn on_record_facts(&mut self, dir: Dir, rec: Record<'_, SegMeta>) -> Option<u64> {
-        let tls13 = self.hello.version == Some(ProtocolVersion::TLS1_3);
+        // drafts and experiments too (ProtocolVersion::is_tls13)
+        let tls13 = self.hello.version.is_some_and(|v| v.is_tls13());
         let max_alerts = self.limits.max_alerts;
         if self.dirs[dir.index()].closed_before(rec.tag) {
             self.dirs[dir.index()].tls = true;

@@ -9,7 +9,7 @@ use crate::report::{
     Teardown, TeardownKind,
 };
 use tlsclose_tcp::{Dir, EndReason, Finished, SegMeta};
-use tlsclose_tls::{Alert, AlertLevel, ContentType, ProtocolVersion};
+use tlsclose_tls::{Alert, AlertLevel, ContentType};
 
 mod closing;
 
@@ -245,7 +245,8 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
         }
     };
     let facts = |r: Role| &flow.dirs[dir_of(r).index()];
-    let tls13 = flow.hello.version == Some(ProtocolVersion::TLS1_3);
+    // drafts and experiments too (ProtocolVersion::is_tls13)
+    let tls13 = flow.hello.version.is_some_and(|v| v.is_tls13());
 
     // per side: its decrypted facts where its keys worked, otherwise
     // keyless inference
@@ -432,7 +433,14 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
         race_window_s: closing.race.map(|r| r.window),
         race_frame: closing.race.map(|r| r.frame),
         idle_before_first_signal: closing.idle_before_first_signal,
-        version: flow.hello.version.map(|v| v.to_string()),
+        // no ServerHello read: an SSLv2-format ClientHello still says what
+        // the flow was
+        version: flow.hello.version.map(|v| v.to_string()).or_else(|| {
+            flow.dirs
+                .iter()
+                .any(|d| d.sslv2_hello)
+                .then(|| "SSL 2.0 ClientHello".to_string())
+        }),
         sni: flow.hello.sni.clone(),
         alpn: flow.hello.alpn.clone(),
         cipher: flow.hello.cipher.map(|c| {

@@ -8,6 +8,7 @@ mod extract;
 mod generate;
 mod group;
 mod human;
+mod idle;
 mod md;
 mod pipeline;
 mod progress;

@@ -314,13 +314,18 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
         closing::Side {
             verdict: &client,
             facts: facts(Role::Client),
+            keyed: keyed
+                .and_then(|k| k.readable(dir_of(Role::Client)))
+                .is_some(),
         },
         closing::Side {
             verdict: &server,
             facts: facts(Role::Server),
+            keyed: keyed
+                .and_then(|k| k.readable(dir_of(Role::Server)))
+                .is_some(),
         },
         tls13,
-        keyed.is_some(),
     );
 
     // idle time: from the last non-alert record before the closing began

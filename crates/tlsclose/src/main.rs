@@ -1,6 +1,7 @@
 //! `tlsclose`: how did each TLS connection in a capture end?
 #![forbid(unsafe_code)]
 
+mod audit;
 mod cli;
 mod csvfmt;
 mod detail;

@@ -2,6 +2,7 @@
 //! `--fail-on`, what `--extract` will copy, and the fan-out of every
 //! selected flow to each sink (the chosen format, the `--report` file).
 
+use crate::audit::AuditSink;
 use crate::cli::{Args, Format};
 use crate::detail::DetailSink;
 use crate::extract::ExtractFlow;
@@ -67,6 +68,9 @@ impl Pipeline {
         let r = &args.report;
         let show_file = args.inputs.len() > 1;
         let main: Box<dyn ReportSink> = match (r.flow, r.group_by, args.format) {
+            (None, None, format) if r.audit => {
+                Box::new(AuditSink::new(out, format, r.fail_on_finding.clone()))
+            }
             (Some(sel), _, format) => {
                 let asked = match sel {
                     FlowSel::Number(n) => n.to_string(),
@@ -188,6 +192,7 @@ impl Pipeline {
         };
         for s in &mut self.sinks {
             s.finish(&end)?;
+            self.failing += s.failing();
         }
         Ok(())
     }

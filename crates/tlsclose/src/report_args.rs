@@ -147,6 +147,25 @@ pub struct ReportArgs {
     )]
     pub port: Vec<u16>,
 
+    /// Instead of the flows, a short list of findings in plain words with their evidence
+    /// (counts, example flows with their --flow numbers and Wireshark filters) and what to do:
+    /// servers' idle timeouts and the requests that raced them, truncation risks, servers that
+    /// never send close_notify, clients that reset. Table, JSON or Markdown (--format).
+    #[arg(long, conflicts_with_all = ["group_by", "flow"], help_heading = "Reports")]
+    pub audit: bool,
+
+    /// With --audit: exit with status 1 when a finding of one of these kinds is made
+    /// (comma-separated), e.g. --fail-on-finding keepalive-race,truncation-risk in CI.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "KINDS",
+        requires = "audit",
+        help_heading = "CI"
+    )]
+    pub fail_on_finding: Vec<crate::audit::FindingKind>,
+
     /// Exit with status 1 when a selected flow has one of these endings (comma-separated),
     /// e.g. --fail-on fin-only,rst in CI.
     #[arg(

@@ -120,6 +120,11 @@ pub trait ReportSink {
     fn numbers_flows(&self) -> bool {
         false
     }
+    /// What this sink found that should fail the run (exit status 1),
+    /// known after `finish` (`--fail-on-finding`).
+    fn failing(&self) -> u64 {
+        0
+    }
 }
 
 /// JSON Lines, written as flows end (streaming).

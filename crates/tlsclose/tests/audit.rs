@@ -111,3 +111,163 @@ fn races_are_flagged_on_exactly_the_racing_flows_with_and_without_keys() {
         assert_eq!(races, 12, "{args:?}");
     }
 }
+
+/// `tlsclose --audit` in JSON: the finding lines (not the summary).
+fn findings(args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["--audit", "--format", "json"];
+    all.extend_from_slice(args);
+    json_lines(&run(&all))
+        .into_iter()
+        .filter(|v| v.get("summary").is_none())
+        .collect()
+}
+
+fn of_kind<'a>(f: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    f.iter().filter(|v| v["finding"] == kind).collect()
+}
+
+#[test]
+fn audit_finds_each_servers_idle_timeout_and_the_races_on_it() {
+    let dir = case("audit-keepalive-race");
+    let t = truth(&dir);
+    let cap = dir.join("capture.pcap");
+    let f = findings(&[cap.to_str().expect("path")]);
+    let races = of_kind(&f, "keepalive-race");
+    assert_eq!(races.len(), t.timeouts.len(), "{f:?}");
+    for r in races {
+        let server = r["subject_addr"].as_str().expect("server");
+        let want = t.timeouts[server];
+        let got = r["server_idle_timeout_s"].as_f64().expect("a timeout");
+        assert!((got - want).abs() < 0.1, "{server}: {got} vs {want}");
+        assert_eq!(r["count"], 4, "{r}");
+        assert_eq!(r["severity"], "warning");
+        assert!(r["fix"]
+            .as_str()
+            .is_some_and(|s| s.contains("idle timeout")));
+        // examples name racing flows by number, with a filter
+        let kinds: Vec<&String> = r["examples"]
+            .as_array()
+            .expect("examples")
+            .iter()
+            .map(|e| {
+                assert!(e["flow"].as_u64().is_some(), "{e}");
+                assert!(e["wireshark_filter"]
+                    .as_str()
+                    .is_some_and(|w| w.contains("frame.number")));
+                let key = (
+                    e["client"].as_str().expect("client").to_owned(),
+                    e["server"].as_str().expect("server").to_owned(),
+                );
+                &t.kinds[&key]
+            })
+            .collect();
+        assert!(!kinds.is_empty() && kinds.iter().all(|k| *k == "racing"));
+    }
+    // the bare FINs of the closing-first clients after their requests
+    assert_eq!(of_kind(&f, "truncation-risk").len(), 3, "{f:?}");
+    assert!(of_kind(&f, "no-close-notify").is_empty());
+    assert!(of_kind(&f, "client-reset").is_empty());
+}
+
+#[test]
+fn audit_names_a_server_without_close_notify_and_its_truncation_risk() {
+    let cap = case("py-tls12-server-close-no-unwrap/capture.pcap");
+    let f = findings(&[cap.to_str().expect("path")]);
+    let n = of_kind(&f, "no-close-notify");
+    assert_eq!(n.len(), 1, "{f:?}");
+    assert_eq!(n[0]["subject"], "server");
+    let t = of_kind(&f, "truncation-risk");
+    assert_eq!(t.len(), 1);
+    assert!(t[0]["title"]
+        .as_str()
+        .is_some_and(|s| s.contains("from the server")));
+    assert_eq!(t[0]["examples"][0]["flow"], 1);
+}
+
+#[test]
+fn audit_names_clients_that_reset() {
+    let a = case("py-tls12-linger0/capture.pcap");
+    let b = case("py-tls13-cn-then-linger0/capture.pcap");
+    let f = findings(&[a.to_str().expect("path"), b.to_str().expect("path")]);
+    let r = of_kind(&f, "client-reset");
+    assert_eq!(r.len(), 1, "one client address: {f:?}");
+    assert_eq!(r[0]["count"], 2);
+    assert_eq!(r[0]["severity"], "notice");
+    assert!(r[0]["evidence"]
+        .as_str()
+        .is_some_and(|e| e.contains("1 after its own close_notify")));
+    // flows numbered over both inputs
+    let numbers: Vec<u64> = r[0]["examples"]
+        .as_array()
+        .expect("examples")
+        .iter()
+        .filter_map(|e| e["flow"].as_u64())
+        .collect();
+    assert_eq!(numbers, vec![1, 2]);
+}
+
+#[test]
+fn audit_reports_an_idle_timeout_that_nothing_raced_as_information() {
+    let cap = case("nginx-tls13-keepalive-timeout/capture.pcap");
+    let f = findings(&[cap.to_str().expect("path")]);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["finding"], "idle-timeout");
+    assert_eq!(f[0]["severity"], "info");
+    // nginx keepalive_timeout 1s in that case
+    let got = f[0]["server_idle_timeout_s"].as_f64().expect("timeout");
+    assert!((got - 1.0).abs() < 0.1, "{got}");
+    assert_eq!(f[0]["server_idle_timeout_closes"], 1);
+}
+
+#[test]
+fn audit_clean_closes_have_no_findings_and_fail_on_finding_sets_the_exit_status() {
+    // client close_notify answered by the server's close_notify: nothing
+    let clean = case("py-tls13-unwrap-both/capture.pcap");
+    let clean = clean.to_str().expect("path");
+    assert!(findings(&[clean]).is_empty());
+    let out = run(&["--audit", clean]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Nothing to report"));
+
+    let racy = case("audit-keepalive-race/capture.pcap");
+    let racy = racy.to_str().expect("path");
+    let status = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tlsclose"))
+            .args(args)
+            .output()
+            .expect("run tlsclose")
+            .status
+            .code()
+    };
+    assert_eq!(
+        status(&["--audit", "--fail-on-finding", "keepalive-race", racy]),
+        Some(1)
+    );
+    assert_eq!(
+        status(&["--audit", "--fail-on-finding", "client-reset", racy]),
+        Some(0)
+    );
+    assert_eq!(
+        status(&["--audit", "--fail-on-finding", "keepalive-race", clean]),
+        Some(0)
+    );
+    // only with --audit
+    assert_eq!(
+        status(&["--fail-on-finding", "keepalive-race", racy]),
+        Some(2)
+    );
+}
+
+#[test]
+fn audit_in_markdown_and_as_a_table() {
+    let cap = case("audit-keepalive-race/capture.pcap");
+    let cap = cap.to_str().expect("path");
+    let md = String::from_utf8_lossy(&run(&["--audit", "--format", "markdown", cap]).stdout)
+        .into_owned();
+    assert!(md.starts_with("# tlsclose audit"));
+    assert_eq!(md.matches("\n## ").count(), 6, "{md}");
+    assert!(md.contains("`--flow 4`"), "{md}");
+    assert!(md.contains("**Fix:**"));
+    let table = String::from_utf8_lossy(&run(&["--audit", cap]).stdout).into_owned();
+    assert!(table.contains("1. [warning] keepalive-race"), "{table}");
+    assert!(table.contains("Wireshark: ip.addr==127.0.0.1"), "{table}");
+}

@@ -67,9 +67,11 @@ fn first_signal(v: &SideVerdict, d: &DirFacts) -> Option<(SegMeta, Signal)> {
 pub(super) struct Side<'a> {
     pub verdict: &'a SideVerdict,
     pub facts: &'a DirFacts,
+    /// This side's records were read with keys.
+    pub keyed: bool,
 }
 
-pub(super) fn closing(client: Side<'_>, server: Side<'_>, tls13: bool, keyed: bool) -> Closing {
+pub(super) fn closing(client: Side<'_>, server: Side<'_>, tls13: bool) -> Closing {
     let side = |r: Role| if r == Role::Client { &client } else { &server };
     let signals =
         [Role::Client, Role::Server].map(|r| (r, first_signal(side(r).verdict, side(r).facts)));
@@ -107,7 +109,7 @@ pub(super) fn closing(client: Side<'_>, server: Side<'_>, tls13: bool, keyed: bo
         if signal == Signal::Rst {
             return None;
         }
-        race(side(by), side(by.peer()), by.peer(), at, tls13, keyed)
+        race(side(by), side(by.peer()), by.peer(), at, tls13)
     });
     Closing {
         initiator,
@@ -125,7 +127,6 @@ fn race(
     peer_role: Role,
     at: SegMeta,
     tls13: bool,
-    keyed: bool,
 ) -> Option<Race> {
     let i = init.facts;
     let p = peer.facts;
@@ -142,7 +143,10 @@ fn race(
         return None;
     }
     // the peer's own alert, deduced without keys (TLS 1.3)
-    if !keyed && tls13 && data.index + 1 == p.records && TLS13_ALERT_LENGTHS.contains(&data.length)
+    if !peer.keyed
+        && tls13
+        && data.index + 1 == p.records
+        && TLS13_ALERT_LENGTHS.contains(&data.length)
     {
         return None;
     }
@@ -159,7 +163,7 @@ fn race(
         // the rest of a response after the client's close: a race only
         // when the client had closed for good (RST)
         rst_frame?;
-        if !keyed && tls13 {
+        if !peer.keyed && tls13 {
             // possibly session tickets: the client sent nothing but its
             // Finished (and its close_notify)
             let cn_record = usize::from(init.verdict.close_notify.is_some());

@@ -12,8 +12,17 @@ For every ../shared/corpus/cases/<case>/ this writes testdata/<case>/ with:
   sslkeys.log           the NSS key log (throwaway keys)
   decode.txt            (STARTTLS cases) the oracle's decode-as hint
 
-Expected files are copied, never edited. Usage: scripts/import-corpus.py [CORPUS]
+Expected files are copied, never edited. Then testdata/sample/expected.jsonl
+is rebuilt from the expected lines of the six cases merged into
+testdata/sample/capture.pcap (mergecap -a, in SAMPLE's order): the same
+lines, with teardown_frame moved by the frames of the cases before it, so
+that they name the merged capture's frames (checked: the sample's flows
+start at those offsets).
+
+Usage: scripts/import-corpus.py [CORPUS]
 """
+import json
+import struct
 import os
 import shutil
 import sys
@@ -45,3 +54,40 @@ for case in sorted(os.listdir(cases)):
                 f.write(f"{text}\n\n(Imported from the shared corpus case `{case}` by scripts/import-corpus.py.)\n")
     n += 1
 print(f"imported {n} cases into {out_root}")
+
+# the sample capture: these cases, appended in this order
+SAMPLE = [
+    "nginx-tls13-keepalive-timeout",
+    "curl-h2-nginx-tls13",
+    "py-tls13-unread-data-rst",
+    "py-tls12-data-after-cn-server",
+    "py-tls12-open",
+    "ossl-tls13-server-answers-bare-fin",
+]
+
+
+def pcap_frames(path):
+    """Frames in a classic pcap (either byte order)."""
+    data = open(path, "rb").read()
+    end = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    at, n = 24, 0
+    while at + 16 <= len(data):
+        (incl,) = struct.unpack(end + "I", data[at + 8:at + 12])
+        at += 16 + incl
+        n += 1
+    return n
+
+
+lines, offset = [], 0
+for case in SAMPLE:
+    src = os.path.join(out_root, case)
+    for line in open(os.path.join(src, "expected.jsonl")):
+        if line.strip():
+            flow = json.loads(line)
+            if flow.get("teardown_frame") is not None:
+                flow["teardown_frame"] += offset
+            lines.append(json.dumps(flow))
+    offset += pcap_frames(os.path.join(src, "capture.pcap"))
+with open(os.path.join(out_root, "sample", "expected.jsonl"), "w") as f:
+    f.write("".join(line + "\n" for line in lines))
+print(f"rebuilt testdata/sample/expected.jsonl ({len(lines)} flows, {offset} frames)")

@@ -42,17 +42,18 @@ fn field(line: &str, key: &str) -> f64 {
 fn legit(n: u32, t0: u64) -> Vec<Pkt> {
     let ch = record(
         22,
+        TLS1_2,
         &handshake(1, &client_hello(&[(0, sni_ext(b"legit.test"))])),
     );
     let mut sh_body = vec![3, 3];
     sh_body.extend_from_slice(&[9; 32]);
     sh_body.extend_from_slice(&[0, 0xc0, 0x2f, 0]);
-    let sh = record(22, &handshake(2, &sh_body));
+    let sh = record(22, TLS1_2, &handshake(2, &sh_body));
     connection(
         n,
         t0,
-        &[ch, record(23, &[1; 40])],
-        &[sh, record(23, &[2; 40])],
+        &[ch, record(23, TLS1_2, &[1; 40])],
+        &[sh, record(23, TLS1_2, &[2; 40])],
     )
 }
 
@@ -263,7 +264,7 @@ fn sequence_number_jumping_by_2_gb() {
                 ts_us: base.ts_us - 500 + k,
                 flags: ACK | PSH,
                 seq: base.seq.wrapping_add(jump),
-                payload: record(23, &[5; 100]),
+                payload: record(23, TLS1_2, &[5; 100]),
                 ..base.clone()
             });
         }
@@ -290,10 +291,12 @@ fn record_headers_claiming_18432_and_65535_bytes() {
     let Some((rss, _, line)) = isolated("record_headers_claiming_18432_and_65535_bytes", || {
         let ch = record(
             22,
+            TLS1_2,
             &handshake(1, &client_hello(&[(0, sni_ext(b"big.test"))])),
         );
         let mut server = vec![record(
             22,
+            TLS1_2,
             &handshake(2, &{
                 let mut b = vec![3, 3];
                 b.extend_from_slice(&[9; 32]);
@@ -302,7 +305,7 @@ fn record_headers_claiming_18432_and_65535_bytes() {
             }),
         )];
         // the largest plausible record (16 KiB + 2048), in 1000-byte pieces
-        let big = record(23, &vec![0xab; 16384 + 2048]);
+        let big = record(23, TLS1_2, &vec![0xab; 16384 + 2048]);
         server.extend(big.chunks(1000).map(<[u8]>::to_vec));
         // a header claiming 65535 bytes (impossible), a little junk, then
         // records again: the record layer resynchronises
@@ -310,9 +313,9 @@ fn record_headers_claiming_18432_and_65535_bytes() {
         lie.extend_from_slice(&[0x5a; 300]);
         server.push(lie);
         for _ in 0..3 {
-            server.push(record(23, &[7; 500]));
+            server.push(record(23, TLS1_2, &[7; 500]));
         }
-        server.push(record(21, &[0x11; 26])); // an encrypted alert, last
+        server.push(record(21, TLS1_2, &[0x11; 26])); // an encrypted alert, last
         let pkts = connection(3, T0, &[ch], &server);
         let r = run(pkts.into_iter(), AnalyzerConfig::default());
         let f = find_sni(&r.reports, "big.test").expect("the flow is reported");
@@ -358,7 +361,7 @@ fn client_hello_with_thousands_of_extensions() {
         }
         let hello = handshake(1, &client_hello(&exts));
         // a handshake message over several records
-        let records: Vec<Vec<u8>> = hello.chunks(16384).map(|c| record(22, c)).collect();
+        let records: Vec<Vec<u8>> = hello.chunks(16384).map(|c| record(22, TLS1_2, c)).collect();
         let mut pkts = Vec::new();
         for k in 0..50u32 {
             pkts.extend(connection(k, T0 + u64::from(k) * 100_000, &records, &[]));
@@ -397,9 +400,12 @@ fn thousands_of_alerts_in_one_flow() {
     let Some((rss, _, line)) = isolated("thousands_of_alerts_in_one_flow", || {
         let ch = record(
             22,
+            TLS1_2,
             &handshake(1, &client_hello(&[(0, sni_ext(b"alerts.test"))])),
         );
-        let alerts: Vec<u8> = (0..20_000).flat_map(|_| record(21, &[1, 0])).collect();
+        let alerts: Vec<u8> = (0..20_000)
+            .flat_map(|_| record(21, TLS1_2, &[1, 0]))
+            .collect();
         let server: Vec<Vec<u8>> = alerts.chunks(1400).map(<[u8]>::to_vec).collect();
         let pkts = connection(9, T0, &[ch], &server);
         let r = run(pkts.into_iter(), AnalyzerConfig::default());
@@ -427,7 +433,10 @@ fn thousands_of_alerts_in_one_flow() {
 fn partial_hellos(flows: u32) -> impl Iterator<Item = Pkt> + Send {
     let mut message = vec![1, 0, 0xea, 0x60]; // client_hello, 60000 bytes
     message.extend(std::iter::repeat_n(0x42u8, 3 * 16384 - 4));
-    let stream: Vec<u8> = message.chunks(16384).flat_map(|c| record(22, c)).collect();
+    let stream: Vec<u8> = message
+        .chunks(16384)
+        .flat_map(|c| record(22, TLS1_2, c))
+        .collect();
     let segments: Vec<Vec<u8>> = stream.chunks(1400).map(<[u8]>::to_vec).collect();
     let syns = (0..flows).map(|f| {
         let (c, s) = endpoints(f);

@@ -7,6 +7,7 @@ use tlsclose_analysis::{
 };
 use tlsclose_capture::{Endpoint, Segment, TcpFlags, Timestamp};
 use tlsclose_tcp::SegMeta;
+use tlsclose_testkit::tls::{ccs, client_hello_record, opaque, plain_alert, server_hello_record};
 
 const CLIENT: Endpoint = Endpoint {
     ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
@@ -29,68 +30,6 @@ struct Conn {
     seq: [u32; 2],
     frame: u64,
     reports: Vec<FlowReport>,
-}
-
-fn tls_record(ct: u8, version: u16, body: &[u8]) -> Vec<u8> {
-    let mut r = vec![ct];
-    r.extend_from_slice(&version.to_be_bytes());
-    r.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    r.extend_from_slice(body);
-    r
-}
-
-/// A minimal ClientHello handshake record (SNI `example.test`).
-fn client_hello() -> Vec<u8> {
-    let sni = b"example.test";
-    let mut ext = Vec::new();
-    // server_name
-    let mut sn = vec![0u8];
-    sn.extend_from_slice(&(sni.len() as u16).to_be_bytes());
-    sn.extend_from_slice(sni);
-    let mut list = (sn.len() as u16).to_be_bytes().to_vec();
-    list.extend_from_slice(&sn);
-    ext.extend_from_slice(&0u16.to_be_bytes());
-    ext.extend_from_slice(&(list.len() as u16).to_be_bytes());
-    ext.extend_from_slice(&list);
-    let mut body = vec![3, 3];
-    body.extend_from_slice(&[7; 32]);
-    body.push(0); // session id
-    body.extend_from_slice(&[0, 2, 0x13, 0x01]); // one suite
-    body.extend_from_slice(&[1, 0]); // compression
-    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-    body.extend_from_slice(&ext);
-    handshake(1, &body)
-}
-
-/// A ServerHello handshake record; `tls13` adds supported_versions.
-fn server_hello(tls13: bool) -> Vec<u8> {
-    let mut body = vec![3, 3];
-    body.extend_from_slice(&[9; 32]);
-    body.push(0);
-    body.extend_from_slice(&[0x13, 0x01, 0]);
-    if tls13 {
-        body.extend_from_slice(&[0, 6, 0, 43, 0, 2, 3, 4]);
-    } else {
-        body.extend_from_slice(&[0, 0]);
-    }
-    handshake(2, &body)
-}
-
-fn handshake(t: u8, body: &[u8]) -> Vec<u8> {
-    let mut m = vec![t, 0];
-    m.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    m.extend_from_slice(body);
-    tls_record(22, 0x0301, &m)
-}
-
-fn ccs() -> Vec<u8> {
-    tls_record(20, 0x0303, &[1])
-}
-fn encrypted(ct: u8, len: usize) -> Vec<u8> {
-    tls_record(ct, 0x0303, &vec![0xab; len])
-}
-fn plain_alert(level: u8, desc: u8) -> Vec<u8> {
-    tls_record(21, 0x0303, &[level, desc])
 }
 
 impl Conn {
@@ -190,24 +129,24 @@ impl Conn {
     }
     /// A TLS 1.2 handshake through both Finished messages.
     fn tls12(&mut self) -> &mut Self {
-        self.send(Side::C, &[client_hello()])
-            .send(Side::S, &[server_hello(false)])
-            .send(Side::C, &[ccs(), encrypted(22, 40)])
-            .send(Side::S, &[ccs(), encrypted(22, 40)])
+        self.send(Side::C, &[client_hello_record(b"example.test")])
+            .send(Side::S, &[server_hello_record(false)])
+            .send(Side::C, &[ccs(), opaque(22, 40)])
+            .send(Side::S, &[ccs(), opaque(22, 40)])
     }
     /// A TLS 1.3 handshake through the client's Finished.
     fn tls13(&mut self) -> &mut Self {
-        self.send(Side::C, &[client_hello()])
+        self.send(Side::C, &[client_hello_record(b"example.test")])
             .send(
                 Side::S,
                 &[
-                    server_hello(true),
+                    server_hello_record(true),
                     ccs(),
-                    encrypted(23, 500),
-                    encrypted(23, 69),
+                    opaque(23, 500),
+                    opaque(23, 69),
                 ],
             )
-            .send(Side::C, &[ccs(), encrypted(23, 69)])
+            .send(Side::C, &[ccs(), opaque(23, 69)])
     }
     fn report(&mut self) -> FlowReport {
         let reports = &mut self.reports;
@@ -221,11 +160,11 @@ impl Conn {
 fn tls12_close_notify_then_fin_both_ways() {
     let r = Conn::new()
         .tls12()
-        .send(Side::C, &[encrypted(23, 100)])
-        .send(Side::S, &[encrypted(23, 300)])
-        .send(Side::S, &[encrypted(21, 26)])
+        .send(Side::C, &[opaque(23, 100)])
+        .send(Side::S, &[opaque(23, 300)])
+        .send(Side::S, &[opaque(21, 26)])
         .fin(Side::S)
-        .send(Side::C, &[encrypted(21, 26)])
+        .send(Side::C, &[opaque(21, 26)])
         .fin(Side::C)
         .report();
     assert_eq!(r.ending, Ending::CloseNotifyThenFin);
@@ -245,9 +184,9 @@ fn tls12_close_notify_then_fin_both_ways() {
 fn bare_fin_is_fin_only_and_a_later_peer_alert_does_not_change_it() {
     let r = Conn::new()
         .tls12()
-        .send(Side::C, &[encrypted(23, 100)])
+        .send(Side::C, &[opaque(23, 100)])
         .fin(Side::C)
-        .send(Side::S, &[encrypted(21, 26)])
+        .send(Side::S, &[opaque(21, 26)])
         .rst(Side::C)
         .report();
     assert_eq!(r.ending, Ending::FinOnly);
@@ -260,7 +199,7 @@ fn bare_fin_is_fin_only_and_a_later_peer_alert_does_not_change_it() {
 fn first_teardown_rst_is_rst_even_after_close_notify() {
     let r = Conn::new()
         .tls12()
-        .send(Side::C, &[encrypted(21, 26)])
+        .send(Side::C, &[opaque(21, 26)])
         .rst(Side::C)
         .report();
     assert_eq!(r.ending, Ending::Rst);
@@ -272,8 +211,8 @@ fn first_teardown_rst_is_rst_even_after_close_notify() {
 fn tls12_data_after_own_close_notify() {
     let r = Conn::new()
         .tls12()
-        .send(Side::S, &[encrypted(21, 26)])
-        .send(Side::S, &[encrypted(23, 50)])
+        .send(Side::S, &[opaque(21, 26)])
+        .send(Side::S, &[opaque(23, 50)])
         .fin(Side::S)
         .fin(Side::C)
         .report();
@@ -286,9 +225,9 @@ fn tls12_data_after_own_close_notify() {
 fn peer_data_after_an_alert_is_not_data_after_alert() {
     let r = Conn::new()
         .tls12()
-        .send(Side::C, &[encrypted(21, 26)])
-        .send(Side::S, &[encrypted(23, 500)])
-        .send(Side::S, &[encrypted(21, 26)])
+        .send(Side::C, &[opaque(21, 26)])
+        .send(Side::S, &[opaque(23, 500)])
+        .send(Side::S, &[opaque(21, 26)])
         .fin(Side::S)
         .fin(Side::C)
         .report();
@@ -299,10 +238,10 @@ fn peer_data_after_an_alert_is_not_data_after_alert() {
 #[test]
 fn tls12_encrypted_alert_in_place_of_finished_is_fatal() {
     let r = Conn::new()
-        .send(Side::C, &[client_hello()])
-        .send(Side::S, &[server_hello(false)])
-        .send(Side::C, &[ccs(), encrypted(22, 40)])
-        .send(Side::S, &[ccs(), encrypted(21, 26)])
+        .send(Side::C, &[client_hello_record(b"example.test")])
+        .send(Side::S, &[server_hello_record(false)])
+        .send(Side::C, &[ccs(), opaque(22, 40)])
+        .send(Side::S, &[ccs(), opaque(21, 26)])
         .fin(Side::S)
         .report();
     assert_eq!(r.ending, Ending::FinOnly);
@@ -313,7 +252,7 @@ fn tls12_encrypted_alert_in_place_of_finished_is_fatal() {
 #[test]
 fn plaintext_fatal_alert_is_seen_and_not_close_notify() {
     let r = Conn::new()
-        .send(Side::C, &[client_hello()])
+        .send(Side::C, &[client_hello_record(b"example.test")])
         .send(Side::S, &[plain_alert(2, 70)])
         .fin(Side::S)
         .report();
@@ -326,9 +265,9 @@ fn plaintext_fatal_alert_is_seen_and_not_close_notify() {
 fn tls13_nineteen_byte_last_record_is_close_notify() {
     let r = Conn::new()
         .tls13()
-        .send(Side::C, &[encrypted(23, 120)])
-        .send(Side::S, &[encrypted(23, 800)])
-        .send(Side::S, &[encrypted(23, 19)])
+        .send(Side::C, &[opaque(23, 120)])
+        .send(Side::S, &[opaque(23, 800)])
+        .send(Side::S, &[opaque(23, 19)])
         .fin(Side::S)
         .fin(Side::C)
         .report();
@@ -342,8 +281,8 @@ fn tls13_nineteen_byte_last_record_is_close_notify() {
 fn tls13_nineteen_byte_record_followed_by_data_proves_nothing() {
     let r = Conn::new()
         .tls13()
-        .send(Side::S, &[encrypted(23, 19)])
-        .send(Side::S, &[encrypted(23, 800)])
+        .send(Side::S, &[opaque(23, 19)])
+        .send(Side::S, &[opaque(23, 800)])
         .fin(Side::S)
         .report();
     assert_eq!(r.ending, Ending::FinOnly);
@@ -353,9 +292,12 @@ fn tls13_nineteen_byte_record_followed_by_data_proves_nothing() {
 #[test]
 fn tls13_client_alert_in_place_of_finished_is_fatal() {
     let r = Conn::new()
-        .send(Side::C, &[client_hello()])
-        .send(Side::S, &[server_hello(true), ccs(), encrypted(23, 500)])
-        .send(Side::C, &[ccs(), encrypted(23, 19)])
+        .send(Side::C, &[client_hello_record(b"example.test")])
+        .send(
+            Side::S,
+            &[server_hello_record(true), ccs(), opaque(23, 500)],
+        )
+        .send(Side::C, &[ccs(), opaque(23, 19)])
         .fin(Side::C)
         .report();
     assert_eq!(r.ending, Ending::FinOnly);
@@ -367,7 +309,7 @@ fn tls13_client_alert_in_place_of_finished_is_fatal() {
 fn no_teardown_is_open() {
     let r = Conn::new()
         .tls13()
-        .send(Side::C, &[encrypted(23, 120)])
+        .send(Side::C, &[opaque(23, 120)])
         .report();
     assert_eq!(r.ending, Ending::Open);
     assert_eq!(r.closer, Closer::None);
@@ -378,7 +320,7 @@ fn no_teardown_is_open() {
 fn a_record_split_over_many_segments_counts_once_at_its_last_segment() {
     let mut c = Conn::new();
     c.tls12();
-    let alert = encrypted(21, 26);
+    let alert = opaque(21, 26);
     for b in alert.chunks(3) {
         c.send(Side::S, &[b.to_vec()]);
     }

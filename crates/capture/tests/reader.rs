@@ -4,129 +4,10 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use std::io::{Cursor, Read, Write};
 use tlsclose_capture::{CaptureError, CaptureFormat, CaptureReader, LinkType, ReaderStats};
+use tlsclose_testkit::capture::*;
+use tlsclose_testkit::Prng;
 
-// ----- writers --------------------------------------------------------------
-
-fn u16b(be: bool, v: u16) -> [u8; 2] {
-    if be {
-        v.to_be_bytes()
-    } else {
-        v.to_le_bytes()
-    }
-}
-
-fn u32b(be: bool, v: u32) -> [u8; 4] {
-    if be {
-        v.to_be_bytes()
-    } else {
-        v.to_le_bytes()
-    }
-}
-
-fn pcap_header(be: bool, nsec: bool, network: u32, snaplen: u32) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(&u32b(be, if nsec { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
-    v.extend_from_slice(&u16b(be, 2));
-    v.extend_from_slice(&u16b(be, 4));
-    v.extend_from_slice(&[0; 8]); // thiszone, sigfigs
-    v.extend_from_slice(&u32b(be, snaplen));
-    v.extend_from_slice(&u32b(be, network));
-    v
-}
-
-fn pcap_record(be: bool, sec: u32, frac: u32, data: &[u8], orig: u32) -> Vec<u8> {
-    let mut v = Vec::new();
-    for x in [sec, frac, data.len() as u32, orig] {
-        v.extend_from_slice(&u32b(be, x));
-    }
-    v.extend_from_slice(data);
-    v
-}
-
-fn block(be: bool, btype: u32, body: &[u8]) -> Vec<u8> {
-    let padded = (body.len() + 3) & !3;
-    let len = (12 + padded) as u32;
-    let mut v = Vec::new();
-    v.extend_from_slice(&u32b(be, btype));
-    v.extend_from_slice(&u32b(be, len));
-    v.extend_from_slice(body);
-    v.resize(8 + padded, 0);
-    v.extend_from_slice(&u32b(be, len));
-    v
-}
-
-fn shb(be: bool) -> Vec<u8> {
-    let mut body = Vec::new();
-    body.extend_from_slice(&u32b(be, 0x1a2b_3c4d));
-    body.extend_from_slice(&u16b(be, 1));
-    body.extend_from_slice(&u16b(be, 0));
-    body.extend_from_slice(&[0xff; 8]); // section length: unknown
-    block(be, 0x0a0d_0d0a, &body)
-}
-
-fn options(be: bool, opts: &[(u16, &[u8])]) -> Vec<u8> {
-    let mut v = Vec::new();
-    if opts.is_empty() {
-        return v;
-    }
-    for (code, value) in opts {
-        v.extend_from_slice(&u16b(be, *code));
-        v.extend_from_slice(&u16b(be, value.len() as u16));
-        v.extend_from_slice(value);
-        v.resize((v.len() + 3) & !3, 0);
-    }
-    v.extend_from_slice(&[0; 4]); // opt_endofopt
-    v
-}
-
-fn idb(be: bool, link: u16, snaplen: u32, opts: &[(u16, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    body.extend_from_slice(&u16b(be, link));
-    body.extend_from_slice(&[0, 0]);
-    body.extend_from_slice(&u32b(be, snaplen));
-    body.extend_from_slice(&options(be, opts));
-    block(be, 1, &body)
-}
-
-fn epb(be: bool, if_id: u32, ts: u64, data: &[u8], orig: u32) -> Vec<u8> {
-    let mut body = Vec::new();
-    for x in [if_id, (ts >> 32) as u32, ts as u32, data.len() as u32, orig] {
-        body.extend_from_slice(&u32b(be, x));
-    }
-    body.extend_from_slice(data);
-    block(be, 6, &body)
-}
-
-fn spb(be: bool, data: &[u8], orig: u32) -> Vec<u8> {
-    let mut body = u32b(be, orig).to_vec();
-    body.extend_from_slice(data);
-    block(be, 3, &body)
-}
-
-fn pb(be: bool, if_id: u16, ts: u64, data: &[u8], orig: u32) -> Vec<u8> {
-    let mut body = Vec::new();
-    body.extend_from_slice(&u16b(be, if_id));
-    body.extend_from_slice(&u16b(be, 0)); // drops
-    for x in [(ts >> 32) as u32, ts as u32, data.len() as u32, orig] {
-        body.extend_from_slice(&u32b(be, x));
-    }
-    body.extend_from_slice(data);
-    block(be, 2, &body)
-}
-
-fn dsb(be: bool, stype: u32, data: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    body.extend_from_slice(&u32b(be, stype));
-    body.extend_from_slice(&u32b(be, data.len() as u32));
-    body.extend_from_slice(data);
-    block(be, 0x0a, &body)
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = GzEncoder::new(Vec::new(), Compression::default());
-    e.write_all(data).expect("gzip");
-    e.finish().expect("gzip")
-}
+// ----- writers: tlsclose_testkit::capture ----------------------------------
 
 /// Distinct packet bytes.
 fn packet(tag: u8, len: usize) -> Vec<u8> {
@@ -489,8 +370,6 @@ fn pcap_record_longer_than_the_buffer() {
 }
 
 // ----- pcapng -----------------------------------------------------------------
-
-const TLS_KEY_LOG: u32 = 0x544c_534b;
 
 #[test]
 fn pcapng_interfaces_spb_dsb_and_other_blocks() {
@@ -1160,16 +1039,8 @@ fn long_stream_with_records_across_refills() {
 
 #[test]
 fn random_damage_never_panics() {
-    let mut seed: u64 = std::env::var("TLSCLOSE_FUZZ_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x9e37_79b9_7f4a_7c15);
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = Prng::from_env("TLSCLOSE_FUZZ_SEED", 0x9e37_79b9_7f4a_7c15);
+    let mut next = move || rng.next();
     let (ng, _) = ng_with_frames(6);
     let mut ng2 = ng.clone();
     ng2.extend(idb(false, 1, 0, &[(9, &[9])]));

@@ -7,10 +7,14 @@
 mod common;
 
 use common::*;
+use std::collections::BTreeMap;
 use std::path::Path;
 use tlsclose_decrypt::{
     KeyLog, KeyLogProblem, RecordDecrypter, RecordError, SessionInfo, Side, DSB_TLS_KEY_LOG,
 };
+use tlsclose_testkit::cli::expected_flows;
+use tlsclose_testkit::paths::{cases_with, name_of};
+use tlsclose_testkit::verdicts::keyed;
 use tlsclose_tls::{ContentType, ProtocolVersion};
 
 fn keylog_of(case: &str) -> KeyLog {
@@ -344,22 +348,13 @@ fn records_lost_in_a_gap_are_skipped() {
     assert_eq!(check_resync("ossl-tls13-aes128-gcm", &[3]), 0);
 }
 
-/// Every testdata case with keys decrypts and reads the alerts its
-/// expected-keys.jsonl lists, except where the expected file cannot know.
+/// Every flow of every testdata case with keys: found by its endpoints,
+/// decrypted when its hellos and secrets are there, with no record that
+/// fails, and reading exactly the alerts its expected-keys.jsonl line
+/// lists. A flow that cannot be decrypted (no hellos, no secrets) must
+/// read, in plaintext, every alert its line lists that is not inferred.
 #[test]
 fn every_testdata_case_with_keys() {
-    const KNOWN: &[(&str, &str)] = &[
-        (
-            "real-sll2-kernel-drops",
-            "tshark did not resynchronise after the dropped segments; both close_notify \
-             records decrypt (frames 10 and 11)",
-        ),
-        (
-            "synth-gap",
-            "the line was written by construction for the keyless reader; the server's \
-             close_notify after the gap decrypts",
-        ),
-    ];
     // records that do not decrypt on purpose: (case, failures per side)
     const FAILING: &[(&str, &str)] = &[
         // a proxy flipped a byte of the client's first application data
@@ -375,18 +370,15 @@ fn every_testdata_case_with_keys() {
     // a bare decrypter reads up to a renegotiation; switching to the new
     // handshake's keys is the analysis crate's (tlsclose/tests/keys_damage.rs)
     const RENEGOTIATED: &[&str] = &["keys-renegotiation-tls12"];
-    let mut cases: Vec<String> = std::fs::read_dir(testdata(""))
-        .expect("testdata")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|c| testdata(c).join("expected-keys.jsonl").exists())
-        .filter(|c| !RENEGOTIATED.contains(&c.as_str()))
-        .collect();
-    cases.sort();
-    let mut checked = 0;
+    let mut decrypted = 0;
+    let mut flows = 0;
     let mut problems = Vec::new();
-    for case in &cases {
-        let dir = testdata(case);
-        let (conns, dsbs) = read_capture(&capture_of(case));
+    for dir in cases_with("expected-keys.jsonl", false) {
+        let case = name_of(&dir);
+        if RENEGOTIATED.contains(&case.as_str()) {
+            continue;
+        }
+        let (conns, dsbs) = read_capture(&capture_of(&case));
         let mut log = KeyLog::new();
         if dir.join("sslkeys.log").exists() {
             log.add_file(dir.join("sslkeys.log")).expect("key log");
@@ -394,38 +386,76 @@ fn every_testdata_case_with_keys() {
         for (t, d) in &dsbs {
             log.add_dsb(*t, d, "dsb");
         }
-        let expected = expected_alerts(case);
-        let tls: Vec<&Conn> = conns
+        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut by_pair = BTreeMap::new();
+        for c in conns
             .iter()
             .filter(|c| !c.client.is_empty() || !c.server.is_empty())
-            .collect();
-        let mut agree = true;
-        for (conn, exp) in tls.iter().zip(&expected) {
-            let Ok(d) = decrypt_conn(conn, &log) else {
-                continue; // no hellos or no keys: nothing to decrypt
-            };
-            checked += 1;
-            let f = [failures(&d.client), failures(&d.server)];
-            let failing = FAILING.iter().find(|(c, _)| c == case).map(|(_, f)| *f);
-            if failing.is_some_and(|want| format!("{f:?}") != want) {
-                problems.push(format!("{case}: failures {f:?}, not {failing:?}"));
-            } else if failing.is_none() && f.iter().any(|f| !f.is_empty()) {
-                problems.push(format!("{case}: failures {f:?}"));
-            }
-            if (alerts(&d.client), alerts(&d.server)) != *exp {
-                agree = false;
-            }
+        {
+            let pair = (c.client_addr.clone(), c.server_addr.clone());
+            let n = seen.entry(pair.clone()).or_default();
+            by_pair.insert((pair.0, pair.1, *n), c);
+            *n += 1;
         }
-        let known = KNOWN.iter().any(|(c, _)| c == case);
-        if agree == known {
+        let expected = keyed(expected_flows(&dir.join("expected-keys.jsonl")));
+        for k in by_pair.keys().filter(|k| !expected.contains_key(*k)) {
             problems.push(format!(
-                "{case}: {}",
-                if known { "agrees now" } else { "alerts differ" }
+                "{case}: flow {} -> {} #{} not expected",
+                k.0, k.1, k.2
             ));
         }
+        for (k, e) in expected {
+            flows += 1;
+            let Some(conn) = by_pair.get(&k) else {
+                problems.push(format!(
+                    "{case}: flow {} -> {} #{} not found",
+                    k.0, k.1, k.2
+                ));
+                continue;
+            };
+            let want = alerts_of_line(&e);
+            match decrypt_conn(conn, &log) {
+                Ok(d) => {
+                    decrypted += 1;
+                    let f = [failures(&d.client), failures(&d.server)];
+                    let failing = FAILING.iter().find(|(c, _)| *c == case).map(|(_, f)| *f);
+                    if failing.is_some_and(|want| format!("{f:?}") != want) {
+                        problems.push(format!("{case}: failures {f:?}, not {failing:?}"));
+                    } else if failing.is_none() && f.iter().any(|f| !f.is_empty()) {
+                        problems.push(format!("{case} {}: failures {f:?}", k.0));
+                    }
+                    let got = (alerts(&d.client), alerts(&d.server));
+                    if got != want {
+                        problems.push(format!("{case} {}: alerts {got:?}, expected {want:?}", k.0));
+                    }
+                }
+                Err(why) => {
+                    // without keys: the plaintext alerts, and nothing the
+                    // expected line says was read with keys
+                    let readable = |a: &[String]| -> Vec<String> {
+                        a.iter()
+                            .filter(|x| !x.starts_with("inferred:"))
+                            .cloned()
+                            .collect()
+                    };
+                    let got = (plain_alerts(&conn.client), plain_alerts(&conn.server));
+                    if got != (readable(&want.0), readable(&want.1)) {
+                        problems.push(format!(
+                            "{case} {}: not decrypted ({why}), plaintext alerts {got:?}, \
+                             expected {want:?}",
+                            k.0
+                        ));
+                    }
+                }
+            }
+        }
     }
-    assert!(checked >= 120, "only {checked} flows decrypted");
+    println!("{decrypted} of {flows} expected flows decrypted");
     assert!(problems.is_empty(), "{problems:#?}");
+    assert!(
+        flows >= 130 && decrypted >= 120,
+        "{decrypted} of {flows} flows decrypted"
+    );
 }
 
 #[test]

@@ -5,71 +5,27 @@
 
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use tlsclose_analysis::{Analyzer, AnalyzerConfig};
 use tlsclose_capture::{decode_segment, CaptureError, CaptureReader};
 use tlsclose_tcp::SegMeta;
-
-/// Compared for flows whose every meaningful packet survived the damage.
-const FIELDS: [&str; 6] = [
-    "ending",
-    "closer",
-    "client_close_notify",
-    "server_close_notify",
-    "version",
-    "sni",
-];
-
-fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
-}
-
-fn capture_in(dir: &Path) -> PathBuf {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("case folder")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("capture."))
-        })
-        .collect();
-    names.sort();
-    names.into_iter().next().expect("a capture.* file")
-}
+use tlsclose_testkit::cli::{flows, json_lines, output, stderr};
+use tlsclose_testkit::paths::{capture_in, cases_with, name_of};
+use tlsclose_testkit::tlsclose;
+use tlsclose_testkit::verdicts::{differences, pair};
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn jsonl(text: &str) -> Vec<Value> {
-    text.lines()
-        .filter(|l| l.trim_start().starts_with('{'))
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
-}
-
-fn pair(v: &Value) -> (String, String) {
-    (
-        v["client"].as_str().unwrap_or("?").to_string(),
-        v["server"].as_str().unwrap_or("?").to_string(),
-    )
-}
-
 /// The problems of one case, as text.
 fn check_case(dir: &Path) -> Vec<String> {
-    let case = dir.file_name().and_then(|n| n.to_str()).unwrap_or("?");
-    let capture = capture_in(dir);
+    let case = name_of(dir);
+    let capture = capture_in(dir).unwrap_or_else(|| panic!("{case}: no capture.* file"));
     let file = capture.display().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_tlsclose"))
-        .args(["--format", "json"])
-        .arg(&capture)
-        .output()
-        .expect("run tlsclose");
+    let out = output(tlsclose!().args(["--format", "json"]).arg(&capture));
     let mut problems = Vec::new();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = stderr(&out);
 
     // exit status, never a signal or a panic
     let want_exit: i32 = read(&dir.join("expected-exit"))
@@ -126,11 +82,8 @@ fn check_case(dir: &Path) -> Vec<String> {
 
     // the flows: every required one, with its verdict when whole; nothing
     // that is not in the capture
-    let got: Vec<Value> = jsonl(&stdout)
-        .into_iter()
-        .filter(|v| v.get("ending").is_some())
-        .collect();
-    let expected = jsonl(&read(&dir.join("expected.jsonl")));
+    let got = flows(&out);
+    let expected = json_lines(&read(&dir.join("expected.jsonl")));
     for e in &expected {
         let optional = e.get("optional").and_then(Value::as_bool).unwrap_or(false);
         let partial = e.get("partial").and_then(Value::as_bool).unwrap_or(false);
@@ -138,15 +91,8 @@ fn check_case(dir: &Path) -> Vec<String> {
             None if !optional => problems.push(format!("{case}: flow {:?} missing", pair(e))),
             None => {}
             Some(g) if !partial => {
-                for f in FIELDS {
-                    if e.get(f).is_some() && g[f] != e[f] {
-                        problems.push(format!(
-                            "{case}: {:?}: {f} {} expected {}",
-                            pair(e),
-                            g[f],
-                            e[f]
-                        ));
-                    }
+                for (f, want, is) in differences(e, g) {
+                    problems.push(format!("{case}: {:?}: {f} {is} expected {want}", pair(e)));
                 }
             }
             Some(_) => {}
@@ -162,16 +108,7 @@ fn check_case(dir: &Path) -> Vec<String> {
 
 #[test]
 fn every_damaged_case_behaves_as_its_readme_says() {
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(testdata())
-        .expect("testdata/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("damaged-"))
-        })
-        .collect();
-    cases.sort();
+    let cases = cases_with("expected-exit", true);
     assert!(cases.len() >= 20, "found {} damaged cases", cases.len());
     let problems: Vec<String> = cases.iter().flat_map(|d| check_case(d)).collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -254,15 +191,8 @@ fn flows_of(name: &str, bytes: Vec<u8>) -> (BTreeSet<(String, String)>, bool) {
 fn a_cut_in_the_last_packet_loses_no_flow() {
     let mut checked = 0;
     let mut problems = Vec::new();
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(testdata())
-        .expect("testdata/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("expected.jsonl").exists())
-        .filter(|p| !p.to_string_lossy().contains("damaged-"))
-        .collect();
-    dirs.sort();
-    for dir in dirs {
-        let capture = capture_in(&dir);
+    for dir in cases_with("expected.jsonl", false) {
+        let capture = capture_in(&dir).unwrap_or_else(|| panic!("{}: no capture", dir.display()));
         let bytes = std::fs::read(&capture).expect("read capture");
         let Some((start, end)) = last_record(&bytes) else {
             continue; // gzip: covered by the reader's own tests

@@ -1,38 +1,21 @@
 //! `--keylog`, `$SSLKEYLOGFILE` and key logs inside a pcapng, as a user
 //! sees them: what is decrypted, what falls back, what is warned about.
 
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use tlsclose_testkit::cli::{flows, output};
+use tlsclose_testkit::{case, tlsclose};
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tlsclose"));
-    c.env_remove("SSLKEYLOGFILE");
-    c
-}
-
-fn case(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(name)
-}
-
-fn flows(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
-        .filter(|v| v.get("ending").is_some())
-        .collect()
+    tlsclose!()
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tlsclose-keys-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
+    tlsclose_testkit::tmp("keys", name)
 }
 
 fn run(args: &[&str], capture: &Path) -> Output {
-    bin().args(args).arg(capture).output().expect("run")
+    output(bin().args(args).arg(capture))
 }
 
 #[test]

@@ -7,15 +7,12 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use tlsclose_testkit::capture::pcapng_blocks;
+use tlsclose_testkit::cli::{flows, json_lines, output, stderr, stdout, summary};
+use tlsclose_testkit::{case, require_tool, tlsclose};
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tlsclose"))
-}
-
-fn case(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(name)
+    tlsclose!()
 }
 
 fn sample() -> PathBuf {
@@ -23,50 +20,11 @@ fn sample() -> PathBuf {
 }
 
 fn run(args: &[&str], input: &Path) -> Output {
-    bin().args(args).arg(input).output().expect("run tlsclose")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    stdout(out)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
-        .collect()
-}
-
-/// The flow objects of a JSON Lines run (not the summary).
-fn flows(out: &Output) -> Vec<Value> {
-    json_lines(out)
-        .into_iter()
-        .filter(|v| v.get("summary").is_none())
-        .collect()
-}
-
-fn summary(out: &Output) -> Value {
-    json_lines(out)
-        .into_iter()
-        .find(|v| v.get("summary").is_some())
-        .expect("a summary line")
+    output(bin().args(args).arg(input))
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tlsclose-reports-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
-}
-
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    tlsclose_testkit::tmp("reports", name)
 }
 
 /// tshark's frame numbers (and tcp.stream) for a display filter.
@@ -285,9 +243,8 @@ fn check_gfm_tables(md: &str) -> Vec<usize> {
 /// Renders with cmark-gfm when it is installed: as many <table>s as found,
 /// each row with its header's cell count.
 fn check_rendered(md: &str, tables: &[usize]) {
-    if !have("cmark-gfm") {
-        eprintln!("cmark-gfm not installed: Markdown checked by structure only");
-        return;
+    if !require_tool("cmark-gfm") {
+        return; // Markdown checked by structure only
     }
     use std::io::Write;
     let mut child = Command::new("cmark-gfm")
@@ -345,7 +302,7 @@ fn markdown_format_is_a_github_table() {
 fn groups(args: &[&str]) -> Vec<Value> {
     let out = run(args, &sample());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let lines = json_lines(&out);
+    let lines = json_lines(&stdout(&out));
     assert_eq!(
         lines.last().map(|l| l["summary"].clone()),
         Some(Value::Bool(true))
@@ -781,8 +738,7 @@ fn every_flow_carries_a_wireshark_filter() {
 /// IPv6, VLAN and pcapng with several interfaces.
 #[test]
 fn wireshark_filters_select_exactly_each_flow_in_tshark() {
-    if !have("tshark") {
-        eprintln!("tshark not installed: skipped");
+    if !require_tool("tshark") {
         return;
     }
     for c in [
@@ -855,32 +811,6 @@ fn extract(args: &[&str], input: &Path, out_name: &str) -> (Output, PathBuf) {
     (run(&a, input), out_path)
 }
 
-/// pcapng block types of a file, in order.
-fn pcapng_blocks(data: &[u8]) -> Vec<u32> {
-    let mut types = Vec::new();
-    let mut at = 0usize;
-    let mut be = false;
-    while at + 12 <= data.len() {
-        if data[at..at + 4] == [0x0a, 0x0d, 0x0d, 0x0a] {
-            be = data[at + 8..at + 12] == [0x1a, 0x2b, 0x3c, 0x4d];
-        }
-        let word = |o: usize| {
-            let b: [u8; 4] = data[o..o + 4].try_into().expect("4 bytes");
-            if be {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            }
-        };
-        types.push(word(at));
-        let len = word(at + 4) as usize;
-        assert!(len >= 12 && at + len <= data.len(), "block at {at}");
-        at += len;
-    }
-    assert_eq!(at, data.len(), "whole blocks");
-    types
-}
-
 #[test]
 fn extract_writes_exactly_the_selected_flows_as_pcap() {
     let (out, path) = extract(
@@ -919,7 +849,7 @@ fn extract_writes_exactly_the_selected_flows_as_pcap() {
     }
     let total: u64 = chosen.iter().filter_map(|v| v["packets"].as_u64()).sum();
     assert_eq!(total, 46);
-    if have("tshark") {
+    if require_tool("tshark") {
         let frames = tshark_frames(&path, "frame");
         assert_eq!(frames.len() as u64, total, "tshark -r reads every packet");
         let streams: BTreeSet<&String> = frames.iter().map(|f| &f.1).collect();
@@ -968,7 +898,7 @@ fn extract_keeps_pcapng_interfaces_and_decryption_secrets() {
             packets,
             "{c}"
         );
-        if have("tshark") {
+        if require_tool("tshark") {
             assert_eq!(tshark_frames(&path, "frame").len() as u64, packets, "{c}");
         }
     }
@@ -977,7 +907,7 @@ fn extract_keeps_pcapng_interfaces_and_decryption_secrets() {
 #[test]
 fn extract_of_a_gzip_capture_or_of_nothing() {
     // gzip in, the capture format out (uncompressed)
-    if have("gzip") {
+    if require_tool("gzip") {
         let gz = tmp("sample.pcap.gz");
         let data = Command::new("gzip")
             .args(["-c"])

@@ -460,13 +460,8 @@ fn never_panics_on_garbage() {
         0u32, 1, 9, 12, 14, 50, 51, 100, 101, 104, 108, 109, 113, 117, 204, 226, 228, 229, 239,
         240, 276, 9999,
     ];
-    let mut seed = 0x1234_5678_9abc_def0u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = tlsclose_testkit::Prng::new(0x1234_5678_9abc_def0);
+    let mut next = move || rng.next();
     let base = ethernet(0x0800, &ipv4_tcp(PAYLOAD));
     let base6 = ethernet(0x86dd, &with_hop_by_hop(ipv6_tcp(PAYLOAD)));
     for i in 0..20_000 {

@@ -12,20 +12,10 @@ use tlsclose_tls::{
     HandshakeAssembler, HandshakeType, ProtocolVersion, StartMode,
 };
 
-pub fn testdata(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(case)
-}
+pub use tlsclose_testkit::case as testdata;
 
 pub fn capture_of(case: &str) -> PathBuf {
-    let dir = testdata(case);
-    for name in ["capture.pcap", "capture.pcapng", "capture.pcap.gz"] {
-        if dir.join(name).exists() {
-            return dir.join(name);
-        }
-    }
-    panic!("{case}: no capture");
+    tlsclose_testkit::paths::capture_of(case)
 }
 
 /// One record as captured.
@@ -117,6 +107,10 @@ impl StreamConsumer for Collect {
 
 /// A TCP connection's records, client's and server's.
 pub struct Conn {
+    /// The endpoints as `ip:port` (`[ip]:port` for IPv6), as in the
+    /// expected lines.
+    pub client_addr: String,
+    pub server_addr: String,
     pub client: Vec<Rec>,
     pub server: Vec<Rec>,
 }
@@ -155,15 +149,22 @@ pub fn read_capture(path: &Path) -> (Vec<Conn>, Vec<(u32, Vec<u8>)>) {
             let cdir = match (f.consumer.syn_dir, hello_dir) {
                 (Some(d), _) => d.index(),
                 (None, Some(i)) => i,
-                (None, None) => 0,
+                // neither: the higher port is the client's (ENDINGS.md)
+                (None, None) => usize::from(f.start.key.b.port > f.start.key.a.port),
             };
             let [a, b] = f.consumer.dirs;
-            let (client, server) = if cdir == 0 {
-                (a.records, b.records)
+            let key = f.start.key;
+            let (client, server, client_addr, server_addr) = if cdir == 0 {
+                (a.records, b.records, key.a, key.b)
             } else {
-                (b.records, a.records)
+                (b.records, a.records, key.b, key.a)
             };
-            Conn { client, server }
+            Conn {
+                client_addr: client_addr.to_string(),
+                server_addr: server_addr.to_string(),
+                client,
+                server,
+            }
         })
         .collect();
     (conns, reader.take_decryption_secrets())
@@ -306,6 +307,16 @@ pub fn alerts(side: &[(u64, Out)]) -> Vec<String> {
         .collect()
 }
 
+/// The plaintext alerts of one side's records (2-byte alert bodies, sent
+/// before encryption) as `level:description`, in order.
+pub fn plain_alerts(recs: &[Rec]) -> Vec<String> {
+    recs.iter()
+        .filter(|r| r.content_type == ContentType::ALERT)
+        .filter_map(|r| r.body.as_deref().filter(|b| b.len() == 2))
+        .filter_map(|b| Some(tlsclose_tls::alert(b).ok()?.1.to_string()))
+        .collect()
+}
+
 pub fn failures(side: &[(u64, Out)]) -> Vec<(u64, RecordError)> {
     side.iter()
         .filter_map(|(f, o)| match o {
@@ -315,28 +326,26 @@ pub fn failures(side: &[(u64, Out)]) -> Vec<(u64, RecordError)> {
         .collect()
 }
 
-/// The expected alerts of a case's flows (expected-keys.jsonl), per flow:
-/// (client alerts, server alerts).
-pub fn expected_alerts(case: &str) -> Vec<(Vec<String>, Vec<String>)> {
-    let text = std::fs::read_to_string(testdata(case).join("expected-keys.jsonl"))
-        .expect("expected-keys.jsonl");
-    text.lines()
-        .filter(|l| l.trim_start().starts_with('{'))
-        .map(|l| {
-            let side = |name: &str| -> Vec<String> {
-                // "alerts": {"client": [...], "server": [...]}
-                let key = format!("\"{name}\": [");
-                let at = l.find("\"alerts\"").expect("alerts");
-                let rest = &l[at..];
-                let start = rest.find(&key).expect("side") + key.len();
-                let end = rest[start..].find(']').expect("]") + start;
-                rest[start..end]
-                    .split(',')
-                    .map(|s| s.trim().trim_matches('"').to_string())
-                    .filter(|s| !s.is_empty())
+/// The alerts of an expected line: (client's, server's).
+pub fn alerts_of_line(line: &tlsclose_testkit::serde_json::Value) -> (Vec<String>, Vec<String>) {
+    let side = |s: &str| -> Vec<String> {
+        line["alerts"][s]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
                     .collect()
-            };
-            (side("client"), side("server"))
-        })
+            })
+            .unwrap_or_default()
+    };
+    (side("client"), side("server"))
+}
+
+/// The expected alerts of a case's flows (expected-keys.jsonl), per flow
+/// in the file's order.
+pub fn expected_alerts(case: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    tlsclose_testkit::cli::expected_flows(&testdata(case).join("expected-keys.jsonl"))
+        .iter()
+        .map(alerts_of_line)
         .collect()
 }

@@ -1,7 +1,8 @@
 //! Helpers shared by the deframer tests: owned events, a driver, record
-//! stream builders and a tiny deterministic PRNG.
+//! stream builders (records and the PRNG from tlsclose-testkit).
 #![allow(dead_code)]
 
+pub use tlsclose_testkit::{tls::record, Prng};
 use tlsclose_tls::{DeframeEvent, Deframer, DeframerConfig, StartMode};
 
 /// An owned copy of a [`DeframeEvent`] (tags are push indices).
@@ -124,39 +125,12 @@ pub fn untagged(evs: &[Ev]) -> Vec<Rec> {
     records(evs).iter().map(Rec::untagged).collect()
 }
 
-/// xorshift64*: deterministic filler for record bodies.
-pub struct Prng(u64);
-impl Prng {
-    pub fn new(seed: u64) -> Self {
-        Prng(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
-    }
-    pub fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| (self.next() >> 56) as u8).collect()
-    }
-}
-
 /// One record on the wire.
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub ty: u8,
     pub version: u16,
     pub body: Vec<u8>,
-}
-
-pub fn record(ty: u8, version: u16, body: &[u8]) -> Vec<u8> {
-    let mut v = vec![ty];
-    v.extend_from_slice(&version.to_be_bytes());
-    v.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    v.extend_from_slice(body);
-    v
 }
 
 /// Serialises records; returns the stream and the records the deframer

@@ -627,12 +627,10 @@ mod tests {
 
     #[test]
     fn arbitrary_bytes_are_harmless() {
-        let mut x: u64 = 0x1234_5678;
+        let mut rng = tlsclose_testkit::Prng::new(0x1234_5678);
         let mut data = Vec::new();
         for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next();
             data.push(match x % 5 {
                 0 => b'\n',
                 1 => b' ',

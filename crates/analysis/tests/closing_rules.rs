@@ -4,233 +4,15 @@
 //! attributes beside the ending), driven through the analyzer with
 //! hand-made segments and a settable clock.
 
-use std::net::{IpAddr, Ipv4Addr};
-use tlsclose_analysis::{Analyzer, AnalyzerConfig, Closer, Ending, FlowReport};
-use tlsclose_capture::{Endpoint, Segment, TcpFlags, Timestamp};
-use tlsclose_tcp::SegMeta;
+mod common;
 
-const CLIENT: Endpoint = Endpoint {
-    ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
-    port: 50000,
-};
-const SERVER: Endpoint = Endpoint {
-    ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
-    port: 443,
-};
-
-#[derive(Clone, Copy, PartialEq)]
-enum Side {
-    C,
-    S,
-}
-
-/// A scripted TCP connection: tracks sequence numbers, frame numbers, time.
-struct Conn {
-    an: Analyzer,
-    seq: [u32; 2],
-    frame: u64,
-    /// Capture time of the next segment, in ms.
-    now_ms: i64,
-    reports: Vec<FlowReport>,
-}
-
-fn tls_record(ct: u8, version: u16, body: &[u8]) -> Vec<u8> {
-    let mut r = vec![ct];
-    r.extend_from_slice(&version.to_be_bytes());
-    r.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    r.extend_from_slice(body);
-    r
-}
-
-/// A minimal ClientHello handshake record (SNI `example.test`).
-fn client_hello() -> Vec<u8> {
-    let sni = b"example.test";
-    let mut ext = Vec::new();
-    // server_name
-    let mut sn = vec![0u8];
-    sn.extend_from_slice(&(sni.len() as u16).to_be_bytes());
-    sn.extend_from_slice(sni);
-    let mut list = (sn.len() as u16).to_be_bytes().to_vec();
-    list.extend_from_slice(&sn);
-    ext.extend_from_slice(&0u16.to_be_bytes());
-    ext.extend_from_slice(&(list.len() as u16).to_be_bytes());
-    ext.extend_from_slice(&list);
-    let mut body = vec![3, 3];
-    body.extend_from_slice(&[7; 32]);
-    body.push(0); // session id
-    body.extend_from_slice(&[0, 2, 0x13, 0x01]); // one suite
-    body.extend_from_slice(&[1, 0]); // compression
-    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-    body.extend_from_slice(&ext);
-    handshake(1, &body)
-}
-
-/// A ServerHello handshake record; `tls13` adds supported_versions.
-fn server_hello(tls13: bool) -> Vec<u8> {
-    let mut body = vec![3, 3];
-    body.extend_from_slice(&[9; 32]);
-    body.push(0);
-    body.extend_from_slice(&[0x13, 0x01, 0]);
-    if tls13 {
-        body.extend_from_slice(&[0, 6, 0, 43, 0, 2, 3, 4]);
-    } else {
-        body.extend_from_slice(&[0, 0]);
-    }
-    handshake(2, &body)
-}
-
-fn handshake(t: u8, body: &[u8]) -> Vec<u8> {
-    let mut m = vec![t, 0];
-    m.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    m.extend_from_slice(body);
-    tls_record(22, 0x0301, &m)
-}
-
-fn ccs() -> Vec<u8> {
-    tls_record(20, 0x0303, &[1])
-}
-fn encrypted(ct: u8, len: usize) -> Vec<u8> {
-    tls_record(ct, 0x0303, &vec![0xab; len])
-}
-fn plain_alert(level: u8, desc: u8) -> Vec<u8> {
-    tls_record(21, 0x0303, &[level, desc])
-}
-
-impl Conn {
-    fn new() -> Self {
-        let mut c = Conn {
-            an: Analyzer::new(AnalyzerConfig::default()),
-            seq: [1000, 5000],
-            frame: 0,
-            now_ms: 0,
-            reports: Vec::new(),
-        };
-        c.seg(
-            Side::C,
-            TcpFlags {
-                syn: true,
-                ..TcpFlags::default()
-            },
-            &[],
-        );
-        c.seg(
-            Side::S,
-            TcpFlags {
-                syn: true,
-                ack: true,
-                ..TcpFlags::default()
-            },
-            &[],
-        );
-        c.seg(
-            Side::C,
-            TcpFlags {
-                ack: true,
-                ..TcpFlags::default()
-            },
-            &[],
-        );
-        c
-    }
-
-    fn seg(&mut self, side: Side, flags: TcpFlags, payload: &[u8]) -> &mut Self {
-        let (src, dst, i) = match side {
-            Side::C => (CLIENT, SERVER, 0),
-            Side::S => (SERVER, CLIENT, 1),
-        };
-        self.frame += 1;
-        self.now_ms += 1;
-        let seg = Segment {
-            src,
-            dst,
-            seq: self.seq[i],
-            ack: self.seq[1 - i],
-            flags,
-            payload,
-            wire_len: payload.len() as u32,
-        };
-        let meta = SegMeta {
-            frame: self.frame,
-            ts: Timestamp(1_700_000_000_000_000_000 + self.now_ms * 1_000_000),
-        };
-        let reports = &mut self.reports;
-        self.an.segment(&seg, meta, &mut |r| reports.push(r));
-        self.seq[i] =
-            self.seq[i].wrapping_add(payload.len() as u32 + u32::from(flags.syn || flags.fin));
-        self
-    }
-
-    fn send(&mut self, side: Side, records: &[Vec<u8>]) -> &mut Self {
-        let payload: Vec<u8> = records.concat();
-        self.seg(
-            side,
-            TcpFlags {
-                ack: true,
-                psh: true,
-                ..TcpFlags::default()
-            },
-            &payload,
-        )
-    }
-    fn fin(&mut self, side: Side) -> &mut Self {
-        self.seg(
-            side,
-            TcpFlags {
-                ack: true,
-                fin: true,
-                ..TcpFlags::default()
-            },
-            &[],
-        )
-    }
-    fn rst(&mut self, side: Side) -> &mut Self {
-        self.seg(
-            side,
-            TcpFlags {
-                rst: true,
-                ..TcpFlags::default()
-            },
-            &[],
-        )
-    }
-    /// A TLS 1.2 handshake through both Finished messages.
-    fn tls12(&mut self) -> &mut Self {
-        self.send(Side::C, &[client_hello()])
-            .send(Side::S, &[server_hello(false)])
-            .send(Side::C, &[ccs(), encrypted(22, 40)])
-            .send(Side::S, &[ccs(), encrypted(22, 40)])
-    }
-    /// A TLS 1.3 handshake through the client's Finished.
-    fn tls13(&mut self) -> &mut Self {
-        self.send(Side::C, &[client_hello()])
-            .send(
-                Side::S,
-                &[
-                    server_hello(true),
-                    ccs(),
-                    encrypted(23, 500),
-                    encrypted(23, 69),
-                ],
-            )
-            .send(Side::C, &[ccs(), encrypted(23, 69)])
-    }
-    /// Nothing is sent for `ms` milliseconds.
-    fn idle(&mut self, ms: i64) -> &mut Self {
-        self.now_ms += ms;
-        self
-    }
-    fn report(&mut self) -> FlowReport {
-        let reports = &mut self.reports;
-        self.an.finish(&mut |r| reports.push(r));
-        assert_eq!(self.reports.len(), 1, "one TLS flow");
-        self.reports.remove(0)
-    }
-}
+use common::script::*;
+use tlsclose_analysis::{Closer, Ending};
 
 /// An HTTP/1.1 request and its response, as TLS application data.
 fn exchange(c: &mut Conn) -> &mut Conn {
-    c.send(Side::C, &[encrypted(23, 60)])
-        .send(Side::S, &[encrypted(23, 180)])
+    c.send(Side::C, &[opaque(23, 60)])
+        .send(Side::S, &[opaque(23, 180)])
 }
 
 fn close_to(a: Option<f64>, b: f64) -> bool {
@@ -243,7 +25,7 @@ fn tls13_idle_timeout_close_is_started_by_the_server_and_no_race() {
     c.tls13();
     exchange(&mut c)
         .idle(2000)
-        .send(Side::S, &[encrypted(23, 19)])
+        .send(Side::S, &[opaque(23, 19)])
         .fin(Side::S)
         .idle(30)
         .fin(Side::C);
@@ -263,10 +45,10 @@ fn tls13_request_after_the_servers_close_notify_and_fin_answered_by_rst_is_a_rac
     c.tls13();
     exchange(&mut c)
         .idle(2000)
-        .send(Side::S, &[encrypted(23, 19)])
+        .send(Side::S, &[opaque(23, 19)])
         .fin(Side::S)
         .idle(249)
-        .send(Side::C, &[encrypted(23, 60)])
+        .send(Side::C, &[opaque(23, 60)])
         .rst(Side::S);
     let r = c.report();
     assert_eq!(r.ending, Ending::CloseNotifyThenFin);
@@ -294,7 +76,7 @@ fn tls12_request_after_a_bare_fin_is_a_race() {
         .idle(1500)
         .fin(Side::S)
         .idle(40)
-        .send(Side::C, &[encrypted(23, 90)])
+        .send(Side::C, &[opaque(23, 90)])
         .rst(Side::S);
     let r = c.report();
     assert_eq!(r.ending, Ending::FinOnly);
@@ -310,10 +92,10 @@ fn a_request_never_answered_is_a_race_too() {
     c.tls12();
     exchange(&mut c)
         .idle(1000)
-        .send(Side::S, &[encrypted(21, 26)])
+        .send(Side::S, &[opaque(21, 26)])
         .fin(Side::S)
         .idle(10)
-        .send(Side::C, &[encrypted(23, 90)]);
+        .send(Side::C, &[opaque(23, 90)]);
     let r = c.report();
     assert!(r.keepalive_race);
     assert!(close_to(r.race_window_s, 0.012));
@@ -325,8 +107,8 @@ fn a_request_before_the_close_at_the_capture_point_is_no_race() {
     c.tls12();
     exchange(&mut c)
         .idle(1000)
-        .send(Side::C, &[encrypted(23, 90)])
-        .send(Side::S, &[encrypted(21, 26)])
+        .send(Side::C, &[opaque(23, 90)])
+        .send(Side::S, &[opaque(21, 26)])
         .fin(Side::S)
         .rst(Side::S);
     let r = c.report();
@@ -342,10 +124,10 @@ fn tls13_peer_close_notify_answered_with_rst_is_no_race() {
     c.tls13();
     exchange(&mut c)
         .idle(2000)
-        .send(Side::S, &[encrypted(23, 19)])
+        .send(Side::S, &[opaque(23, 19)])
         .fin(Side::S)
         .idle(40)
-        .send(Side::C, &[encrypted(23, 19)])
+        .send(Side::C, &[opaque(23, 19)])
         .rst(Side::S);
     let r = c.report();
     assert_eq!(r.initiator, Closer::Server);
@@ -359,10 +141,10 @@ fn tls13_nineteen_byte_request_followed_by_more_data_is_a_race() {
     c.tls13();
     exchange(&mut c)
         .idle(2000)
-        .send(Side::S, &[encrypted(23, 19)])
+        .send(Side::S, &[opaque(23, 19)])
         .fin(Side::S)
-        .send(Side::C, &[encrypted(23, 19)])
-        .send(Side::C, &[encrypted(23, 300)])
+        .send(Side::C, &[opaque(23, 19)])
+        .send(Side::C, &[opaque(23, 300)])
         .rst(Side::S);
     let r = c.report();
     assert!(r.keepalive_race);
@@ -375,7 +157,7 @@ fn nginx_answers_a_client_close_notify_with_a_bare_fin() {
     c.tls12();
     exchange(&mut c)
         .idle(300)
-        .send(Side::C, &[encrypted(21, 26)])
+        .send(Side::C, &[opaque(21, 26)])
         .fin(Side::S)
         .fin(Side::C);
     let r = c.report();
@@ -392,8 +174,8 @@ fn a_close_notify_after_the_first_one_answers_it() {
     let mut c = Conn::new();
     c.tls12();
     exchange(&mut c)
-        .send(Side::C, &[encrypted(21, 26)])
-        .send(Side::S, &[encrypted(21, 26)])
+        .send(Side::C, &[opaque(21, 26)])
+        .send(Side::S, &[opaque(21, 26)])
         .fin(Side::S)
         .fin(Side::C);
     let r = c.report();
@@ -409,7 +191,7 @@ fn a_close_notify_sent_before_the_peers_close_is_no_answer() {
     let mut c = Conn::new();
     c.tls12();
     exchange(&mut c)
-        .send(Side::C, &[encrypted(21, 26)])
+        .send(Side::C, &[opaque(21, 26)])
         .fin(Side::C)
         .fin(Side::S);
     let r = c.report();
@@ -450,7 +232,7 @@ fn data_after_a_reset_is_no_race() {
     c.tls12();
     exchange(&mut c)
         .rst(Side::S)
-        .send(Side::C, &[encrypted(23, 90)]);
+        .send(Side::C, &[opaque(23, 90)]);
     let r = c.report();
     assert_eq!(r.initiator, Closer::Server);
     assert!(!r.keepalive_race);
@@ -461,11 +243,11 @@ fn tls13_rest_of_a_response_after_the_clients_close_is_no_race() {
     // half-close: the client sent close_notify + FIN, the server finishes
     let mut c = Conn::new();
     c.tls13();
-    c.send(Side::C, &[encrypted(23, 60)])
-        .send(Side::C, &[encrypted(23, 19)])
+    c.send(Side::C, &[opaque(23, 60)])
+        .send(Side::C, &[opaque(23, 19)])
         .fin(Side::C)
-        .send(Side::S, &[encrypted(23, 1000)])
-        .send(Side::S, &[encrypted(23, 19)])
+        .send(Side::S, &[opaque(23, 1000)])
+        .send(Side::S, &[opaque(23, 19)])
         .fin(Side::S);
     let r = c.report();
     assert_eq!(r.initiator, Closer::Client);
@@ -481,7 +263,7 @@ fn server_data_the_closed_client_answers_with_rst_is_a_race() {
         .idle(500)
         .fin(Side::C)
         .idle(20)
-        .send(Side::S, &[encrypted(23, 300)])
+        .send(Side::S, &[opaque(23, 300)])
         .rst(Side::C);
     let r = c.report();
     assert_eq!(r.initiator, Closer::Client);
@@ -495,9 +277,9 @@ fn tls13_tickets_after_a_client_closing_right_after_the_handshake_are_no_race() 
     // sent nothing but its Finished cannot have been sent a response
     let mut c = Conn::new();
     c.tls13();
-    c.send(Side::C, &[encrypted(23, 19)])
+    c.send(Side::C, &[opaque(23, 19)])
         .fin(Side::C)
-        .send(Side::S, &[encrypted(23, 250), encrypted(23, 250)])
+        .send(Side::S, &[opaque(23, 250), opaque(23, 250)])
         .rst(Side::C);
     let r = c.report();
     assert_eq!(r.initiator, Closer::Client);
@@ -511,9 +293,9 @@ fn data_after_the_initiators_own_close_notify_answering_the_peer_is_no_race() {
     let mut c = Conn::new();
     c.tls12();
     exchange(&mut c)
-        .send(Side::S, &[encrypted(21, 26)])
-        .send(Side::C, &[encrypted(23, 60)])
-        .send(Side::S, &[encrypted(23, 60)])
+        .send(Side::S, &[opaque(21, 26)])
+        .send(Side::C, &[opaque(23, 60)])
+        .send(Side::S, &[opaque(23, 60)])
         .fin(Side::S);
     let r = c.report();
     assert_eq!(r.ending, Ending::DataAfterAlert);

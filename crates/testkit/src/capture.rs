@@ -68,6 +68,34 @@ pub fn pcap_file(network: u32, frames: &[(u64, Vec<u8>)]) -> Vec<u8> {
     v
 }
 
+/// Where each record (16-byte header and data) of a classic pcap (either
+/// byte order, µs or ns) lies; the file header is `data[..24]`. Stops at
+/// the first record that does not fit; panics on another magic.
+pub fn pcap_records(data: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let be = match data.get(..4) {
+        Some([0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1]) => false,
+        Some([0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d]) => true,
+        other => panic!("not a classic pcap: magic {other:02x?}"),
+    };
+    let mut records = Vec::new();
+    let mut at = 24;
+    while let Some(b) = data.get(at + 8..at + 12) {
+        let b = [b[0], b[1], b[2], b[3]];
+        let incl = if be {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        } as usize;
+        let end = at + 16 + incl;
+        if end > data.len() {
+            break;
+        }
+        records.push(at..end);
+        at = end;
+    }
+    records
+}
+
 // ---- pcapng ------------------------------------------------------------------
 
 /// Block type of a Decryption Secrets Block holding an NSS key log.
@@ -374,6 +402,9 @@ mod tests {
             .expect("in memory");
         assert_eq!(streamed, pcap_of(&pkts));
         assert_eq!(pkts.len(), 8);
+        let records = pcap_records(&streamed);
+        assert_eq!(records.len(), 8);
+        assert_eq!(records[7].end, streamed.len());
         // 24-byte header, then 16 + 54 + payload per packet
         assert_eq!(streamed.len(), 24 + 8 * (16 + 54) + 15);
     }

@@ -5,33 +5,19 @@
 
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn case(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(name)
-}
+use std::path::Path;
+use std::process::Output;
+use tlsclose_testkit::cli::{output, stderr};
+use tlsclose_testkit::{case, tlsclose};
 
 fn run(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_tlsclose"))
-        .args(args)
-        .output()
-        .expect("run tlsclose");
-    assert!(
-        out.status.success(),
-        "tlsclose {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = output(tlsclose!().args(args));
+    assert!(out.status.success(), "tlsclose {args:?}: {}", stderr(&out));
     out
 }
 
 fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
-        .collect()
+    tlsclose_testkit::cli::json_lines(&tlsclose_testkit::cli::stdout(out))
 }
 
 /// truth.json: (client, server) -> kind, and server -> configured timeout.

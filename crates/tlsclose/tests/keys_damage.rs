@@ -5,34 +5,24 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn case(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(name)
-}
+use tlsclose_testkit::capture::{pcap_records, write};
+use tlsclose_testkit::cli::{flows, output};
+use tlsclose_testkit::{case, tlsclose};
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tlsclose-keys-damage-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
+    tlsclose_testkit::tmp("keys-damage", name)
 }
 
 /// The one TLS flow of `capture`, read with `keylog` (or without keys).
 fn flow(capture: &Path, keylog: Option<&Path>) -> Value {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlsclose"));
-    cmd.env_remove("SSLKEYLOGFILE").args(["-f", "json"]);
+    let mut cmd = tlsclose!();
+    cmd.args(["-f", "json"]);
     if let Some(k) = keylog {
         cmd.arg("--keylog").arg(k);
     }
-    let out = cmd.arg(capture).output().expect("run tlsclose");
+    let out = output(cmd.arg(capture));
     assert_eq!(out.status.code(), Some(0), "{capture:?}");
-    let flows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
-        .filter(|v| v.get("ending").is_some())
-        .collect();
+    let flows = flows(&out);
     assert_eq!(flows.len(), 1, "{capture:?}: {flows:?}");
     flows.into_iter().next().unwrap_or_default()
 }
@@ -52,26 +42,12 @@ fn notes(f: &Value) -> Vec<String> {
 /// flipped: the end of the TLS record that frame completes.
 fn flip_last_byte_of_frame(src: &Path, frame: usize, dst: &Path) {
     let mut data = std::fs::read(src).expect("read capture");
-    assert_eq!(
-        data.get(..4),
-        Some(&[0xd4, 0xc3, 0xb2, 0xa1][..]),
-        "little-endian µs pcap"
-    );
-    let mut at = 24;
-    for n in 1.. {
-        let incl = data
-            .get(at + 8..at + 12)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map(u32::from_le_bytes)
-            .expect("frame header") as usize;
-        if n == frame {
-            let last = at + 16 + incl - 1;
-            data[last] ^= 0x01;
-            break;
-        }
-        at += 16 + incl;
-    }
-    std::fs::write(dst, data).expect("write capture");
+    let record = pcap_records(&data)
+        .into_iter()
+        .nth(frame - 1)
+        .expect("the frame");
+    data[record.end - 1] ^= 0x01;
+    write(dst, &data);
 }
 
 #[test]

@@ -4,36 +4,24 @@
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+use tlsclose_testkit::capture::pcap_records;
+use tlsclose_testkit::{case, tlsclose};
 
-/// The packets of a little-endian microsecond pcap: the file header and
-/// each record (header and data).
+/// The file header and the records (header and data) of a pcap.
 fn split_pcap(data: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
-    assert_eq!(
-        &data[..4],
-        &[0xd4, 0xc3, 0xb2, 0xa1],
-        "a little-endian pcap"
-    );
-    let mut packets = Vec::new();
-    let mut off = 24;
-    while off + 16 <= data.len() {
-        let incl =
-            u32::from_le_bytes(data[off + 8..off + 12].try_into().expect("4 bytes")) as usize;
-        packets.push(data[off..off + 16 + incl].to_vec());
-        off += 16 + incl;
-    }
-    (data[..24].to_vec(), packets)
+    let records = pcap_records(data).into_iter().map(|r| data[r].to_vec());
+    (data[..24].to_vec(), records.collect())
 }
 
 #[test]
 fn a_flow_is_printed_when_it_ends_while_the_pipe_is_still_open() {
-    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sample/capture.pcap");
+    let capture = case("sample/capture.pcap");
     let data = std::fs::read(capture).expect("sample capture");
     let (header, packets) = split_pcap(&data);
     let n = packets.len();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tlsclose"))
+    let mut child = tlsclose!()
         .args(["--format", "json", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -2,7 +2,7 @@
 //! tlsclose-testkit, written as a pcap stream on the fly: nothing large in
 //! memory or on disk) read back through the whole pipeline (reader,
 //! decoder, flow table, analysis), timed and measured.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use tlsclose_analysis::{Analyzer, AnalyzerConfig, AnalyzerStats, FlowReport};
 use tlsclose_capture::{decode_segment, CaptureReader};
@@ -109,3 +109,4 @@ pub fn isolated(name: &str, scenario: impl FnOnce() -> String) -> Option<(u64, f
     eprintln!("{name}: peak RSS {} MiB, {secs:.2} s, {rest}", rss / 1024);
     Some((rss, secs, rest))
 }
+pub mod script;

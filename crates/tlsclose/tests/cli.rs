@@ -218,7 +218,15 @@ fn output_into_a_closed_pipe_ends_quietly() {
     let out = child.wait_with_output().expect("run");
     // not killed by SIGPIPE, no error: a reader that stops early is normal
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stderr(&out), "", "nothing said on standard error");
+    // no error about the pipe: only the sample's own warning (its clock
+    // runs backwards once), one per file read, and fewer than 400 files:
+    // it stopped when the pipe closed
+    let err = stderr(&out);
+    assert!(
+        err.lines().all(|l| l.contains("capture time runs backwards")),
+        "{err}"
+    );
+    assert!(err.lines().count() < 400, "{err}");
 }
 
 #[test]

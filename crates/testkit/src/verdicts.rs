@@ -6,8 +6,11 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// Keys of expected lines that annotate the line rather than state a field.
-pub const ANNOTATIONS: &[&str] = &["by_construction", "optional", "partial"];
+/// Keys of expected lines that annotate the line rather than state a field
+/// of the tool's output: how the line was set (`by_construction`), what a
+/// damaged capture may lose (`optional`, `partial`), what the client of a
+/// scripted capture did (`kind`, testdata/audit-*).
+pub const ANNOTATIONS: &[&str] = &["by_construction", "optional", "partial", "kind"];
 
 /// A flow's (client, server) as text.
 pub fn pair(v: &Value) -> (String, String) {

@@ -223,7 +223,8 @@ fn output_into_a_closed_pipe_ends_quietly() {
     // it stopped when the pipe closed
     let err = stderr(&out);
     assert!(
-        err.lines().all(|l| l.contains("capture time runs backwards")),
+        err.lines()
+            .all(|l| l.contains("capture time runs backwards")),
         "{err}"
     );
     assert!(err.lines().count() < 400, "{err}");

@@ -1,6 +1,6 @@
 //! Helpers shared by the deframer tests: owned events, a driver, record
 //! stream builders (records and the PRNG from tlsclose-testkit).
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub use tlsclose_testkit::{tls::record, Prng};
 use tlsclose_tls::{DeframeEvent, Deframer, DeframerConfig, StartMode};

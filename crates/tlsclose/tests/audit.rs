@@ -216,14 +216,7 @@ fn audit_clean_closes_have_no_findings_and_fail_on_finding_sets_the_exit_status(
 
     let racy = case("audit-keepalive-race/capture.pcap");
     let racy = racy.to_str().expect("path");
-    let status = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_tlsclose"))
-            .args(args)
-            .output()
-            .expect("run tlsclose")
-            .status
-            .code()
-    };
+    let status = |args: &[&str]| output(tlsclose!().args(args)).status.code();
     assert_eq!(
         status(&["--audit", "--fail-on-finding", "keepalive-race", racy]),
         Some(1)

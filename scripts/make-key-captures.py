@@ -11,6 +11,14 @@
       another line and ends (close_notify) -> openssl s_server
       -client_renegotiation. The second handshake travels encrypted under the
       first keys; the key log has a CLIENT_RANDOM line for each handshake.
+  keys-rsa-pms-tls12-ems, keys-rsa-pms-tls12-no-ems
+      Python ssl client -> openssl s_server, TLS 1.2 with an RSA key
+      exchange (AES128-GCM-SHA256), with and without extended_master_secret;
+      the client sends a line and closes with close_notify. sslkeys.log holds
+      only an `RSA` line: the pre-master secret, decrypted from the
+      ClientKeyExchange with the (throwaway) server key by openssl pkeyutl,
+      keyed by the first 8 bytes of its encryption. The client's own
+      CLIENT_RANDOM log is kept as client-random.log to check against.
 
 Everything runs on loopback inside a network namespace of its own
 (`unshare -n`, then `ip link set lo up`); tcpdump captures the leg between
@@ -224,6 +232,56 @@ def renegotiation(tmp, out):
     print(f"{case}: {sum(1 for _ in open(keylog))} key log line(s)")
 
 
+def rsa_pre_master(tmp, out, ems):
+    """TLS 1.2, RSA key exchange; the key log says `RSA <epms[:8]> <pms>`."""
+    case = f"keys-rsa-pms-tls12-{'ems' if ems else 'no-ems'}"
+    dest = os.path.join(out, case)
+    os.makedirs(dest, exist_ok=True)
+    keylog = os.path.join(tmp, f"{case}.keys")
+    cap = os.path.join(tmp, f"{case}.pcap")
+    tcpdump = start_capture(cap)
+    server = start_server(tmp, ["-tls1_2", "-cipher", "AES128-GCM-SHA256"])
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers("AES128-GCM-SHA256")
+    if not ems:
+        ctx.options |= 0x1  # SSL_OP_NO_EXTENDED_MASTER_SECRET (OpenSSL 3)
+    ctx.keylog_filename = keylog
+    sock = socket.create_connection(("127.0.0.1", SERVER_PORT))
+    tls = ctx.wrap_socket(sock, server_hostname="server.test")
+    tls.sendall(b"hello over RSA\n")
+    time.sleep(0.3)
+    try:
+        tls.unwrap().close()
+    except (ssl.SSLError, OSError):
+        tls.close()
+    server.wait(5)
+    stop_capture(tcpdump)
+    # the encrypted pre-master secret of the ClientKeyExchange
+    epms = subprocess.run(
+        ["tshark", "-r", cap, "-Y", "tls.handshake.type == 16", "-T", "fields",
+         "-e", "tls.handshake.epms"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip().replace(":", "")
+    with open(os.path.join(tmp, "epms.bin"), "wb") as f:
+        f.write(bytes.fromhex(epms))
+    pms = subprocess.run(
+        ["openssl", "pkeyutl", "-decrypt", "-inkey", f"{tmp}/key.pem",
+         "-in", os.path.join(tmp, "epms.bin")],
+        check=True, capture_output=True,
+    ).stdout
+    assert len(pms) == 48, len(pms)
+    with open(os.path.join(dest, "sslkeys.log"), "w") as f:
+        f.write(f"# the RSA pre-master secret, decrypted with the server key\n")
+        f.write(f"RSA {epms[:16]} {pms.hex()}\n")
+    shutil.copy(cap, os.path.join(dest, "capture.pcap"))
+    shutil.copy(keylog, os.path.join(dest, "client-random.log"))
+    print(f"{case}: pre-master secret {pms.hex()[:8]}…")
+
+
 def main():
     in_own_netns()
     out = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "testdata")
@@ -237,6 +295,8 @@ def main():
         bad_record_mac(tmp, out, ssl.TLSVersion.TLSv1_2)
         bad_record_mac(tmp, out, ssl.TLSVersion.TLSv1_3)
         renegotiation(tmp, out)
+        rsa_pre_master(tmp, out, True)
+        rsa_pre_master(tmp, out, False)
 
 
 if __name__ == "__main__":

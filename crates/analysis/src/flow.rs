@@ -376,7 +376,7 @@ impl FlowState {
     fn on_record_keyed(&mut self, dir: Dir, rec: &Record<'_, SegMeta>, index: Option<u64>) {
         let max_alerts = self.limits.max_alerts;
         if let Some(k) = self.keyed.as_mut() {
-            let was = k.decrypted();
+            let was = k.keep_bodies();
             let inner = k.record(dir, rec, index, max_alerts);
             if let (Some(inner), Some(i)) = (inner, index) {
                 let d = &mut self.dirs[dir.index()];
@@ -393,9 +393,11 @@ impl FlowState {
                     }
                 }
             }
-            if was && !k.decrypted() {
-                // the keys failed: back to keyless reading
-                self.keep_bodies(None);
+            let now = k.keep_bodies();
+            if was != now {
+                // keys found at the ClientKeyExchange, or failed: keep
+                // what is needed from now on
+                self.keep_bodies(now);
             }
         }
     }
@@ -574,9 +576,9 @@ impl FlowState {
             encrypt_then_mac: sh.encrypt_then_mac,
         });
         let client_dir = self.hello.client_hello_dir.unwrap_or(server_dir.other());
-        k.start(session, client_dir);
+        k.start(session, client_dir, sh.extended_master_secret);
         // keep what the decrypters need from now on
-        let keep = k.decrypted().then(|| k.keep_body_max());
+        let keep = k.keep_bodies();
         self.keep_bodies(keep);
     }
 }

@@ -21,18 +21,22 @@
 
 use std::sync::{Arc, PoisonError, RwLock};
 use tlsclose_decrypt::{
-    KeyLog, KeyLogWarning, RecordDecrypter, RecordError, Secrets, SessionInfo, Side,
-    MAX_FAILURES_IN_A_ROW,
+    master_secret, session_hash, KeyLog, KeyLogWarning, RecordDecrypter, RecordError, Secret,
+    Secrets, SessionInfo, Side, MAX_FAILURES_IN_A_ROW,
 };
 use tlsclose_tcp::{Dir, SegMeta};
 use tlsclose_tls::{
     parse_client_hello, parse_server_hello, Alert, ContentType, HandshakeAssembler, HandshakeType,
-    Record, MAX_RECORD_LEN,
+    ProtocolVersion, Record, MAX_RECORD_LEN,
 };
 
 /// Longest handshake message joined from decrypted records (a
 /// renegotiation's hellos); longer ones are skipped.
 const MAX_DECRYPTED_HANDSHAKE: usize = 1 << 16;
+
+/// Most handshake bytes kept to hash for an extended master secret (from a
+/// logged pre-master secret): ClientHello through ClientKeyExchange.
+const MAX_TRANSCRIPT: usize = 1 << 18;
 
 /// Bodies kept for TLS 1.1/1.2 flows with keys: enough for any alert or
 /// Finished record, whatever the protection.
@@ -64,13 +68,26 @@ impl KeyStore {
         self.len() == 0
     }
 
-    /// True when secrets for this ClientHello.random are known.
+    /// True when secrets for this ClientHello.random are known, or `RSA`
+    /// lines may serve it (known at its ClientKeyExchange).
     pub fn has(&self, client_random: &[u8; 32]) -> bool {
+        let log = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        log.lookup(client_random).is_some() || log.has_rsa()
+    }
+
+    fn has_rsa(&self) -> bool {
         self.0
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .lookup(client_random)
-            .is_some()
+            .has_rsa()
+    }
+
+    fn lookup_rsa(&self, encrypted_pre_master: &[u8]) -> Option<Secret> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .lookup_rsa(encrypted_pre_master)
+            .cloned()
     }
 
     fn lookup(&self, client_random: &[u8; 32]) -> Option<Secrets> {
@@ -87,10 +104,24 @@ impl KeyStore {
 pub(crate) enum KeyStatus {
     /// The hellos were not both seen yet.
     Waiting,
+    /// TLS ≤ 1.2 with a pre-master secret (`PMS_CLIENT_RANDOM`, or an
+    /// `RSA` line to match): the master secret is derived at the
+    /// ClientKeyExchange.
+    AwaitingKeyExchange(Box<Pending>),
     /// Decrypters were set up; each direction says how far they got.
     Decrypting,
     /// The keys cannot be used for this flow: why, as a report note.
     Unusable(String),
+}
+
+/// What a master secret from a pre-master secret waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pending {
+    session: SessionInfo,
+    client_dir: Dir,
+    extended_master_secret: bool,
+    /// From `PMS_CLIENT_RANDOM`; else an `RSA` line is looked for.
+    pre_master: Option<Secret>,
 }
 
 /// A record that did not decrypt.
@@ -217,6 +248,12 @@ pub(crate) struct KeyedFlow {
     pub dirs: [KeyedDir; 2],
     /// The random of a renegotiation's ClientHello, until its ServerHello.
     pending_client_random: Option<[u8; 32]>,
+    /// The handshake messages so far (ClientHello on), while a master
+    /// secret may have to be derived from a pre-master secret; `None` once
+    /// not needed or too long.
+    transcript: Option<Vec<u8>>,
+    /// Bytes of `transcript` already walked message by message.
+    transcript_walked: usize,
 }
 
 impl KeyedFlow {
@@ -226,25 +263,55 @@ impl KeyedFlow {
             status: KeyStatus::Waiting,
             dirs: [KeyedDir::default(), KeyedDir::default()],
             pending_client_random: None,
+            transcript: Some(Vec::new()),
+            transcript_walked: 0,
         }
     }
 
-    /// The hellos are read: set up a decrypter per direction (or say why not).
-    pub fn start(&mut self, session: Option<SessionInfo>, client_dir: Dir) {
+    /// The hellos are read: set up a decrypter per direction (or say why
+    /// not, or wait for the ClientKeyExchange when only a pre-master secret
+    /// is known).
+    pub fn start(
+        &mut self,
+        session: Option<SessionInfo>,
+        client_dir: Dir,
+        extended_master_secret: bool,
+    ) {
         if self.status != KeyStatus::Waiting {
             return;
         }
         let Some(session) = session else {
+            self.transcript = None;
             self.status = KeyStatus::Unusable(
                 "keys: no ClientHello seen (the capture started mid-connection)".into(),
             );
             return;
         };
-        let Some(secrets) = self.store.lookup(&session.client_random) else {
+        let secrets = self.store.lookup(&session.client_random);
+        let tls12 = session.version != ProtocolVersion::TLS1_3;
+        let master = secrets.as_ref().is_some_and(|s| s.master_secret.is_some());
+        let pre_master = secrets.as_ref().and_then(|s| s.pre_master_secret.clone());
+        if tls12 && !master && (pre_master.is_some() || self.store.has_rsa()) {
+            // the transcript is walked for the ClientKeyExchange (and
+            // hashed with extended_master_secret)
+            self.status = KeyStatus::AwaitingKeyExchange(Box::new(Pending {
+                session,
+                client_dir,
+                extended_master_secret,
+                pre_master,
+            }));
+            return;
+        }
+        self.transcript = None;
+        let Some(secrets) = secrets else {
             self.status = KeyStatus::Unusable("keys: none for this client random".into());
             return;
         };
-        let make = |side| RecordDecrypter::new(&session, &secrets, side);
+        self.set_up(&session, &secrets, client_dir);
+    }
+
+    fn set_up(&mut self, session: &SessionInfo, secrets: &Secrets, client_dir: Dir) {
+        let make = |side| RecordDecrypter::new(session, secrets, side);
         match (make(Side::Client), make(Side::Server)) {
             (Ok(client), Ok(server)) => {
                 self.dirs[client_dir.index()].decrypter = Some(client);
@@ -252,6 +319,98 @@ impl KeyedFlow {
                 self.status = KeyStatus::Decrypting;
             }
             (Err(e), _) | (_, Err(e)) => self.status = KeyStatus::Unusable(format!("keys: {e}")),
+        }
+    }
+
+    /// A plaintext handshake record before the keys are known: kept for the
+    /// extended master secret's hash, and walked for the ClientKeyExchange.
+    fn handshake_before_keys(&mut self, body: &[u8]) {
+        let Some(t) = self.transcript.as_mut() else {
+            return;
+        };
+        if t.len() + body.len() > MAX_TRANSCRIPT {
+            self.transcript = None;
+            return;
+        }
+        t.extend_from_slice(body);
+        if !matches!(self.status, KeyStatus::AwaitingKeyExchange(_)) {
+            return;
+        }
+        // walk whole messages: type, 24-bit length, body
+        while let Some(&[ty, l0, l1, l2]) =
+            t.get(self.transcript_walked..self.transcript_walked + 4)
+        {
+            let len = usize::from(l0) << 16 | usize::from(l1) << 8 | usize::from(l2);
+            let start = self.transcript_walked + 4;
+            let Some(msg) = t.get(start..start + len) else {
+                return;
+            };
+            self.transcript_walked = start + len;
+            if HandshakeType(ty) == HandshakeType::CLIENT_KEY_EXCHANGE {
+                let msg = msg.to_vec();
+                let end = self.transcript_walked;
+                self.key_exchange(&msg, end);
+                return;
+            }
+        }
+    }
+
+    /// The ClientKeyExchange (its body; the transcript's first `end` bytes
+    /// run through it): derive the master secret.
+    fn key_exchange(&mut self, cke: &[u8], end: usize) {
+        let KeyStatus::AwaitingKeyExchange(p) = &self.status else {
+            return;
+        };
+        let p = (**p).clone();
+        let transcript = self.transcript.take();
+        // RSA: the encrypted pre-master secret, after its 2-byte length
+        let pre_master = p
+            .pre_master
+            .clone()
+            .or_else(|| self.store.lookup_rsa(cke.get(2..).unwrap_or(&[])));
+        let Some(pre_master) = pre_master else {
+            self.status = KeyStatus::Unusable("keys: none for this client random".into());
+            return;
+        };
+        let hash = match (p.extended_master_secret, transcript) {
+            (false, _) => None,
+            (true, Some(t)) => match session_hash(&p.session, t.get(..end).unwrap_or(&t)) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    self.status = KeyStatus::Unusable(format!("keys: {e}"));
+                    return;
+                }
+            },
+            (true, None) => {
+                self.status = KeyStatus::Unusable(
+                    "keys: extended master secret, and the handshake to hash was not all read"
+                        .into(),
+                );
+                return;
+            }
+        };
+        match master_secret(&p.session, pre_master.as_bytes(), hash.as_deref()) {
+            Ok(master) => {
+                let secrets = Secrets {
+                    master_secret: Some(master),
+                    ..Secrets::default()
+                };
+                self.set_up(&p.session, &secrets, p.client_dir);
+            }
+            Err(e) => self.status = KeyStatus::Unusable(format!("keys: {e}")),
+        }
+    }
+
+    /// Largest record body to keep now: while decrypting, what the
+    /// decrypters need; while waiting for the ClientKeyExchange, every
+    /// body; otherwise `None` (the configured limit).
+    pub fn keep_bodies(&self) -> Option<usize> {
+        match self.status {
+            KeyStatus::Decrypting if self.decrypted() => Some(self.keep_body_max()),
+            KeyStatus::Waiting | KeyStatus::AwaitingKeyExchange(_) => {
+                Some(usize::from(MAX_RECORD_LEN))
+            }
+            _ => None,
         }
     }
 
@@ -266,12 +425,27 @@ impl KeyedFlow {
         index: Option<u64>,
         max_alerts: usize,
     ) -> Option<ContentType> {
+        let ct = rec.header.content_type;
         if self.status != KeyStatus::Decrypting {
+            match (ct, rec.body) {
+                (ContentType::HANDSHAKE, Some(body)) => self.handshake_before_keys(body),
+                (ContentType::HANDSHAKE, None) => self.transcript = None,
+                (ContentType::CHANGE_CIPHER_SPEC, _)
+                    if matches!(self.status, KeyStatus::AwaitingKeyExchange(_)) =>
+                {
+                    self.transcript = None;
+                    self.status = KeyStatus::Unusable(
+                        "keys: a pre-master secret was logged, but the ClientKeyExchange \
+                         was not read"
+                            .into(),
+                    );
+                }
+                _ => {}
+            }
             return None;
         }
         let d = &mut self.dirs[dir.index()];
         let dec = d.decrypter.as_mut()?;
-        let ct = rec.header.content_type;
         let Some(body) = rec.body else {
             let protected = dec.is_protected(ct);
             // TLS ≤ 1.2 application data whose body was not kept: its type

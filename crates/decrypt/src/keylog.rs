@@ -3,10 +3,16 @@
 //! carry it.
 //!
 //! One line per secret: `LABEL <client random, 64 hex digits> <secret hex>`
-//! (draft-ietf-tls-keylogfile). Lines starting with `#` and blank lines are
-//! skipped silently; lines that cannot be read are skipped with a
-//! [`KeyLogWarning`] naming the source and line number, returned to the
-//! caller (nothing is printed here).
+//! (draft-ietf-tls-keylogfile), and NSS's `RSA <first 8 bytes of the
+//! encrypted pre-master secret, 16 hex digits> <48-byte pre-master secret>`.
+//! Taken: `CLIENT_RANDOM`, `PMS_CLIENT_RANDOM`, `RSA`, and the TLS 1.3
+//! traffic and exporter secrets (`CLIENT_EARLY_TRAFFIC_SECRET` included).
+//! Lines starting with `#` and blank lines are skipped silently; lines that
+//! cannot be read are skipped with a [`KeyLogWarning`] naming the source and
+//! line number; well-formed lines of labels that protect no record
+//! (`EARLY_EXPORTER_SECRET`, `CLIENT_/SERVER_TRAFFIC_SECRET_N`, `ECH_*`)
+//! are counted in one warning per label and source. Warnings are returned
+//! to the caller (nothing is printed here).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,8 +26,13 @@ pub const DSB_TLS_KEY_LOG: u32 = 0x544c_534b;
 const MAX_WARNINGS_PER_SOURCE: usize = 100;
 
 /// Longest secret accepted (bytes): TLS 1.3 secrets are one hash long (32
-/// or 48), the TLS ≤ 1.2 master secret is 48.
-const MAX_SECRET_LEN: usize = 64;
+/// or 48), the TLS ≤ 1.2 master secret is 48; a pre-master secret of a
+/// finite-field Diffie-Hellman exchange is as long as its prime (up to
+/// 8192 bits).
+const MAX_SECRET_LEN: usize = 1024;
+
+/// Line numbers quoted in the warning for a label that is not used.
+const LINES_QUOTED: usize = 5;
 
 /// A secret's bytes. `Debug` shows only the length.
 #[derive(Clone, PartialEq, Eq)]
@@ -53,6 +64,11 @@ impl fmt::Debug for Secret {
 pub enum SecretLabel {
     /// `CLIENT_RANDOM`: the TLS ≤ 1.2 master secret (48 bytes).
     ClientRandom,
+    /// `PMS_CLIENT_RANDOM`: the TLS ≤ 1.2 pre-master secret, from which the
+    /// master secret is derived once the hellos (and, with
+    /// extended_master_secret, the handshake up to ClientKeyExchange) are
+    /// read.
+    PreMasterSecret,
     ClientEarlyTrafficSecret,
     ClientHandshakeTrafficSecret,
     ServerHandshakeTrafficSecret,
@@ -62,8 +78,9 @@ pub enum SecretLabel {
 }
 
 impl SecretLabel {
-    pub const ALL: [SecretLabel; 7] = [
+    pub const ALL: [SecretLabel; 8] = [
         SecretLabel::ClientRandom,
+        SecretLabel::PreMasterSecret,
         SecretLabel::ClientEarlyTrafficSecret,
         SecretLabel::ClientHandshakeTrafficSecret,
         SecretLabel::ServerHandshakeTrafficSecret,
@@ -76,6 +93,7 @@ impl SecretLabel {
     pub fn as_str(self) -> &'static str {
         match self {
             SecretLabel::ClientRandom => "CLIENT_RANDOM",
+            SecretLabel::PreMasterSecret => "PMS_CLIENT_RANDOM",
             SecretLabel::ClientEarlyTrafficSecret => "CLIENT_EARLY_TRAFFIC_SECRET",
             SecretLabel::ClientHandshakeTrafficSecret => "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
             SecretLabel::ServerHandshakeTrafficSecret => "SERVER_HANDSHAKE_TRAFFIC_SECRET",
@@ -93,6 +111,7 @@ impl SecretLabel {
     fn valid_len(self, len: usize) -> bool {
         match self {
             SecretLabel::ClientRandom => len == 48,
+            SecretLabel::PreMasterSecret => (1..=MAX_SECRET_LEN).contains(&len),
             _ => len == 32 || len == 48,
         }
     }
@@ -104,24 +123,42 @@ impl fmt::Display for SecretLabel {
     }
 }
 
-/// Labels that are well formed but carry nothing this crate needs (or
-/// cannot be matched by client random); skipped without a warning.
-const IGNORED_LABELS: [&str; 6] = [
-    "EARLY_EXPORTER_SECRET",
-    // OpenSSL logs the secrets after KeyUpdate; we derive them ourselves
-    "CLIENT_TRAFFIC_SECRET_N",
-    "SERVER_TRAFFIC_SECRET_N",
-    "ECH_SECRET",
-    "ECH_CONFIG",
-    // keyed by the encrypted pre-master secret, not by client random
-    "RSA",
+/// Labels that are well formed but carry nothing record decryption
+/// needs: skipped, and counted in one warning per label and source.
+const UNUSED_LABELS: [(&str, &str); 5] = [
+    (
+        "EARLY_EXPORTER_SECRET",
+        "an exporter secret protects no record",
+    ),
+    (
+        "CLIENT_TRAFFIC_SECRET_N",
+        "the secrets after a KeyUpdate are derived from CLIENT_TRAFFIC_SECRET_0",
+    ),
+    (
+        "SERVER_TRAFFIC_SECRET_N",
+        "the secrets after a KeyUpdate are derived from SERVER_TRAFFIC_SECRET_0",
+    ),
+    (
+        "ECH_SECRET",
+        "Encrypted Client Hello secrets: the outer hello identifies the connection",
+    ),
+    (
+        "ECH_CONFIG",
+        "Encrypted Client Hello secrets: the outer hello identifies the connection",
+    ),
 ];
+
+/// The `RSA` label: the pre-master secret of an RSA key exchange, keyed by
+/// the first 8 bytes of its encryption in the ClientKeyExchange.
+const RSA_LABEL: &[u8] = b"RSA";
 
 /// Everything a key log holds for one client random.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Secrets {
     /// TLS ≤ 1.2 master secret (`CLIENT_RANDOM`).
     pub master_secret: Option<Secret>,
+    /// TLS ≤ 1.2 pre-master secret (`PMS_CLIENT_RANDOM`).
+    pub pre_master_secret: Option<Secret>,
     pub client_early_traffic_secret: Option<Secret>,
     pub client_handshake_traffic_secret: Option<Secret>,
     pub server_handshake_traffic_secret: Option<Secret>,
@@ -138,6 +175,7 @@ impl Secrets {
     fn slot(&self, label: SecretLabel) -> &Option<Secret> {
         match label {
             SecretLabel::ClientRandom => &self.master_secret,
+            SecretLabel::PreMasterSecret => &self.pre_master_secret,
             SecretLabel::ClientEarlyTrafficSecret => &self.client_early_traffic_secret,
             SecretLabel::ClientHandshakeTrafficSecret => &self.client_handshake_traffic_secret,
             SecretLabel::ServerHandshakeTrafficSecret => &self.server_handshake_traffic_secret,
@@ -150,6 +188,7 @@ impl Secrets {
     fn slot_mut(&mut self, label: SecretLabel) -> &mut Option<Secret> {
         match label {
             SecretLabel::ClientRandom => &mut self.master_secret,
+            SecretLabel::PreMasterSecret => &mut self.pre_master_secret,
             SecretLabel::ClientEarlyTrafficSecret => &mut self.client_early_traffic_secret,
             SecretLabel::ClientHandshakeTrafficSecret => &mut self.client_handshake_traffic_secret,
             SecretLabel::ServerHandshakeTrafficSecret => &mut self.server_handshake_traffic_secret,
@@ -179,6 +218,17 @@ pub enum KeyLogProblem {
     Conflicting { label: SecretLabel },
     /// A Decryption Secrets Block of another kind (WireGuard, ZigBee…).
     UnsupportedDsbType(u32),
+    /// Well-formed lines of a label that decryption does not use: how many,
+    /// the first line numbers, and why.
+    NotUsed {
+        label: &'static str,
+        count: usize,
+        lines: Vec<usize>,
+        why: &'static str,
+    },
+    /// An `RSA` line whose first field is not 16 hex digits (the first 8
+    /// bytes of the encrypted pre-master secret).
+    BadRsaPrefix,
     /// More lines were skipped than the warnings kept tell.
     MoreSkipped(usize),
 }
@@ -207,6 +257,24 @@ impl fmt::Display for KeyLogProblem {
                 "Decryption Secrets Block of type 0x{t:08x} is not a TLS key log, skipped"
             ),
             KeyLogProblem::MoreSkipped(n) => write!(f, "{n} more line(s) skipped"),
+            KeyLogProblem::NotUsed {
+                label,
+                count,
+                lines,
+                why,
+            } => {
+                let shown: Vec<String> = lines.iter().map(usize::to_string).collect();
+                let more = if *count > lines.len() { ", …" } else { "" };
+                write!(
+                    f,
+                    "{count} {label} line(s) skipped (line {}{more}): {why}",
+                    shown.join(", ")
+                )
+            }
+            KeyLogProblem::BadRsaPrefix => f.write_str(
+                "RSA line without the 16 hex digits of the encrypted pre-master secret's \
+                 first 8 bytes, line skipped",
+            ),
         }
     }
 }
@@ -261,6 +329,9 @@ impl std::error::Error for KeyLogError {
 #[derive(Debug, Clone, Default)]
 pub struct KeyLog {
     by_random: HashMap<[u8; 32], Secrets>,
+    /// `RSA` lines: pre-master secrets by the first 8 bytes of their
+    /// encryption (the ClientKeyExchange of an RSA key exchange).
+    rsa: HashMap<[u8; 8], Secret>,
     /// Secret lines taken (duplicates of a known secret included).
     lines: usize,
 }
@@ -301,8 +372,22 @@ impl KeyLog {
     pub fn add_bytes(&mut self, data: &[u8], source: &str) -> Vec<KeyLogWarning> {
         let mut warnings = Vec::new();
         let mut more = 0usize;
+        let mut unused: Vec<(usize, usize, Vec<usize>)> = Vec::new();
         for (n, line) in data.split(|&b| b == b'\n').enumerate() {
-            if let Err(problem) = self.add_line(line) {
+            let result = self.add_line(line);
+            if let Err(LineProblem::Unused(i)) = result {
+                match unused.iter_mut().find(|u| u.0 == i) {
+                    Some(u) => {
+                        u.1 += 1;
+                        if u.2.len() < LINES_QUOTED {
+                            u.2.push(n + 1);
+                        }
+                    }
+                    None => unused.push((i, 1, vec![n + 1])),
+                }
+                continue;
+            }
+            if let Err(LineProblem::Bad(problem)) = result {
                 if warnings.len() < MAX_WARNINGS_PER_SOURCE {
                     warnings.push(KeyLogWarning {
                         source: source.to_owned(),
@@ -319,6 +404,19 @@ impl KeyLog {
                 source: source.to_owned(),
                 line: None,
                 problem: KeyLogProblem::MoreSkipped(more),
+            });
+        }
+        for (i, count, lines) in unused {
+            let (label, why) = UNUSED_LABELS.get(i).copied().unwrap_or(("?", ""));
+            warnings.push(KeyLogWarning {
+                source: source.to_owned(),
+                line: None,
+                problem: KeyLogProblem::NotUsed {
+                    label,
+                    count,
+                    lines,
+                    why,
+                },
             });
         }
         warnings
@@ -344,6 +442,9 @@ impl KeyLog {
 
     /// Adds every secret of `other` (the first secret for a label wins).
     pub fn merge(&mut self, other: &KeyLog) {
+        for (prefix, pms) in &other.rsa {
+            self.rsa.entry(*prefix).or_insert_with(|| pms.clone());
+        }
         for (random, secrets) in &other.by_random {
             let mine = self.by_random.entry(*random).or_default();
             for label in SecretLabel::ALL {
@@ -362,17 +463,31 @@ impl KeyLog {
         self.by_random.get(client_random)
     }
 
-    /// Connections (client randoms) with at least one secret.
+    /// The pre-master secret of an `RSA` line whose key is the first 8
+    /// bytes of `encrypted_pre_master` (a ClientKeyExchange's content).
+    pub fn lookup_rsa(&self, encrypted_pre_master: &[u8]) -> Option<&Secret> {
+        let prefix: [u8; 8] = encrypted_pre_master.get(..8)?.try_into().ok()?;
+        self.rsa.get(&prefix)
+    }
+
+    /// True when `RSA` lines were read: any TLS ≤ 1.2 connection with an
+    /// RSA key exchange may be decrypted once its ClientKeyExchange is read.
+    pub fn has_rsa(&self) -> bool {
+        !self.rsa.is_empty()
+    }
+
+    /// Connections (client randoms, and `RSA` pre-master secrets) with at
+    /// least one secret.
     pub fn len(&self) -> usize {
-        self.by_random.len()
+        self.by_random.len() + self.rsa.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_random.is_empty()
+        self.by_random.is_empty() && self.rsa.is_empty()
     }
 
     /// One line; `Ok(())` also for comments and blank lines.
-    fn add_line(&mut self, line: &[u8]) -> Result<(), KeyLogProblem> {
+    fn add_line(&mut self, line: &[u8]) -> Result<(), LineProblem> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let trimmed = trim_ascii(line);
         if trimmed.is_empty() || trimmed.first() == Some(&b'#') {
@@ -383,22 +498,72 @@ impl KeyLog {
             .filter(|f| !f.is_empty())
             .collect();
         let label_text = fields.first().copied().unwrap_or(&[]);
+        if label_text == RSA_LABEL {
+            return self.add_rsa_line(&fields).map_err(LineProblem::Bad);
+        }
         let label = match std::str::from_utf8(label_text)
             .ok()
             .and_then(SecretLabel::parse)
         {
             Some(l) => l,
             None => {
-                if IGNORED_LABELS.iter().any(|l| l.as_bytes() == label_text) {
-                    return Ok(());
+                if let Some(i) = UNUSED_LABELS
+                    .iter()
+                    .position(|(l, _)| l.as_bytes() == label_text)
+                {
+                    return Err(LineProblem::Unused(i));
                 }
                 let shown = label_text.get(..40).unwrap_or(label_text);
-                return Err(KeyLogProblem::UnknownLabel(
+                return Err(LineProblem::Bad(KeyLogProblem::UnknownLabel(
                     String::from_utf8_lossy(shown).into_owned(),
-                ));
+                )));
             }
         };
-        let [_, random_hex, secret_hex] = fields.as_slice() else {
+        self.add_secret_line(label, &fields)
+            .map_err(LineProblem::Bad)
+    }
+
+    /// `RSA <first 8 bytes of the encrypted PMS> <48-byte PMS>`.
+    fn add_rsa_line(&mut self, fields: &[&[u8]]) -> Result<(), KeyLogProblem> {
+        let [_, prefix_hex, secret_hex] = fields else {
+            return Err(KeyLogProblem::FieldCount(fields.len()));
+        };
+        let mut prefix = [0u8; 8];
+        if !decode_hex(prefix_hex, &mut prefix) {
+            return Err(KeyLogProblem::BadRsaPrefix);
+        }
+        let mut pms = [0u8; 48];
+        if secret_hex.len() % 2 != 0 || !secret_hex.iter().all(u8::is_ascii_hexdigit) {
+            return Err(KeyLogProblem::BadSecretHex);
+        }
+        if !decode_hex(secret_hex, &mut pms) {
+            return Err(KeyLogProblem::BadSecretLength {
+                label: SecretLabel::PreMasterSecret,
+                len: secret_hex.len() / 2,
+            });
+        }
+        match self.rsa.get(&prefix) {
+            Some(old) if old.as_bytes() != pms => {
+                return Err(KeyLogProblem::Conflicting {
+                    label: SecretLabel::PreMasterSecret,
+                })
+            }
+            Some(_) => {}
+            None => {
+                self.rsa.insert(prefix, Secret::new(&pms));
+            }
+        }
+        self.lines = self.lines.saturating_add(1);
+        Ok(())
+    }
+
+    /// `LABEL <client random> <secret>`.
+    fn add_secret_line(
+        &mut self,
+        label: SecretLabel,
+        fields: &[&[u8]],
+    ) -> Result<(), KeyLogProblem> {
+        let [_, random_hex, secret_hex] = fields else {
             return Err(KeyLogProblem::FieldCount(fields.len()));
         };
         let mut random = [0u8; 32];
@@ -435,6 +600,13 @@ impl KeyLog {
         self.lines = self.lines.saturating_add(1);
         Ok(())
     }
+}
+
+/// Why a line was not taken.
+enum LineProblem {
+    /// A label of [`UNUSED_LABELS`] (its index).
+    Unused(usize),
+    Bad(KeyLogProblem),
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
@@ -500,7 +672,7 @@ mod tests {
              SERVER_TRAFFIC_SECRET_0 {CR} {s32}\n\
              CLIENT_EARLY_TRAFFIC_SECRET {CR} {s32}\n\
              EXPORTER_SECRET {CR} {s32}\n\
-             CLIENT_TRAFFIC_SECRET_N {CR} {s32}\n"
+             PMS_CLIENT_RANDOM {CR} {s32}\n"
         );
         let (log, w) = KeyLog::parse(&text, "k.log");
         assert!(w.is_empty(), "{w:?}");
@@ -648,5 +820,53 @@ mod tests {
         assert!(e
             .to_string()
             .starts_with("cannot read key log /nonexistent/keys.log"));
+    }
+
+    #[test]
+    fn rsa_and_pms_lines_are_taken_and_unused_labels_counted() {
+        let pms = "03".repeat(48);
+        let text = format!(
+            "RSA 0102030405060708 {pms}\n\
+             RSA 01020304 {pms}\n\
+             RSA 0102030405060708 {}\n\
+             EARLY_EXPORTER_SECRET {CR} {}\n\
+             CLIENT_TRAFFIC_SECRET_N {CR} {}\n\
+             EARLY_EXPORTER_SECRET {CR} {}\n\
+             PMS_CLIENT_RANDOM {CR} {}\n",
+            "04".repeat(48),
+            "ab".repeat(32),
+            "ab".repeat(32),
+            "cd".repeat(32),
+            "05".repeat(256),
+        );
+        let (log, w) = KeyLog::parse(&text, "k.log");
+        let shown: Vec<String> = w.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "k.log:2: RSA line without the 16 hex digits of the encrypted pre-master \
+                 secret's first 8 bytes, line skipped",
+                "k.log:3: a different PMS_CLIENT_RANDOM for this client random came earlier \
+                 (kept), line skipped",
+                "k.log: 2 EARLY_EXPORTER_SECRET line(s) skipped (line 4, 6): an exporter \
+                 secret protects no record",
+                "k.log: 1 CLIENT_TRAFFIC_SECRET_N line(s) skipped (line 5): the secrets after \
+                 a KeyUpdate are derived from CLIENT_TRAFFIC_SECRET_0",
+            ]
+        );
+        assert!(log.has_rsa());
+        assert_eq!(
+            log.lookup_rsa(&[1, 2, 3, 4, 5, 6, 7, 8, 9])
+                .map(Secret::as_bytes),
+            Some(&[3u8; 48][..])
+        );
+        assert!(log.lookup_rsa(&[1, 2, 3]).is_none());
+        // a finite-field DH pre-master secret is as long as its prime
+        let s = log.lookup(&random()).expect("PMS by client random");
+        assert_eq!(s.pre_master_secret.as_ref().map(Secret::len), Some(256));
+        assert_eq!(log.len(), 2);
+        let mut merged = KeyLog::new();
+        merged.merge(&log);
+        assert!(merged.has_rsa());
     }
 }

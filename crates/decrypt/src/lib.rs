@@ -6,6 +6,9 @@
 //!   ([`KeyLog::from_file`], [`KeyLog::parse`]) and pcapng Decryption
 //!   Secrets Blocks ([`KeyLog::add_dsb`]), merged; unreadable lines come
 //!   back as [`KeyLogWarning`]s naming the source and line.
+//! * [`master_secret`], [`session_hash`]: a TLS ≤ 1.2 master secret from a
+//!   logged pre-master secret (`PMS_CLIENT_RANDOM`, `RSA`), extended master
+//!   secret included.
 //! * [`RecordDecrypter`]: one direction of one connection, built from the
 //!   negotiated [`SessionInfo`] and the connection's [`Secrets`]; records
 //!   in, [`Plaintext`] (real content type and content) out.
@@ -52,6 +55,7 @@ mod cipher;
 mod decrypter;
 mod kdf;
 mod keylog;
+mod premaster;
 mod suite;
 
 pub use decrypter::{
@@ -62,3 +66,4 @@ pub use keylog::{
     KeyLog, KeyLogError, KeyLogProblem, KeyLogWarning, Secret, SecretLabel, Secrets,
     DSB_TLS_KEY_LOG,
 };
+pub use premaster::{master_secret, session_hash};

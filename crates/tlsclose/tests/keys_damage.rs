@@ -162,3 +162,108 @@ fn close_notify_after_a_tls12_renegotiation_decrypts() {
         );
     }
 }
+
+/// The (label, client random or id, secret) fields of a key log's lines.
+fn key_lines(path: &Path) -> Vec<[String; 3]> {
+    std::fs::read_to_string(path)
+        .expect("read key log")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            match f.as_slice() {
+                [a, b, c] => Some([a.to_string(), b.to_string(), c.to_string()]),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn rsa_and_pms_client_random_lines_decrypt_with_and_without_ems() {
+    for name in ["keys-rsa-pms-tls12-ems", "keys-rsa-pms-tls12-no-ems"] {
+        let c = case(name);
+        let capture = c.join("capture.pcap");
+        let rsa = key_lines(&c.join("sslkeys.log"));
+        assert_eq!(rsa.len(), 1, "{name}: one RSA line");
+        assert_eq!(rsa[0][0], "RSA");
+        let random = key_lines(&c.join("client-random.log"))
+            .into_iter()
+            .find(|l| l[0] == "CLIENT_RANDOM")
+            .map(|l| l[1].clone())
+            .expect("the client's CLIENT_RANDOM line");
+        let pms = &rsa[0][2];
+        let pms_log = tmp(&format!("{name}-pms.log"));
+        std::fs::write(&pms_log, format!("PMS_CLIENT_RANDOM {random} {pms}\n")).expect("write");
+        for keylog in [c.join("sslkeys.log"), pms_log, c.join("client-random.log")] {
+            let f = flow(&capture, Some(&keylog));
+            assert_eq!(f["decrypted"], true, "{name} {keylog:?}");
+            assert_eq!(f["client_close_notify"], "seen", "{name} {keylog:?}");
+            assert_eq!(f["server_close_notify"], "seen", "{name} {keylog:?}");
+            assert_eq!(f["confidence"], "certain", "{name} {keylog:?}");
+            assert!(notes(&f).is_empty(), "{name} {keylog:?}: {:?}", notes(&f));
+        }
+
+        // a wrong pre-master secret: nothing decrypts, both sides fall back
+        let mut wrong = pms.clone();
+        wrong.replace_range(10..12, if &pms[10..12] == "00" { "01" } else { "00" });
+        let wrong_log = tmp(&format!("{name}-wrong.log"));
+        std::fs::write(&wrong_log, format!("RSA {} {wrong}\n", rsa[0][1])).expect("write");
+        let f = flow(&capture, Some(&wrong_log));
+        assert_eq!(f["decrypted"], false, "{name}");
+        assert_eq!(f["client_close_notify"], "inferred", "{name}");
+        let n = notes(&f);
+        assert_eq!(n.len(), 2, "{name}: {n:?}");
+        assert!(
+            n[0].ends_with("client side read without keys: no record decrypted"),
+            "{name}: {n:?}"
+        );
+
+        // an RSA line of another connection
+        let other_log = tmp(&format!("{name}-other.log"));
+        std::fs::write(&other_log, format!("RSA 0000000000000000 {pms}\n")).expect("write");
+        let f = flow(&capture, Some(&other_log));
+        assert_eq!(f["decrypted"], false, "{name}");
+        assert_eq!(notes(&f), ["keys: none for this client random"], "{name}");
+    }
+}
+
+#[test]
+fn key_log_labels_not_used_are_counted_in_a_warning() {
+    let c = case("keys-rsa-pms-tls12-ems");
+    let rsa = key_lines(&c.join("sslkeys.log"));
+    let cr = "11".repeat(32);
+    let s = "22".repeat(32);
+    let log = tmp("unused-labels.log");
+    std::fs::write(
+        &log,
+        format!(
+            "RSA {} {}\nEARLY_EXPORTER_SECRET {cr} {s}\nECH_SECRET {cr} {s}\n\
+             EARLY_EXPORTER_SECRET {cr} {s}\n",
+            rsa[0][1], rsa[0][2]
+        ),
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_tlsclose"))
+        .env_remove("SSLKEYLOGFILE")
+        .args(["-f", "json", "--keylog"])
+        .arg(&log)
+        .arg(c.join("capture.pcap"))
+        .output()
+        .expect("run tlsclose");
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "unused-labels.log: 2 EARLY_EXPORTER_SECRET line(s) skipped (line 2, 4): an \
+             exporter secret protects no record"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("unused-labels.log: 1 ECH_SECRET line(s) skipped (line 3)"),
+        "{stderr}"
+    );
+    // the RSA line still serves the flow
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"decrypted\":true"));
+}

@@ -10,8 +10,9 @@
 //! Lines starting with `#` and blank lines are skipped silently; lines that
 //! cannot be read are skipped with a [`KeyLogWarning`] naming the source and
 //! line number; well-formed lines of labels that protect no record
-//! (`EARLY_EXPORTER_SECRET`, `CLIENT_/SERVER_TRAFFIC_SECRET_N`, `ECH_*`)
-//! are counted in one warning per label and source. Warnings are returned
+//! (`EARLY_EXPORTER_SECRET`, `ECH_*`) are counted in one warning per label
+//! and source. `CLIENT_/SERVER_TRAFFIC_SECRET_N` (OpenSSL, after each
+//! KeyUpdate) are taken silently: the decrypter derives those secrets. Warnings are returned
 //! to the caller (nothing is printed here).
 
 use std::collections::HashMap;
@@ -125,18 +126,10 @@ impl fmt::Display for SecretLabel {
 
 /// Labels that are well formed but carry nothing record decryption
 /// needs: skipped, and counted in one warning per label and source.
-const UNUSED_LABELS: [(&str, &str); 5] = [
+const UNUSED_LABELS: [(&str, &str); 3] = [
     (
         "EARLY_EXPORTER_SECRET",
         "an exporter secret protects no record",
-    ),
-    (
-        "CLIENT_TRAFFIC_SECRET_N",
-        "the secrets after a KeyUpdate are derived from CLIENT_TRAFFIC_SECRET_0",
-    ),
-    (
-        "SERVER_TRAFFIC_SECRET_N",
-        "the secrets after a KeyUpdate are derived from SERVER_TRAFFIC_SECRET_0",
     ),
     (
         "ECH_SECRET",
@@ -147,6 +140,11 @@ const UNUSED_LABELS: [(&str, &str); 5] = [
         "Encrypted Client Hello secrets: the outer hello identifies the connection",
     ),
 ];
+
+/// Labels taken without a word although not stored: OpenSSL logs the
+/// secrets after each KeyUpdate, which the decrypter derives from
+/// `*_TRAFFIC_SECRET_0` itself (RFC 8446 §7.2).
+const DERIVED_LABELS: [&str; 2] = ["CLIENT_TRAFFIC_SECRET_N", "SERVER_TRAFFIC_SECRET_N"];
 
 /// The `RSA` label: the pre-master secret of an RSA key exchange, keyed by
 /// the first 8 bytes of its encryption in the ClientKeyExchange.
@@ -507,6 +505,9 @@ impl KeyLog {
         {
             Some(l) => l,
             None => {
+                if DERIVED_LABELS.iter().any(|l| l.as_bytes() == label_text) {
+                    return Ok(());
+                }
                 if let Some(i) = UNUSED_LABELS
                     .iter()
                     .position(|(l, _)| l.as_bytes() == label_text)
@@ -850,8 +851,6 @@ mod tests {
                  (kept), line skipped",
                 "k.log: 2 EARLY_EXPORTER_SECRET line(s) skipped (line 4, 6): an exporter \
                  secret protects no record",
-                "k.log: 1 CLIENT_TRAFFIC_SECRET_N line(s) skipped (line 5): the secrets after \
-                 a KeyUpdate are derived from CLIENT_TRAFFIC_SECRET_0",
             ]
         );
         assert!(log.has_rsa());

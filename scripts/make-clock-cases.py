@@ -6,6 +6,7 @@ case's, computed by the corpus oracle).
 
 Usage: scripts/make-clock-cases.py   (from the repository root)
 """
+import json
 import os
 import shutil
 import struct
@@ -63,7 +64,73 @@ def rewrite(src, dst, f):
     open(dst, "wb").write(out)
 
 
+STARTTLS = [
+    "py-tls12-starttls-smtp",
+    "py-tls12-starttls-smtp-fin-only",
+    "py-tls13-starttls-smtp",
+    "py-tls13-starttls-smtp-fin-only",
+]
+KEEP = ["client", "server", "ending", "closer", "client_close_notify", "server_close_notify",
+        "version", "sni", "confidence"]
+
+
+def records(path):
+    """(seconds as float, frame bytes) of a little-endian pcap; its header."""
+    data = open(path, "rb").read()
+    scale = 1_000_000 if data[:4] == b"\xd4\xc3\xb2\xa1" else 1_000_000_000
+    out, off = [], 24
+    while off + 16 <= len(data):
+        sec, frac, incl, orig = struct.unpack("<IIII", data[off : off + 16])
+        out.append((sec + frac / scale, frac, scale, data[off + 16 : off + 16 + incl], orig))
+        off += 16 + incl
+    return data[:24], out
+
+
+def interleaved_starttls():
+    """The four STARTTLS cases at once (each starts 0.4 ms after the
+    previous one, so all are live together), each SYN-ACK 20 to 29 years
+    ahead (a different time each)."""
+    d = os.path.join("testdata", "clock-future-synacks-interleaved")
+    os.makedirs(d, exist_ok=True)
+    merged, header, expected = [], None, []
+    for k, case in enumerate(STARTTLS):
+        hdr, recs = records(os.path.join("testdata", case, "capture.pcap"))
+        header = header or hdr
+        assert hdr == header, case
+        t0 = recs[0][0]
+        for n, (ts, frac, scale, frame, orig) in enumerate(recs, start=1):
+            good = 1_800_000_000 + (ts - t0) + k * 0.0004
+            bad = good + (20 + 3 * k) * YEAR if n == 2 else None
+            merged.append((good, k, n, bad if bad is not None else good, frame, orig))
+        for line in open(os.path.join("testdata", case, "expected.jsonl")):
+            e = json.loads(line)
+            expected.append({f: e[f] for f in KEEP if f in e})
+    merged.sort(key=lambda m: (m[0], m[1], m[2]))
+    out = bytearray(header[:4] + b"\x02\x00\x04\x00" + header[8:])
+    out[:4] = b"\xd4\xc3\xb2\xa1"  # microseconds
+    for _, _, _, t, frame, orig in merged:
+        sec = int(t)
+        usec = int(round((t - sec) * 1_000_000))
+        if usec >= 1_000_000:
+            sec, usec = sec + 1, usec - 1_000_000
+        out += struct.pack("<IIII", sec, usec, len(frame), orig) + frame
+    open(os.path.join(d, "capture.pcap"), "wb").write(out)
+    with open(os.path.join(d, "expected.jsonl"), "w") as f:
+        for e in expected:
+            f.write(json.dumps(e) + "\n")
+    with open(os.path.join(d, "README.md"), "w") as r:
+        r.write(
+            "The four STARTTLS cases (" + ", ".join(f"`{c}`" for c in STARTTLS) + ") at once, "
+            "each starting 0.4 ms after the previous one, and each one's SYN-ACK 20, 23, 26 and "
+            "29 years in the future (as the six STARTTLS flows of a public capture set): every "
+            "flow survives and keeps its verdict; one warning names the first bad frame.\n\n"
+            "Made by scripts/make-clock-cases.py (frames re-timed and merged; expected lines are "
+            "the source cases' verdict fields, computed by the corpus oracle).\n"
+        )
+
+
 def main():
+    interleaved_starttls()
     for case, (source, what, f) in CASES.items():
         d = os.path.join("testdata", case)
         os.makedirs(d, exist_ok=True)

@@ -27,7 +27,10 @@
 //!
 //! The frames held while a step is being confirmed (at most `confirm - 1`)
 //! get the clock's time: a flow's figures are never computed across a
-//! timestamp that was not confirmed.
+//! timestamp that was not confirmed. A capture whose very first frame is
+//! the outlier is set right once the real timeline is confirmed: that frame
+//! is the outlier (warned as such) and the clock takes the real timeline's
+//! time, backwards this once.
 //!
 //! Cost: a few comparisons per frame, no allocation (a warning is built
 //! once per kind).
@@ -158,6 +161,10 @@ pub struct CaptureClock {
     /// Added to raw timestamps (changed by a confirmed backward step).
     offset: i64,
     pending: Option<Pending>,
+    /// Frames on the clock's timeline so far (saturating): while only the
+    /// first frame is on it, a confirmed other timeline replaces it (the
+    /// capture started with an outlier).
+    on_timeline: u64,
     stats: ClockStats,
     warned_outlier: bool,
     warned_back: bool,
@@ -181,6 +188,7 @@ impl CaptureClock {
             now: None,
             offset: 0,
             pending: None,
+            on_timeline: 0,
             stats: ClockStats::default(),
             warned_outlier: false,
             warned_back: false,
@@ -195,6 +203,7 @@ impl CaptureClock {
         let t = raw.0.saturating_add(self.offset);
         let Some(now) = self.now else {
             self.now = Some(t);
+            self.on_timeline = 1;
             return Timestamp(t);
         };
         let cfg = self.config;
@@ -207,6 +216,7 @@ impl CaptureClock {
                 self.outliers(p, now);
             }
             self.now = Some(now.max(t));
+            self.on_timeline = self.on_timeline.saturating_add(1);
             return Timestamp(t);
         }
         match self.pending.as_mut() {
@@ -218,6 +228,21 @@ impl CaptureClock {
                 }
                 let p = *p;
                 self.pending = None;
+                if self.on_timeline <= 1 {
+                    // the capture began off the timeline: its first frames
+                    // were the outliers, the new timeline is the capture's
+                    let first = Pending {
+                        frame: 1,
+                        first: now,
+                        last: now,
+                        count: 1,
+                    };
+                    self.outliers(first, t);
+                    self.on_timeline = u64::from(p.count);
+                    self.now = Some(t);
+                    return Timestamp(t);
+                }
+                self.on_timeline = u64::from(p.count);
                 if t > now {
                     // a step forward (or a quiet period): real time
                     self.stats.forward_steps += 1;
@@ -456,6 +481,33 @@ mod tests {
         assert_eq!(adj, [T0, T0, T0, T0 + S]);
         assert_eq!(c.stats().outliers, 2);
         assert_eq!(c.stats().forward_steps, 0);
+    }
+
+    /// The first frame is the outlier: the timeline after it is the
+    /// capture's (not shifted decades ahead).
+    #[test]
+    fn an_outlier_first_frame_does_not_shift_the_capture() {
+        let mut c = CaptureClock::default();
+        let y = 30 * YEAR;
+        let adj = run(&mut c, &[T0 + y, T0, T0 + S, T0 + 2 * S, T0 + 3 * S]);
+        assert_eq!(adj, [T0 + y, T0 + y, T0 + y, T0 + 2 * S, T0 + 3 * S]);
+        assert_eq!(c.now(), Some(Timestamp(T0 + 3 * S)));
+        assert_eq!(c.stats().backward_steps, 0);
+        assert_eq!(c.stats().outliers, 1);
+        assert_eq!(
+            c.take_warnings(),
+            [ClockWarning::Outlier {
+                frame: 1,
+                off_ns: y - 2 * S
+            }]
+        );
+        // later on, a step back is a step back again
+        let h = 3600 * S;
+        run(
+            &mut c,
+            &[T0 - h, T0 - h + S, T0 - h + 2 * S, T0 - h + 3 * S],
+        );
+        assert_eq!(c.stats().backward_steps, 1);
     }
 
     #[test]

@@ -125,3 +125,26 @@ fn a_concatenated_capture_warns_once_that_time_runs_backwards() {
         "{stderr}"
     );
 }
+
+/// Four STARTTLS flows live at once, each with its SYN-ACK decades ahead
+/// (a different time each): all four survive with their verdicts
+/// (testdata.rs), and one warning names the first bad frame.
+#[test]
+fn interleaved_flows_with_future_synacks_all_survive() {
+    let out = run("clock-future-synacks-interleaved");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let endings: Vec<Value> = stdout
+        .lines()
+        .filter(|l| l.contains("\"ending\""))
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON line")["ending"].clone())
+        .collect();
+    assert_eq!(endings.len(), 4, "{stdout}");
+    assert!(endings.iter().all(|e| e != "open"), "{endings:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("frame 2's timestamp is 20.0 years after"),
+        "{stderr}"
+    );
+}

@@ -23,6 +23,9 @@ Clients (threads started with random jitter, several of each kind per server):
             the server's close_notify and FIN, and is answered by RST;
   closing   one request, then closes before the timeout, half of them with
             close_notify (unwrap), half with a bare FIN.
+  pooled    from 127.0.0.2 to the first server only: a client pool whose own
+            idle timeout (600 ms) is shorter than the server's: one or two
+            requests, then close_notify + FIN 600 ms after the last response.
 
 Writes capture.pcap, sslkeys.log, truth.json (what each client did, by
 client port, and each server's configured timeout: written by this script,
@@ -52,6 +55,9 @@ SERVERS = [
     ('haproxy', 9443, 'TLSv1.3', 1.0),
 ]
 PER_KIND = 4
+POOL_CLIENT = '127.0.0.2'
+POOL_TIMEOUT = 0.6
+POOLED = 6
 REQUEST = b'GET / HTTP/1.1\r\nHost: server.test\r\n\r\n'
 
 
@@ -130,7 +136,8 @@ def read_response(s):
 
 def client(ctx, port, kind, plan, truth, lock):
     time.sleep(plan['start'])
-    raw = socket.create_connection(('127.0.0.1', port))
+    source = (POOL_CLIENT, 0) if kind == 'pooled' else None
+    raw = socket.create_connection(('127.0.0.1', port), source_address=source)
     local = raw.getsockname()
     s = ctx.wrap_socket(raw, server_hostname='server.test')
     rec = dict(client=f'{local[0]}:{local[1]}', server=f'127.0.0.1:{port}', kind=kind,
@@ -163,6 +170,10 @@ def client(ctx, port, kind, plan, truth, lock):
                 rec['saw'] = 'eof' if not got else 'data %d' % len(got)
             except (OSError, ssl.SSLError) as e:
                 rec['saw'] = repr(e)
+            s.close()
+        elif kind == 'pooled':
+            time.sleep(POOL_TIMEOUT - (time.monotonic() - t_resp))
+            s.unwrap()
             s.close()
         else:  # closing first
             time.sleep(plan['after'])
@@ -221,6 +232,13 @@ def inner(out, seed):
                 t = threading.Thread(target=client, args=(ctxs[proto], port, kind, plan, truth, lock))
                 t.start()
                 threads.append(t)
+    name, port, proto, to = SERVERS[0]
+    for i in range(POOLED):
+        plan = dict(start=round(rnd.uniform(0, 1.5), 3), requests=1 + (i % 2), timeout=to,
+                    between=round(rnd.uniform(0.05, POOL_TIMEOUT * 0.8), 3))
+        t = threading.Thread(target=client, args=(ctxs[proto], port, 'pooled', plan, truth, lock))
+        t.start()
+        threads.append(t)
     for t in threads:
         t.join()
     time.sleep(0.5)
@@ -235,7 +253,9 @@ def inner(out, seed):
     servers = {f'127.0.0.1:{port}': dict(software=name, version=proto, idle_timeout_s=to)
                for name, port, proto, to in SERVERS}
     truth.sort(key=lambda r: (r['server'], r['client']))
-    json.dump(dict(seed=seed, servers=servers, flows=truth), open(f'{out}/truth.json', 'w'), indent=1)
+    clients = {POOL_CLIENT: dict(idle_timeout_s=POOL_TIMEOUT, to=f'127.0.0.1:{SERVERS[0][1]}')}
+    json.dump(dict(seed=seed, servers=servers, clients=clients, flows=truth),
+              open(f'{out}/truth.json', 'w'), indent=1)
     os.chmod(out, 0o755)
     shutil.rmtree(w, ignore_errors=True)
 

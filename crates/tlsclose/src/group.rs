@@ -4,6 +4,7 @@
 use crate::cli::Format;
 use crate::csvfmt;
 use crate::human::{format_secs, percent};
+use crate::idle::{IdleCloses, IdleTimeout};
 use crate::md;
 use crate::report_args::GroupBy;
 use crate::sink::{new_table, Flow, ReportSink, RunEnd, SummaryLine};
@@ -25,6 +26,12 @@ pub struct GroupStats {
     pub server_close_notify: u64,
     /// Idle times before the close, seconds (flows that have one).
     pub idle: Vec<f64>,
+    /// Flows with a keep-alive race.
+    pub races: u64,
+    /// Idle times before the closes the server / the client started
+    /// (their idle timeouts, docs/AUDIT.md).
+    pub server_idle: IdleCloses,
+    pub client_idle: IdleCloses,
 }
 
 impl GroupStats {
@@ -47,6 +54,14 @@ impl GroupStats {
         self.server_close_notify += u64::from(r.server_close_notify != CloseNotify::None);
         if let Some(idle) = r.idle_before_close.filter(|s| s.is_finite()) {
             self.idle.push(idle);
+        }
+        self.races += u64::from(r.keepalive_race);
+        if let Some(idle) = r.idle_before_first_signal {
+            match r.initiator {
+                Closer::Server => self.server_idle.add(idle),
+                Closer::Client => self.client_idle.add(idle),
+                Closer::None => {}
+            }
         }
     }
 
@@ -140,6 +155,8 @@ impl Groups {
             "close_notify\nfrom client".to_string(),
             "close_notify\nfrom server".to_string(),
             "idle before close\nmedian / max".to_string(),
+            "keep-alive\nraces".to_string(),
+            "idle timeout (closes)\nserver / client".to_string(),
         ]);
         let share = |n: u64, of: u64| {
             if n == 0 {
@@ -166,6 +183,12 @@ impl Groups {
                     }
                     None => "-".into(),
                 });
+                row.push(s.races.to_string());
+                row.push(format!(
+                    "{} / {}",
+                    timeout_cell(s.server_idle.timeout()),
+                    timeout_cell(s.client_idle.timeout())
+                ));
                 row
             })
             .collect();
@@ -206,6 +229,8 @@ impl Groups {
                     percent: percent(n, s.flows),
                 };
                 let idle = s.idle_median_max();
+                let server = s.server_idle.timeout();
+                let client = s.client_idle.timeout();
                 GroupLine {
                     group_by: self.by.as_str(),
                     group: k,
@@ -225,9 +250,31 @@ impl Groups {
                         median: idle.map(|i| nanos(i.0)),
                         max: idle.map(|i| nanos(i.1)),
                     },
+                    keepalive_races: s.races,
+                    server_idle_timeout_s: server.map(|t| nanos(t.seconds)),
+                    server_idle_timeout_closes: server.map_or(0, |t| t.closes),
+                    server_idle_closes: s.server_idle.len() as u64,
+                    client_idle_timeout_s: client.map(|t| nanos(t.seconds)),
+                    client_idle_timeout_closes: client.map_or(0, |t| t.closes),
+                    client_idle_closes: s.client_idle.len() as u64,
                 }
             })
             .collect()
+    }
+}
+
+/// `2.00s (8/9)`: a timeout and how many of the side's idle closes agree.
+fn timeout_cell(t: Option<IdleTimeout>) -> String {
+    match t {
+        Some(t) => {
+            let secs = if t.seconds >= 1.0 && t.seconds < 10.0 {
+                format!("{:.2}s", t.seconds)
+            } else {
+                format_secs(t.seconds)
+            };
+            format!("{secs} ({}/{})", t.closes, t.of)
+        }
+        None => "-".into(),
     }
 }
 
@@ -267,6 +314,17 @@ struct GroupLine<'a> {
     client_close_notify: Share,
     server_close_notify: Share,
     idle_before_close: Idle,
+    /// Flows with a keep-alive race.
+    keepalive_races: u64,
+    /// The idle timeout most of the server's own idle closes agree on
+    /// (null when they do not), how many agree, and of how many.
+    server_idle_timeout_s: Option<f64>,
+    server_idle_timeout_closes: u64,
+    server_idle_closes: u64,
+    /// The same over the closes the clients started (their pools).
+    client_idle_timeout_s: Option<f64>,
+    client_idle_timeout_closes: u64,
+    client_idle_closes: u64,
 }
 
 /// The CSV header of group rows.
@@ -287,6 +345,13 @@ pub fn csv_header() -> Vec<String> {
             "server_close_notify_pct",
             "idle_median",
             "idle_max",
+            "keepalive_races",
+            "server_idle_timeout_s",
+            "server_idle_timeout_closes",
+            "server_idle_closes",
+            "client_idle_timeout_s",
+            "client_idle_timeout_closes",
+            "client_idle_closes",
         ]
         .map(String::from),
     );
@@ -315,6 +380,13 @@ fn csv_row(g: &GroupLine<'_>) -> Vec<String> {
         g.server_close_notify.percent.to_string(),
         opt(g.idle_before_close.median),
         opt(g.idle_before_close.max),
+        g.keepalive_races.to_string(),
+        opt(g.server_idle_timeout_s),
+        g.server_idle_timeout_closes.to_string(),
+        g.server_idle_closes.to_string(),
+        opt(g.client_idle_timeout_s),
+        g.client_idle_timeout_closes.to_string(),
+        g.client_idle_closes.to_string(),
     ]);
     row
 }

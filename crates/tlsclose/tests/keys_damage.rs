@@ -244,13 +244,12 @@ fn key_log_labels_not_used_are_counted_in_a_warning() {
         ),
     )
     .expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_tlsclose"))
-        .env_remove("SSLKEYLOGFILE")
-        .args(["-f", "json", "--keylog"])
-        .arg(&log)
-        .arg(c.join("capture.pcap"))
-        .output()
-        .expect("run tlsclose");
+    let out = output(
+        tlsclose!()
+            .args(["-f", "json", "--keylog"])
+            .arg(&log)
+            .arg(c.join("capture.pcap")),
+    );
     assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -2,7 +2,10 @@
 //!
 //! The reader owns one byte buffer (2 MiB, grown only for a larger record and
 //! shrunk back afterwards) that it refills with large sequential reads from
-//! the input. Records and blocks are framed and parsed in place; a [`Frame`]
+//! the input. Records and blocks are framed in place and parsed there with
+//! pcap-parser's block and record parsers (our own code reads only what it
+//! gets wrong: IDB time resolution and offset, the obsolete Packet Block,
+//! and resynchronises after damage; tests/pcap_parser_gaps.rs); a [`Frame`]
 //! borrows its bytes from that buffer, so the hot path does not allocate.
 //!
 //! Damage handling:

@@ -3,8 +3,7 @@
 
 use super::pcapng::{BOM_BE, BOM_LE, SHB_MAGIC};
 use super::{
-    rd_4, rd_u16, rd_u32, CaptureError, CaptureFormat, CaptureReader, FrameMeta, Mode, Step,
-    MAX_PACKET_LEN,
+    rd_4, rd_u32, CaptureError, CaptureFormat, CaptureReader, FrameMeta, Mode, Step, MAX_PACKET_LEN,
 };
 use crate::types::{LinkType, Timestamp};
 
@@ -40,20 +39,19 @@ pub(crate) fn pcap_magic(m: [u8; 4]) -> Option<(bool, bool)> {
     }
 }
 
+/// The pcap file header at the start of `w` (recognised by [`pcap_magic`]),
+/// parsed by pcap-parser.
 pub(crate) fn parse_pcap_header(w: &[u8]) -> Option<PcapHeader> {
     let (be, nsec) = pcap_magic(rd_4(w, 0)?)?;
-    let major = rd_u16(w, 4, be)?;
-    let minor = rd_u16(w, 6, be)?;
-    let snaplen = rd_u32(w, 16, be)?;
-    let network = rd_u32(w, 20, be)?;
+    let (_, h) = pcap_parser::parse_pcap_header(w).ok()?;
     Some(PcapHeader {
         be,
         nsec,
-        major,
-        minor,
-        snaplen,
+        major: h.version_major,
+        minor: h.version_minor,
+        snaplen: h.snaplen,
         // The upper bits may carry FCS information (LT_LINKTYPE in libpcap).
-        link: LinkType(network & 0x03FF_FFFF),
+        link: LinkType(h.network.0 as u32 & 0x03FF_FFFF),
     })
 }
 
@@ -199,6 +197,18 @@ impl CaptureReader {
             let what = format!("pcap record of frame {}", self.frame_no + 1);
             return self.at_end(off, total as u64, &what);
         }
+        // The record, whole in the window, read by pcap-parser.
+        let w = self.window();
+        let parsed = if h.be {
+            pcap_parser::parse_pcap_frame_be(w)
+        } else {
+            pcap_parser::parse_pcap_frame(w)
+        };
+        let Ok((_, rec)) = parsed else {
+            return Err(self.malformed(off, "unreadable pcap record".to_string()));
+        };
+        let start = (rec.data.as_ptr() as usize).saturating_sub(w.as_ptr() as usize);
+        let (sec, frac, len, orig) = (rec.ts_sec, rec.ts_usec, rec.data.len(), rec.origlen);
         self.frame_no += 1;
         self.stats.frames = self.frame_no;
         let sub = if h.nsec {
@@ -209,8 +219,8 @@ impl CaptureReader {
         let ts = Timestamp(i64::from(sec) * 1_000_000_000 + sub);
         self.last_ts = ts;
         let meta = FrameMeta {
-            start: self.win.pos + PCAP_RECORD_HEADER_LEN,
-            len: incl as usize,
+            start: self.win.pos + start,
+            len,
             ts,
             link: h.link,
             orig_len: orig,

@@ -358,11 +358,26 @@ impl CaptureReader {
                 format_args!("{} too short ({len} bytes); skipped", block_name(btype)),
             ));
         }
-        match btype {
-            BT_SHB => {
-                let b = self.window();
-                let major = rd_u16(b, 12, be).unwrap_or(0);
-                let minor = rd_u16(b, 14, be).unwrap_or(0);
+        // The block's content, as pcap-parser reads it (the obsolete Packet
+        // Block, which it does not know, by our own code).
+        let b = self.window().get(..len).unwrap_or(&[]);
+        let parsed = match btype {
+            BT_EPB => parse_epb(b, be),
+            BT_PB => Parsed::Other,
+            _ => parse_block(b, be),
+        };
+        match (btype, parsed) {
+            (BT_SHB, parsed) => {
+                let (major, minor) = match parsed {
+                    Parsed::Section { major, minor } => (major, minor),
+                    _ => {
+                        let b = self.window();
+                        (
+                            rd_u16(b, 12, be).unwrap_or(0),
+                            rd_u16(b, 14, be).unwrap_or(0),
+                        )
+                    }
+                };
                 if major != 1 {
                     return Err(self.malformed(
                         off,
@@ -377,8 +392,17 @@ impl CaptureReader {
                 self.consume(len);
                 Ok(Step::Again)
             }
-            BT_IDB => {
-                let (iface, problem) = parse_idb(self.window().get(..len).unwrap_or(&[]), be);
+            (BT_IDB, parsed) => {
+                // Link type and snapshot length from pcap-parser when it could
+                // read the block; time resolution and offset always from the
+                // raw options (pcap-parser rejects every power-of-two
+                // if_tsresol and reads if_tsoffset as little-endian in
+                // big-endian sections).
+                let (mut iface, problem) = parse_idb(self.window().get(..len).unwrap_or(&[]), be);
+                if let Parsed::Interface { link, snaplen } = parsed {
+                    iface.link = LinkType(u32::from(link));
+                    iface.snaplen = snaplen;
+                }
                 if let Some(p) = problem {
                     self.warn(off, format_args!("interface description block: {p}"));
                 }
@@ -402,17 +426,19 @@ impl CaptureReader {
                 self.consume(len);
                 Ok(Step::Again)
             }
-            BT_EPB | BT_PB | BT_SPB => self.packet_block(off, btype, be, len),
-            BT_DSB => {
+            (BT_EPB | BT_PB | BT_SPB, parsed) => self.packet_block(off, btype, be, len, parsed),
+            (BT_DSB, parsed) => {
                 let b = self.window().get(..len).unwrap_or(&[]);
-                let stype = rd_u32(b, 8, be).unwrap_or(0);
                 let slen = rd_u32(b, 12, be).unwrap_or(u32::MAX);
-                let data = (slen as usize)
-                    .checked_add(16)
-                    .filter(|&e| e.saturating_add(4) <= len)
-                    .and_then(|e| b.get(16..e));
+                let data = match parsed {
+                    Parsed::Secrets { stype, data_at } => (slen as usize)
+                        .checked_add(data_at)
+                        .and_then(|e| b.get(data_at..e))
+                        .map(|d| (stype, d)),
+                    _ => None,
+                };
                 match data {
-                    Some(d) => {
+                    Some((stype, d)) => {
                         self.secrets.push((stype, d.to_vec()));
                         self.consume(len);
                         Ok(Step::Again)
@@ -447,7 +473,7 @@ impl CaptureReader {
         }
     }
 
-    /// EPB, SPB or obsolete PB.
+    /// EPB, SPB (read by pcap-parser) or obsolete PB (read here).
     #[inline]
     fn packet_block(
         &mut self,
@@ -455,36 +481,46 @@ impl CaptureReader {
         btype: u32,
         be: bool,
         len: usize,
+        parsed: Parsed,
     ) -> Result<Step, CaptureError> {
         self.frame_no += 1;
         self.stats.frames = self.frame_no;
         let frame = self.frame_no;
         let b = self.window().get(..len).unwrap_or(&[]);
-        let (if_id, ts_raw, caplen, orig, data_at) = if btype == BT_SPB {
-            let orig = rd_u32(b, 8, be).unwrap_or(0);
-            (0u32, None, orig.min((len - 16) as u32), orig, 12usize)
-        } else {
-            let if_id = if btype == BT_PB {
-                rd_u16(b, 8, be).map(u32::from)
-            } else {
-                rd_u32(b, 8, be)
-            };
-            let hi = rd_u32(b, 12, be).unwrap_or(0);
-            let lo = rd_u32(b, 16, be).unwrap_or(0);
-            let caplen = rd_u32(b, 20, be).unwrap_or(u32::MAX);
-            let orig = rd_u32(b, 24, be).unwrap_or(0);
+        let fields = match (btype, parsed) {
             (
-                if_id.unwrap_or(u32::MAX),
-                Some((u64::from(hi) << 32) | u64::from(lo)),
-                caplen,
-                orig,
-                28usize,
-            )
+                BT_EPB,
+                Parsed::Enhanced {
+                    if_id,
+                    ts,
+                    caplen,
+                    orig,
+                    data_at,
+                },
+            ) => Some((if_id, Some(ts), caplen, orig, data_at)),
+            (BT_SPB, Parsed::Simple { orig, data_at }) => {
+                Some((0u32, None, orig.min((len - 16) as u32), orig, data_at))
+            }
+            (BT_PB, _) => {
+                // The obsolete Packet Block (pcapng draft §B.2): a 16-bit
+                // interface id and a 16-bit drops count, then as an EPB.
+                let if_id = rd_u16(b, 8, be).map_or(u32::MAX, u32::from);
+                let hi = rd_u32(b, 12, be).unwrap_or(0);
+                let lo = rd_u32(b, 16, be).unwrap_or(0);
+                let caplen = rd_u32(b, 20, be).unwrap_or(u32::MAX);
+                let orig = rd_u32(b, 24, be).unwrap_or(0);
+                let ts = (u64::from(hi) << 32) | u64::from(lo);
+                Some((if_id, Some(ts), caplen, orig, 28usize))
+            }
+            _ => None,
         };
-        let fits = pad4(caplen)
-            .and_then(|c| c.checked_add(data_at as u32 + 4))
-            .is_some_and(|need| need as usize <= len);
-        if !fits {
+        // pcap-parser fails on a block whose captured length runs past it.
+        let Some((if_id, ts_raw, caplen, orig, data_at)) = fields.filter(|f| {
+            pad4(f.2)
+                .and_then(|c| c.checked_add(f.4 as u32 + 4))
+                .is_some_and(|need| need as usize <= len)
+        }) else {
+            let caplen = rd_u32(b, 20, be).unwrap_or(u32::MAX);
             return Ok(self.skip_block(
                 off,
                 len,
@@ -494,7 +530,7 @@ impl CaptureReader {
                     block_name(btype)
                 ),
             ));
-        }
+        };
         let iface = match &self.mode {
             Mode::PcapNg { ifaces, .. } => ifaces.get(if_id as usize).copied(),
             Mode::Pcap(_) => None,
@@ -530,6 +566,97 @@ impl CaptureReader {
         };
         self.consume(len);
         Ok(Step::Frame(meta))
+    }
+}
+
+/// What pcap-parser read from a complete block (offsets are into the block).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Parsed {
+    Section {
+        major: u16,
+        minor: u16,
+    },
+    Interface {
+        link: u16,
+        snaplen: u32,
+    },
+    Enhanced {
+        if_id: u32,
+        ts: u64,
+        caplen: u32,
+        orig: u32,
+        data_at: usize,
+    },
+    Simple {
+        orig: u32,
+        data_at: usize,
+    },
+    Secrets {
+        stype: u32,
+        data_at: usize,
+    },
+    /// Another block type, or one pcap-parser could not read.
+    Other,
+}
+
+/// Reads a complete Enhanced Packet Block `b` (framing checked) with
+/// pcap-parser's EPB parser: the packets, straight to it, without the type
+/// dispatch of [`parse_block`].
+#[inline]
+fn parse_epb(b: &[u8], be: bool) -> Parsed {
+    let parsed = if be {
+        pcap_parser::pcapng::parse_enhancedpacketblock_be(b)
+    } else {
+        pcap_parser::pcapng::parse_enhancedpacketblock_le(b)
+    };
+    match parsed {
+        Ok((_, epb)) => Parsed::Enhanced {
+            if_id: epb.if_id,
+            ts: (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low),
+            caplen: epb.caplen,
+            orig: epb.origlen,
+            data_at: (epb.data.as_ptr() as usize).saturating_sub(b.as_ptr() as usize),
+        },
+        Err(_) => Parsed::Other,
+    }
+}
+
+/// Reads a complete block `b` (framing checked) with pcap-parser's
+/// `parse_block_le` / `parse_block_be`.
+#[inline]
+fn parse_block(b: &[u8], be: bool) -> Parsed {
+    use pcap_parser::Block;
+    let parsed = if be {
+        pcap_parser::parse_block_be(b)
+    } else {
+        pcap_parser::parse_block_le(b)
+    };
+    let at = |s: &[u8]| (s.as_ptr() as usize).saturating_sub(b.as_ptr() as usize);
+    match parsed {
+        Ok((_, Block::SectionHeader(shb))) => Parsed::Section {
+            major: shb.major_version,
+            minor: shb.minor_version,
+        },
+        Ok((_, Block::InterfaceDescription(idb))) => Parsed::Interface {
+            link: idb.linktype.0 as u16,
+            snaplen: idb.snaplen,
+        },
+        Ok((_, Block::EnhancedPacket(epb))) => Parsed::Enhanced {
+            if_id: epb.if_id,
+            ts: (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low),
+            caplen: epb.caplen,
+            orig: epb.origlen,
+            data_at: at(epb.data),
+        },
+        Ok((_, Block::SimplePacket(spb))) => Parsed::Simple {
+            orig: spb.origlen,
+            data_at: at(spb.data),
+        },
+        Ok((_, Block::DecryptionSecrets(dsb))) => Parsed::Secrets {
+            stype: dsb.secrets_type.0,
+            data_at: at(dsb.data),
+        },
+        _ => Parsed::Other,
     }
 }
 

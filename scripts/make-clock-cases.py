@@ -37,7 +37,20 @@ CASES = {
         "still, the flow keeps its verdict, one warning names frame 11.",
         lambda n, ts: ts - HOUR if n >= 11 else ts,
     ),
+    "clock-step-forward": (
+        "py-tls12-starttls-smtp",
+        "From the ClientHello (frame 11) on, every timestamp is one hour "
+        "later (an NTP step forward mid-flow, or an hour without frames: the "
+        "two look alike). With the default idle timeout the capture clock "
+        "follows the step once frames 12 and 13 confirm it and the flow ends "
+        "as idle (`open`), with a warning that names frame 11 and suggests "
+        "--idle-timeout; with --idle-timeout 7200 the flow keeps the source's "
+        "verdict. No expected.jsonl: tests/clock.rs checks both.",
+        lambda n, ts: ts + HOUR if n >= 11 else ts,
+    ),
 }
+
+NO_EXPECTED = {"clock-step-forward"}
 
 
 def rewrite(src, dst, f):
@@ -135,13 +148,13 @@ def main():
         d = os.path.join("testdata", case)
         os.makedirs(d, exist_ok=True)
         rewrite(os.path.join("testdata", source, "capture.pcap"), os.path.join(d, "capture.pcap"), f)
-        shutil.copy(os.path.join("testdata", source, "expected.jsonl"), os.path.join(d, "expected.jsonl"))
+        if case not in NO_EXPECTED:
+            shutil.copy(os.path.join("testdata", source, "expected.jsonl"), os.path.join(d, "expected.jsonl"))
+        tail = ("only frame timestamps rewritten" if case in NO_EXPECTED else
+                "only frame timestamps rewritten; expected.jsonl is that case's, computed by the "
+                "corpus oracle")
         with open(os.path.join(d, "README.md"), "w") as r:
-            r.write(
-                f"{what}\n\nMade by scripts/make-clock-cases.py from `testdata/{source}` "
-                "(only frame timestamps rewritten; expected.jsonl is that case's, "
-                "computed by the corpus oracle).\n"
-            )
+            r.write(f"{what}\n\nMade by scripts/make-clock-cases.py from `testdata/{source}` ({tail}).\n")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@
 //!   [`ClockConfig::confirm`] consecutive frames agree on the new
 //!   timeline, the step is real: *forward*, the clock follows (a step
 //!   forward and a quiet period look alike, and the idle timeout must
-//!   still end flows after a real quiet period); *backward*, the clock
+//!   still end flows after a real quiet period; a jump of at least the
+//!   idle timeout is warned once, as it ends the flows idle across it);
+//!   *backward*, the clock
 //!   holds still and the new timeline is shifted to continue from it
 //!   (warned once), so time never runs backwards for the flows.
 //!
@@ -52,6 +54,8 @@ pub struct ClockConfig {
     /// Consecutive frames agreeing on a new timeline that confirm a step
     /// (the first off-timeline frame included), at least 2.
     pub confirm: u32,
+    /// The flow table's idle timeout (for the words of a warning).
+    pub idle_timeout_ns: i64,
 }
 
 impl ClockConfig {
@@ -65,6 +69,7 @@ impl ClockConfig {
             jump_ns: idle_timeout_ns.max(60 * NS),
             backward_ns: 2 * NS,
             confirm: 3,
+            idle_timeout_ns,
         }
     }
 }
@@ -99,6 +104,14 @@ pub enum ClockWarning {
     /// From this frame on, timestamps were `by_ns` earlier than the clock;
     /// they were shifted to continue from it.
     StepBack { frame: u64, by_ns: i64 },
+    /// From this frame on, timestamps were `by_ns` later than the clock
+    /// (no frames for that long, or a clock step): the clock followed, so
+    /// flows idle across it end by the idle timeout (`idle_timeout_ns`).
+    StepForward {
+        frame: u64,
+        by_ns: i64,
+        idle_timeout_ns: i64,
+    },
 }
 
 impl fmt::Display for ClockWarning {
@@ -110,6 +123,18 @@ impl fmt::Display for ClockWarning {
                  it was given their time (idle timeouts and per-flow times ignore it)",
                 Duration(off_ns.unsigned_abs()),
                 if off_ns > 0 { "after" } else { "before" },
+            ),
+            ClockWarning::StepForward {
+                frame,
+                by_ns,
+                idle_timeout_ns,
+            } => write!(
+                f,
+                "capture time jumps ahead by {} at frame {frame} (no frames in between, or a \
+                 clock step); flows idle across it were ended by the idle timeout ({}; raise \
+                 --idle-timeout if this was a clock step)",
+                Duration(by_ns.unsigned_abs()),
+                Duration(idle_timeout_ns.unsigned_abs()),
             ),
             ClockWarning::StepBack { frame, by_ns } => write!(
                 f,
@@ -168,6 +193,7 @@ pub struct CaptureClock {
     stats: ClockStats,
     warned_outlier: bool,
     warned_back: bool,
+    warned_forward: bool,
     warnings: Vec<ClockWarning>,
 }
 
@@ -182,6 +208,7 @@ impl CaptureClock {
         CaptureClock {
             config: ClockConfig {
                 confirm: config.confirm.max(2),
+                idle_timeout_ns: config.idle_timeout_ns,
                 jump_ns: config.jump_ns.max(1),
                 backward_ns: config.backward_ns.max(0),
             },
@@ -192,6 +219,7 @@ impl CaptureClock {
             stats: ClockStats::default(),
             warned_outlier: false,
             warned_back: false,
+            warned_forward: false,
             warnings: Vec::new(),
         }
     }
@@ -246,6 +274,14 @@ impl CaptureClock {
                 if t > now {
                     // a step forward (or a quiet period): real time
                     self.stats.forward_steps += 1;
+                    if !self.warned_forward {
+                        self.warned_forward = true;
+                        self.warnings.push(ClockWarning::StepForward {
+                            frame: p.frame,
+                            by_ns: p.first.saturating_sub(now),
+                            idle_timeout_ns: cfg.idle_timeout_ns,
+                        });
+                    }
                     self.now = Some(t);
                     Timestamp(t)
                 } else {
@@ -431,7 +467,21 @@ mod tests {
         assert!(monotonic(&adj));
         assert_eq!(c.stats().forward_steps, 1);
         assert_eq!(c.stats().outliers, 0);
-        assert!(c.take_warnings().is_empty(), "a quiet period is no fault");
+        let w = c.take_warnings();
+        assert_eq!(
+            w,
+            [ClockWarning::StepForward {
+                frame: 3,
+                by_ns: h - S,
+                idle_timeout_ns: 300 * S
+            }]
+        );
+        let text = w[0].to_string();
+        assert!(
+            text.contains("jumps ahead by 60 min at frame 3")
+                && text.contains("idle timeout (5 min;"),
+            "{text}"
+        );
     }
 
     /// An NTP step backward: the clock holds, the new timeline is shifted

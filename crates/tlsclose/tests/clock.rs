@@ -123,3 +123,52 @@ fn interleaved_flows_with_future_synacks_all_survive() {
         "{stderr}"
     );
 }
+
+fn run_with(case: &str, args: &[&str]) -> (Vec<Value>, String) {
+    let capture: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "..",
+        "testdata",
+        case,
+        "capture.pcap",
+    ]
+    .iter()
+    .collect();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tlsclose"))
+        .env_clear()
+        .args(["--format", "json"])
+        .args(args)
+        .arg(&capture)
+        .output()
+        .expect("run tlsclose");
+    assert!(out.status.success(), "{out:?}");
+    let flows = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("\"ending\""))
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    (flows, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A step forward of an hour mid-flow cannot be told from an hour without
+/// frames: the clock follows it once confirmed, so the flow ends by the
+/// idle timeout, and the warning says so and what to do; with an idle
+/// timeout longer than the step the flow keeps its verdict.
+#[test]
+fn a_forward_step_is_elapsed_time_and_says_how_to_keep_the_flow() {
+    let (flows, stderr) = run_with("clock-step-forward", &[]);
+    assert_eq!(flows.len(), 1, "{flows:?}");
+    assert_eq!(flows[0]["ending"], "open");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("jumps ahead by 60 min at frame 11") && stderr.contains("--idle-timeout"),
+        "{stderr}"
+    );
+    let (flows, stderr) = run_with("clock-step-forward", &["--idle-timeout", "7200"]);
+    assert_eq!(flows.len(), 1, "{flows:?}");
+    assert_eq!(flows[0]["ending"], "close_notify-then-fin");
+    assert_eq!(flows[0]["closer"], "server");
+    assert!(flows[0]["idle_before_close"].as_f64().expect("idle") < 1.0);
+    assert!(stderr.is_empty(), "{stderr}");
+}

@@ -124,24 +124,13 @@ fn interleaved_flows_with_future_synacks_all_survive() {
     );
 }
 
-fn run_with(case: &str, args: &[&str]) -> (Vec<Value>, String) {
-    let capture: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "..",
-        "testdata",
-        case,
-        "capture.pcap",
-    ]
-    .iter()
-    .collect();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tlsclose"))
-        .env_clear()
-        .args(["--format", "json"])
-        .args(args)
-        .arg(&capture)
-        .output()
-        .expect("run tlsclose");
+fn run_with(name: &str, args: &[&str]) -> (Vec<Value>, String) {
+    let out = output(
+        tlsclose!()
+            .args(["--format", "json"])
+            .args(args)
+            .arg(case(name).join("capture.pcap")),
+    );
     assert!(out.status.success(), "{out:?}");
     let flows = String::from_utf8_lossy(&out.stdout)
         .lines()

@@ -2,6 +2,7 @@
 //! the verdict is computed from.
 
 use crate::keyed::{KeyStore, KeyedFlow};
+use crate::report::KeyNote;
 use tlsclose_capture::Segment;
 use tlsclose_decrypt::SessionInfo;
 use tlsclose_tcp::{Dir, SegMeta, StreamConsumer};
@@ -305,10 +306,10 @@ impl FlowState {
 
     /// Why keys that were given did not serve this flow although its hellos
     /// were never read (a capture cut short, a snapshot length): a note.
-    pub(crate) fn keys_unused(&self) -> Option<&'static str> {
+    pub(crate) fn keys_unused(&self) -> Option<KeyNote> {
         match (&self.keys, &self.keyed) {
             (Some(keys), None) if !keys.is_empty() && self.hello.server_random.is_none() => {
-                Some("keys: the hellos were not read, so the key log could not be matched")
+                Some(KeyNote::HellosNotRead)
             }
             _ => None,
         }

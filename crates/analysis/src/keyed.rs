@@ -19,6 +19,7 @@
 //! Nothing here runs when no keys were given: a flow then has no
 //! [`KeyedFlow`] at all.
 
+use crate::report::{AfterFailure, BlindWhy, KeyNote, KeyUnusable, Role};
 use std::sync::{Arc, PoisonError, RwLock};
 use tlsclose_decrypt::{
     master_secret, session_hash, KeyLog, KeyLogWarning, RecordDecrypter, RecordError, Secret,
@@ -111,7 +112,7 @@ pub(crate) enum KeyStatus {
     /// Decrypters were set up; each direction says how far they got.
     Decrypting,
     /// The keys cannot be used for this flow: why, as a report note.
-    Unusable(String),
+    Unusable(KeyUnusable),
 }
 
 /// What a master secret from a pre-master secret waits for.
@@ -136,7 +137,7 @@ pub(crate) struct Failure {
 pub(crate) enum Blind {
     /// Too many records in a row did not decrypt, or a renegotiation
     /// brought keys the key log does not have: from this frame on.
-    Since { frame: u64, why: String },
+    Since { frame: u64, why: BlindWhy },
 }
 
 /// An alert read with keys (or in plaintext, once keys were set up).
@@ -176,7 +177,7 @@ pub(crate) struct KeyedDir {
     next: Option<RecordDecrypter>,
     /// Why a renegotiation's keys are not there, for this side's next
     /// ChangeCipherSpec.
-    next_missing: Option<String>,
+    next_missing: Option<BlindWhy>,
     /// Handshakes renegotiated with keys from the key log.
     pub renegotiations: u64,
 }
@@ -198,7 +199,7 @@ impl KeyedDir {
     }
 
     /// Stop reading this direction with keys.
-    fn go_blind(&mut self, frame: u64, why: String) {
+    fn go_blind(&mut self, frame: u64, why: BlindWhy) {
         self.decrypter = None;
         self.next = None;
         self.handshake = None;
@@ -222,12 +223,8 @@ impl KeyedDir {
             .as_ref()
             .is_some_and(RecordDecrypter::gave_up);
         let why = match &error {
-            RecordError::Renegotiated => {
-                Some("renegotiated with keys the key log does not have".to_owned())
-            }
-            _ if gave_up => Some(format!(
-                "{MAX_FAILURES_IN_A_ROW} records in a row did not decrypt"
-            )),
+            RecordError::Renegotiated => Some(BlindWhy::RenegotiatedUnknownKeys),
+            _ if gave_up => Some(BlindWhy::FailuresInARow(MAX_FAILURES_IN_A_ROW)),
             _ => None,
         };
         if self.first_failure.is_none() {
@@ -282,9 +279,7 @@ impl KeyedFlow {
         }
         let Some(session) = session else {
             self.transcript = None;
-            self.status = KeyStatus::Unusable(
-                "keys: no ClientHello seen (the capture started mid-connection)".into(),
-            );
+            self.status = KeyStatus::Unusable(KeyUnusable::NoClientHello);
             return;
         };
         let secrets = self.store.lookup(&session.client_random);
@@ -304,7 +299,7 @@ impl KeyedFlow {
         }
         self.transcript = None;
         let Some(secrets) = secrets else {
-            self.status = KeyStatus::Unusable("keys: none for this client random".into());
+            self.status = KeyStatus::Unusable(KeyUnusable::NoSecrets);
             return;
         };
         self.set_up(&session, &secrets, client_dir);
@@ -318,7 +313,7 @@ impl KeyedFlow {
                 self.dirs[client_dir.other().index()].decrypter = Some(server);
                 self.status = KeyStatus::Decrypting;
             }
-            (Err(e), _) | (_, Err(e)) => self.status = KeyStatus::Unusable(format!("keys: {e}")),
+            (Err(e), _) | (_, Err(e)) => self.status = KeyStatus::Unusable(KeyUnusable::Setup(e)),
         }
     }
 
@@ -369,7 +364,7 @@ impl KeyedFlow {
             .clone()
             .or_else(|| self.store.lookup_rsa(cke.get(2..).unwrap_or(&[])));
         let Some(pre_master) = pre_master else {
-            self.status = KeyStatus::Unusable("keys: none for this client random".into());
+            self.status = KeyStatus::Unusable(KeyUnusable::NoSecrets);
             return;
         };
         let hash = match (p.extended_master_secret, transcript) {
@@ -377,15 +372,12 @@ impl KeyedFlow {
             (true, Some(t)) => match session_hash(&p.session, t.get(..end).unwrap_or(&t)) {
                 Ok(h) => Some(h),
                 Err(e) => {
-                    self.status = KeyStatus::Unusable(format!("keys: {e}"));
+                    self.status = KeyStatus::Unusable(KeyUnusable::Setup(e));
                     return;
                 }
             },
             (true, None) => {
-                self.status = KeyStatus::Unusable(
-                    "keys: extended master secret, and the handshake to hash was not all read"
-                        .into(),
-                );
+                self.status = KeyStatus::Unusable(KeyUnusable::EmsTranscriptNotRead);
                 return;
             }
         };
@@ -397,7 +389,7 @@ impl KeyedFlow {
                 };
                 self.set_up(&p.session, &secrets, p.client_dir);
             }
-            Err(e) => self.status = KeyStatus::Unusable(format!("keys: {e}")),
+            Err(e) => self.status = KeyStatus::Unusable(KeyUnusable::Setup(e)),
         }
     }
 
@@ -434,11 +426,7 @@ impl KeyedFlow {
                     if matches!(self.status, KeyStatus::AwaitingKeyExchange(_)) =>
                 {
                     self.transcript = None;
-                    self.status = KeyStatus::Unusable(
-                        "keys: a pre-master secret was logged, but the ClientKeyExchange \
-                         was not read"
-                            .into(),
-                    );
+                    self.status = KeyStatus::Unusable(KeyUnusable::KeyExchangeNotRead);
                 }
                 _ => {}
             }
@@ -562,37 +550,40 @@ impl KeyedFlow {
     /// What went wrong with the keys, for the report's notes: why they were
     /// not used, or per direction (`client_dir` names them) the records
     /// that did not decrypt and what became of the direction.
-    pub fn notes(&self, client_dir: Dir) -> Vec<String> {
+    pub fn notes(&self, client_dir: Dir) -> Vec<KeyNote> {
         let mut out = Vec::new();
         if let KeyStatus::Unusable(why) = &self.status {
-            out.push(why.clone());
+            out.push(KeyNote::Unusable(why.clone()));
         }
         for dir in [client_dir, client_dir.other()] {
             let d = &self.dirs[dir.index()];
             let side = if dir == client_dir {
-                "client"
+                Role::Client
             } else {
-                "server"
+                Role::Server
             };
             if let Some(Failure { frame, error }) = &d.first_failure {
-                let more = match d.failed {
-                    0 | 1 => String::new(),
-                    n => format!(", {} more {side} record(s) failed", n - 1),
-                };
                 let then = match (&d.blind, d.readable()) {
-                    (Some(Blind::Since { frame, why }), _) => {
-                        format!("{side} side read without keys from frame {frame}: {why}")
-                    }
-                    (None, false) => format!("{side} side read without keys: no record decrypted"),
-                    (None, true) => format!("the {side}'s other records were read"),
+                    (Some(Blind::Since { frame, why }), _) => AfterFailure::Blind {
+                        frame: *frame,
+                        why: why.clone(),
+                    },
+                    (None, false) => AfterFailure::NothingDecrypted,
+                    (None, true) => AfterFailure::OthersRead,
                 };
-                out.push(format!(
-                    "keys: decrypt failed at frame {frame} ({error}), a {side} record{more}; {then}"
-                ));
+                out.push(KeyNote::Failed {
+                    side,
+                    frame: *frame,
+                    error: error.clone(),
+                    more: d.failed.saturating_sub(1),
+                    then,
+                });
             } else if let Some(Blind::Since { frame, why }) = &d.blind {
-                out.push(format!(
-                    "keys: {side} side read without keys from frame {frame}: {why}"
-                ));
+                out.push(KeyNote::Blind {
+                    side,
+                    frame: *frame,
+                    why: why.clone(),
+                });
             }
         }
         out
@@ -612,14 +603,12 @@ impl KeyedFlow {
                 };
                 let server_dir = dir;
                 let keys = match self.store.lookup(&client_random) {
-                    None => Err("renegotiated, and the key log has no secrets for the new \
-                                 client random"
-                        .to_owned()),
+                    None => Err(BlindWhy::RenegotiatedNoSecrets),
                     Some(secrets) => {
                         let make = |side| RecordDecrypter::new(&session, &secrets, side);
                         match (make(Side::Client), make(Side::Server)) {
                             (Ok(client), Ok(server)) => Ok((client, server)),
-                            (Err(e), _) | (_, Err(e)) => Err(format!("renegotiated: {e}")),
+                            (Err(e), _) | (_, Err(e)) => Err(BlindWhy::RenegotiatedSetup(e)),
                         }
                     }
                 };
@@ -703,9 +692,10 @@ impl KeyedDir {
                 h.reset();
             }
         } else {
-            let why = self.next_missing.take().unwrap_or_else(|| {
-                "renegotiated, and the new handshake's hellos were not read".into()
-            });
+            let why = self
+                .next_missing
+                .take()
+                .unwrap_or(BlindWhy::RenegotiatedHellosNotRead);
             self.go_blind(frame, why);
         }
     }

@@ -17,8 +17,8 @@ mod verdict;
 pub use analyzer::{Analyzer, AnalyzerConfig, AnalyzerStats, LimitStats};
 pub use flow::{FlowLimits, FlowState, MAX_ALERTS};
 pub use keyed::KeyStore;
-pub use report::wireshark_filter;
 pub use report::{
-    AlertLabel, Alerts, CloseNotify, Closer, Confidence, Ending, FlowReport, LadderStep, Role,
-    Teardown, TeardownKind,
+    AfterFailure, AlertLabel, Alerts, BlindWhy, Cipher, CloseNotify, Closer, Confidence, Ending,
+    Endpoint, FlowReport, KeyNote, KeyUnusable, LadderEvent, LadderStep, Likely, Note, RaceMark,
+    Role, Teardown, TeardownKind, Version,
 };

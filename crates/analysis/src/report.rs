@@ -2,10 +2,11 @@
 
 use serde::Serialize;
 use std::fmt;
-use std::net::IpAddr;
-use tlsclose_capture::Endpoint;
+pub use tlsclose_capture::Endpoint;
+use tlsclose_decrypt::{KeyError, RecordError};
+use tlsclose_tls::{Alert, AlertLevel, CipherSuite, ContentType, ProtocolVersion};
 
-/// How a TLS connection ended (spec/endings.md, "The ending, first match wins").
+/// How a TLS connection ended (docs/ENDINGS.md, "The ending, first match wins").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 pub enum Ending {
     #[serde(rename = "close_notify-then-fin")]
@@ -143,11 +144,91 @@ impl Confidence {
     }
 }
 
-/// An alert as reported: `warning:close_notify`, `fatal:unknown_ca`,
-/// `encrypted`, `inferred:close_notify`, `inferred:fatal`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct AlertLabel(pub String);
+/// An alert as reported. Its JSON form (and `Display`) is a token:
+/// `warning:close_notify`, `fatal:unknown_ca`, `fatal:200` (a description
+/// without a name), `encrypted`, `inferred:close_notify`, `inferred:fatal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertLabel {
+    /// Read in plaintext or with keys (levels other than fatal read as
+    /// warning).
+    Read(Alert),
+    /// An encrypted alert nothing could be deduced from.
+    Encrypted,
+    /// Deduced without keys (spec: keyless inference).
+    InferredCloseNotify,
+    InferredFatal,
+}
+
+impl fmt::Display for AlertLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AlertLabel::Read(a) => {
+                let level = if a.level == AlertLevel::FATAL {
+                    "fatal"
+                } else {
+                    "warning"
+                };
+                match a.description.name() {
+                    Some(name) => write!(f, "{level}:{name}"),
+                    None => write!(f, "{level}:{}", a.description.0),
+                }
+            }
+            AlertLabel::Encrypted => f.write_str("encrypted"),
+            AlertLabel::InferredCloseNotify => f.write_str("inferred:close_notify"),
+            AlertLabel::InferredFatal => f.write_str("inferred:fatal"),
+        }
+    }
+}
+
+impl Serialize for AlertLabel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The flow's protocol version. Serialises as the tls crate names it
+/// (`TLS 1.2`, `TLS 1.3 (draft 14)`, `0x0305`), or `SSL 2.0 ClientHello`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// The ServerHello's (or its supported_versions extension's).
+    Negotiated(ProtocolVersion),
+    /// No ServerHello was read, but the client sent an SSLv2-format
+    /// ClientHello.
+    Sslv2ClientHello,
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Version::Negotiated(v) => v.fmt(f),
+            Version::Sslv2ClientHello => f.write_str("SSL 2.0 ClientHello"),
+        }
+    }
+}
+
+impl Serialize for Version {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The cipher suite the server chose. Serialises as its IANA name, or
+/// `0x%04x` when it has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cipher(pub CipherSuite);
+
+impl fmt::Display for Cipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // the tls crate's name, or 0x%04x
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Cipher {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -166,22 +247,185 @@ pub struct Teardown {
     pub time: f64,
 }
 
+/// What an alert deduced without keys likely was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Likely {
+    CloseNotify,
+    Fatal,
+}
+
+/// What one line of a ladder shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LadderEvent {
+    /// An alert whose level and description were read (in plaintext, or
+    /// with keys: `decrypted`).
+    Alert {
+        alert: Alert,
+        decrypted: bool,
+    },
+    /// An encrypted alert record; `likely` when the keyless inference
+    /// read it as one.
+    EncryptedAlert {
+        length: u16,
+        likely: Option<Likely>,
+    },
+    /// Another record; `decrypted` is its inner content type when keys
+    /// read it as something else than its outer type.
+    Record {
+        content_type: ContentType,
+        length: u16,
+        decrypted: Option<ContentType>,
+    },
+    Fin,
+    Rst,
+}
+
+impl LadderEvent {
+    pub fn is_teardown(self) -> bool {
+        matches!(self, LadderEvent::Fin | LadderEvent::Rst)
+    }
+}
+
+/// A ladder line that is the peer's data in a keep-alive race.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RaceMark {
+    /// Seconds after the other side's first close signal.
+    pub window: f64,
+    /// The other side's RST that answered it (None: never answered).
+    pub rst_frame: Option<u64>,
+}
+
 /// One line of a flow's ending "ladder": a late record or a FIN/RST.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LadderStep {
     pub from: Role,
     pub frame: u64,
     pub time: f64,
-    pub what: String,
+    pub event: LadderEvent,
+    /// This record is the data of a keep-alive race.
+    pub race: Option<RaceMark>,
 }
 
-/// The verdict and its evidence for one TLS flow.
-#[derive(Debug, Clone, Serialize)]
+/// Why the keys could not be used for a flow at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyUnusable {
+    /// No ClientHello: the capture started mid-connection.
+    NoClientHello,
+    /// The key logs have no secrets for this client random.
+    NoSecrets,
+    /// The secrets could not be turned into keys.
+    Setup(KeyError),
+    /// The extended master secret needs the handshake hashed, and it was
+    /// not all read.
+    EmsTranscriptNotRead,
+    /// A pre-master secret was logged, but the ClientKeyExchange was not
+    /// read.
+    KeyExchangeNotRead,
+}
+
+/// Why a direction stopped being read with keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlindWhy {
+    /// A renegotiation brought keys the key log does not have.
+    RenegotiatedUnknownKeys,
+    /// This many records in a row did not decrypt.
+    FailuresInARow(u32),
+    /// Renegotiated, and the key log has no secrets for the new client
+    /// random.
+    RenegotiatedNoSecrets,
+    /// Renegotiated, and its secrets could not be turned into keys.
+    RenegotiatedSetup(KeyError),
+    /// Renegotiated, and the new handshake's hellos were not read.
+    RenegotiatedHellosNotRead,
+}
+
+/// What became of a direction after a record failed to decrypt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// It was read without keys from `frame` on.
+    Blind { frame: u64, why: BlindWhy },
+    /// It was read without keys: no record decrypted.
+    NothingDecrypted,
+    /// Its other records were read.
+    OthersRead,
+}
+
+/// Why keys did not serve a flow, or part of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyNote {
+    Unusable(KeyUnusable),
+    /// A record of `side` did not decrypt at `frame` (and `more` after it).
+    Failed {
+        side: Role,
+        frame: u64,
+        error: RecordError,
+        more: u64,
+        then: AfterFailure,
+    },
+    /// `side` was read without keys from `frame` on.
+    Blind {
+        side: Role,
+        frame: u64,
+        why: BlindWhy,
+    },
+    /// Keys were given but the hellos were never read (a capture cut
+    /// short, a snapshot length).
+    HellosNotRead,
+}
+
+/// A remark on how a verdict was reached (resynchronisation, limits
+/// reached, keys that did not serve…). `side` is whose direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// Bytes never captured, in `gaps` holes.
+    Gap {
+        side: Role,
+        bytes: u64,
+        gaps: u64,
+    },
+    /// The direction's out-of-order buffer limit forced a hole.
+    ReassemblyLimit {
+        side: Role,
+        times: u64,
+    },
+    /// The limit on out-of-order bytes over all flows forced a hole.
+    TotalLimit {
+        side: Role,
+        times: u64,
+    },
+    /// The record layer lost and found its place again.
+    Resynced {
+        side: Role,
+        times: u64,
+    },
+    /// Alerts beyond the first `kept` were counted, not kept.
+    AlertsDropped {
+        side: Role,
+        dropped: u64,
+        kept: usize,
+    },
+    /// Segments cut by the snapshot length.
+    Truncated,
+    /// The server name or ALPN was longer than the name limits.
+    NamesCut,
+    /// The partial hello and record bodies were dropped: the bytes held
+    /// over all flows were at their limit.
+    BuffersShed,
+    /// Ended early: the flow table was full and this flow idle the longest.
+    Evicted,
+    Keys(KeyNote),
+}
+
+/// The verdict and its evidence for one TLS flow: data only. The binary
+/// words it (notes, ladders, the Wireshark filter) and writes every
+/// format; the JSON form of each field is documented in
+/// `docs/schema.json`.
+#[derive(Debug, Clone)]
 pub struct FlowReport {
     /// Set by the caller (the capture's name) when several inputs are read.
     pub file: String,
-    pub client: String,
-    pub server: String,
+    pub client: Endpoint,
+    pub server: Endpoint,
     pub ending: Ending,
     pub closer: Closer,
     pub client_close_notify: CloseNotify,
@@ -203,10 +447,10 @@ pub struct FlowReport {
     /// Seconds without records before the initiator's first close signal
     /// (what an idle timeout measures).
     pub idle_before_first_signal: Option<f64>,
-    pub version: Option<String>,
+    pub version: Option<Version>,
     pub sni: Option<String>,
     pub alpn: Option<String>,
-    pub cipher: Option<String>,
+    pub cipher: Option<Cipher>,
     pub confidence: Confidence,
     /// The flow's records were read with keys (a key log or a pcapng
     /// Decryption Secrets Block) from the hellos to the end.
@@ -229,16 +473,11 @@ pub struct FlowReport {
     pub incomplete: bool,
     /// The capture started after the connection did (no SYN).
     pub midstream: bool,
-    /// Short remarks on how the verdict was reached (resync, limits hit…).
-    pub notes: Vec<String>,
-    /// A Wireshark display filter for exactly this flow's frames in its
-    /// capture file: addresses, ports and the frame range (which pins it
-    /// even when tools number `tcp.stream` differently, or a 4-tuple was
-    /// reused).
-    pub wireshark_filter: String,
+    /// How the verdict was reached (resync, limits hit…).
+    pub notes: Vec<Note>,
     /// The last records and the FIN/RST of each side, in capture order
-    /// (for people: ladders in reports; not part of the JSON line).
-    #[serde(skip)]
+    /// (for people: ladders in reports; not part of the JSON line). Empty
+    /// unless the analyzer was asked for ladders.
     pub ladder: Vec<LadderStep>,
 }
 
@@ -246,58 +485,4 @@ pub struct FlowReport {
 pub struct Alerts {
     pub client: Vec<AlertLabel>,
     pub server: Vec<AlertLabel>,
-}
-
-/// A Wireshark display filter for the frames of the connection between `a`
-/// and `b` numbered `first_frame..=last_frame` (1-based, as Wireshark).
-///
-/// `ip.addr` / `ipv6.addr` and `tcp.port` match either direction; the frame
-/// range tells apart connections that reused the same 4-tuple.
-pub fn wireshark_filter(a: Endpoint, b: Endpoint, first_frame: u64, last_frame: u64) -> String {
-    let mut parts: Vec<String> = Vec::with_capacity(6);
-    for ip in [a.ip, b.ip] {
-        let part = match ip {
-            IpAddr::V4(v4) => format!("ip.addr=={v4}"),
-            IpAddr::V6(v6) => format!("ipv6.addr=={v6}"),
-        };
-        if !parts.contains(&part) {
-            parts.push(part);
-        }
-    }
-    for port in [a.port, b.port] {
-        let part = format!("tcp.port=={port}");
-        if !parts.contains(&part) {
-            parts.push(part);
-        }
-    }
-    parts.push(format!("frame.number>={first_frame}"));
-    parts.push(format!("frame.number<={last_frame}"));
-    parts.join(" && ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ep(s: &str) -> Endpoint {
-        let sa: std::net::SocketAddr = s.parse().unwrap_or_else(|_| panic!("{s}"));
-        Endpoint {
-            ip: sa.ip(),
-            port: sa.port(),
-        }
-    }
-
-    #[test]
-    fn wireshark_filter_names_both_ends_and_the_frame_range() {
-        assert_eq!(
-            wireshark_filter(ep("10.0.0.1:50000"), ep("10.0.0.2:443"), 12, 40),
-            "ip.addr==10.0.0.1 && ip.addr==10.0.0.2 && tcp.port==50000 && tcp.port==443 \
-             && frame.number>=12 && frame.number<=40"
-        );
-        // the same address (loopback) or port once
-        assert_eq!(
-            wireshark_filter(ep("[::1]:443"), ep("[::1]:443"), 1, 2),
-            "ipv6.addr==::1 && tcp.port==443 && frame.number>=1 && frame.number<=2"
-        );
-    }
 }

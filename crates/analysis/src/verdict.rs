@@ -1,15 +1,15 @@
 //! From the facts of a finished flow to its [`FlowReport`]
-//! (spec/endings.md: "Reading encrypted alerts without keys" and "The
+//! (docs/ENDINGS.md: "Reading encrypted alerts without keys" and "The
 //! ending, first match wins").
 
-use crate::flow::{AlertBody, DirFacts, FlowState};
+use crate::flow::{AlertBody, DirFacts, FlowState, RecentRecord};
 use crate::keyed::{KeyedDir, KeyedFlow};
 use crate::report::{
-    AlertLabel, Alerts, CloseNotify, Closer, Confidence, Ending, FlowReport, LadderStep, Role,
-    Teardown, TeardownKind,
+    AlertLabel, Alerts, Cipher, CloseNotify, Closer, Confidence, Ending, FlowReport, LadderEvent,
+    LadderStep, Likely, Note, RaceMark, Role, Teardown, TeardownKind, Version,
 };
 use tlsclose_tcp::{Dir, EndReason, Finished, SegMeta};
-use tlsclose_tls::{Alert, AlertLevel, ContentType};
+use tlsclose_tls::{AlertLevel, ContentType};
 
 mod closing;
 
@@ -45,7 +45,7 @@ fn side_verdict(d: &DirFacts, role: Role, tls13: bool) -> SideVerdict {
         v.alert_indexes.push(a.index);
         match a.body {
             AlertBody::Plain(al) => {
-                v.labels.push(alert_label(al));
+                v.labels.push(AlertLabel::Read(al));
                 let found = Found {
                     index: a.index,
                     at: a.at,
@@ -60,14 +60,14 @@ fn side_verdict(d: &DirFacts, role: Role, tls13: bool) -> SideVerdict {
             }
             AlertBody::Encrypted => {
                 label_of_index.push((a.index, v.labels.len()));
-                v.labels.push(AlertLabel("encrypted".into()));
+                v.labels.push(AlertLabel::Encrypted);
             }
         }
     }
     if v.close_notify.is_none() && v.fatal.is_none() && d.records > 0 {
         if !tls13 {
             // TLS ≤ 1.2: the alert's content type is visible.
-            for (n, a) in d.alerts.iter().enumerate() {
+            for a in &d.alerts {
                 if a.body != AlertBody::Encrypted {
                     continue;
                 }
@@ -83,17 +83,16 @@ fn side_verdict(d: &DirFacts, role: Role, tls13: bool) -> SideVerdict {
                 if d.first_after_ccs == Some(a.index) {
                     // in place of this side's Finished: a handshake failure
                     v.fatal = Some(found);
-                    set_label(&mut v.labels, label, "inferred:fatal");
+                    set_label(&mut v.labels, label, AlertLabel::InferredFatal);
                     v.inferred = true;
                     break;
                 }
                 if a.index + 1 == d.records || a.data_after.is_some() {
                     v.close_notify = Some(found);
-                    set_label(&mut v.labels, label, "inferred:close_notify");
+                    set_label(&mut v.labels, label, AlertLabel::InferredCloseNotify);
                     v.inferred = true;
                     break;
                 }
-                let _ = n;
             }
         } else if let Some(last) = d.recent.back() {
             // TLS 1.3: alerts travel as application_data; an alert-sized
@@ -112,10 +111,10 @@ fn side_verdict(d: &DirFacts, role: Role, tls13: bool) -> SideVerdict {
                 let encrypted_before = d.app_records > 1;
                 if role == Role::Client && !encrypted_before {
                     v.fatal = Some(found);
-                    v.labels.push(AlertLabel("inferred:fatal".into()));
+                    v.labels.push(AlertLabel::InferredFatal);
                 } else {
                     v.close_notify = Some(found);
-                    v.labels.push(AlertLabel("inferred:close_notify".into()));
+                    v.labels.push(AlertLabel::InferredCloseNotify);
                 }
             }
         }
@@ -136,22 +135,6 @@ fn side_verdict(d: &DirFacts, role: Role, tls13: bool) -> SideVerdict {
     v
 }
 
-/// `level:description`, e.g. `warning:close_notify` (levels other than
-/// fatal read as warning).
-fn alert_label(al: Alert) -> AlertLabel {
-    let level = if al.level == AlertLevel::FATAL {
-        "fatal"
-    } else {
-        "warning"
-    };
-    let desc = al
-        .description
-        .name()
-        .map(str::to_owned)
-        .unwrap_or_else(|| al.description.0.to_string());
-    AlertLabel(format!("{level}:{desc}"))
-}
-
 /// A side read with keys: its alerts are known, and so is whether
 /// application data followed its own close_notify or fatal alert (TLS 1.3
 /// included). When its last record could not be read (a gap), the keyless
@@ -160,7 +143,7 @@ fn keyed_side_verdict(d: &DirFacts, k: &KeyedDir, role: Role, tls13: bool) -> Si
     let mut v = SideVerdict::default();
     for a in &k.alerts {
         v.alert_indexes.push(a.index);
-        v.labels.push(alert_label(a.alert));
+        v.labels.push(AlertLabel::Read(a.alert));
         let found = Found {
             index: a.index,
             at: a.at,
@@ -190,25 +173,9 @@ fn keyed_side_verdict(d: &DirFacts, k: &KeyedDir, role: Role, tls13: bool) -> Si
     v
 }
 
-/// `close_notify (warning)`, as the ladder words alerts.
-fn alert_words(a: Alert) -> String {
-    format!(
-        "{} ({})",
-        a.description
-            .name()
-            .map(str::to_owned)
-            .unwrap_or_else(|| a.description.0.to_string()),
-        if a.level == AlertLevel::FATAL {
-            "fatal"
-        } else {
-            "warning"
-        },
-    )
-}
-
-fn set_label(labels: &mut [AlertLabel], at: Option<usize>, text: &str) {
+fn set_label(labels: &mut [AlertLabel], at: Option<usize>, label: AlertLabel) {
     if let Some(l) = at.and_then(|i| labels.get_mut(i)) {
-        *l = AlertLabel(text.to_owned());
+        *l = label;
     }
 }
 
@@ -230,119 +197,147 @@ fn client_dir(fin: &Finished<FlowState>) -> Dir {
     }
 }
 
-/// The report of a finished flow, or `None` when it carried no TLS.
-pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<FlowReport> {
-    let flow = &fin.consumer;
-    if !flow.is_tls() {
-        return None;
+/// A finished TLS flow and what each side's records say: the facts the
+/// steps of [`report`] read.
+struct Judged<'a> {
+    fin: &'a Finished<FlowState>,
+    /// The client's direction.
+    cdir: Dir,
+    /// The decrypted facts, when some side was read with keys.
+    keyed: Option<&'a KeyedFlow>,
+    /// The client's and the server's verdicts.
+    sides: [SideVerdict; 2],
+}
+
+/// The first FIN or RST of a flow, in capture order.
+#[derive(Debug, Clone, Copy)]
+struct FirstTeardown {
+    kind: TeardownKind,
+    by: Role,
+    at: SegMeta,
+}
+
+const ROLES: [Role; 2] = [Role::Client, Role::Server];
+
+impl<'a> Judged<'a> {
+    /// Reads each side's records: its decrypted facts where its keys
+    /// worked, otherwise keyless inference.
+    fn new(fin: &'a Finished<FlowState>) -> Judged<'a> {
+        let flow = &fin.consumer;
+        let cdir = client_dir(fin);
+        // drafts and experiments too (ProtocolVersion::is_tls13)
+        let tls13 = flow.hello.version.is_some_and(|v| v.is_tls13());
+        let keyed: Option<&KeyedFlow> = flow
+            .keyed
+            .as_deref()
+            .filter(|k| k.readable(cdir).is_some() || k.readable(cdir.other()).is_some());
+        let mut j = Judged {
+            fin,
+            cdir,
+            keyed,
+            sides: Default::default(),
+        };
+        j.sides = ROLES.map(|role| {
+            let d = j.facts(role);
+            match keyed.and_then(|k| k.readable(j.dir(role))) {
+                Some(k) => keyed_side_verdict(d, k, role, tls13),
+                None => side_verdict(d, role, tls13),
+            }
+        });
+        j
     }
-    let cdir = client_dir(fin);
-    let dir_of = |r: Role| {
-        if r == Role::Client {
-            cdir
-        } else {
-            cdir.other()
-        }
-    };
-    let facts = |r: Role| &flow.dirs[dir_of(r).index()];
-    // drafts and experiments too (ProtocolVersion::is_tls13)
-    let tls13 = flow.hello.version.is_some_and(|v| v.is_tls13());
 
-    // per side: its decrypted facts where its keys worked, otherwise
-    // keyless inference
-    let keyed: Option<&KeyedFlow> = flow
-        .keyed
-        .as_deref()
-        .filter(|k| k.readable(cdir).is_some() || k.readable(cdir.other()).is_some());
-    let side = |role: Role| match keyed.and_then(|k| k.readable(dir_of(role))) {
-        Some(k) => keyed_side_verdict(facts(role), k, role, tls13),
-        None => side_verdict(facts(role), role, tls13),
-    };
-    let client = side(Role::Client);
-    let server = side(Role::Server);
-    let verdict_of = |r: Role| if r == Role::Client { &client } else { &server };
-
-    // the first teardown segment of the flow, in capture order
-    let mut tear: Vec<(u64, TeardownKind, Role, SegMeta)> = Vec::new();
-    for role in [Role::Client, Role::Server] {
-        let t = facts(role).teardown;
-        if let Some(m) = t.fin {
-            tear.push((m.frame, TeardownKind::Fin, role, m));
-        }
-        if let Some(m) = t.rst {
-            tear.push((m.frame, TeardownKind::Rst, role, m));
+    fn dir(&self, role: Role) -> Dir {
+        match role {
+            Role::Client => self.cdir,
+            Role::Server => self.cdir.other(),
         }
     }
-    tear.sort_by_key(|t| (t.0, t.1 == TeardownKind::Fin));
-    let first = tear.first().copied();
 
-    let dac = client.data_after_alert.is_some() || server.data_after_alert.is_some();
-    let (ending, closer) = match first {
-        _ if dac => (
-            Ending::DataAfterAlert,
-            first.map_or(Closer::None, |t| t.2.into()),
-        ),
-        None => (Ending::Open, Closer::None),
-        Some((_, TeardownKind::Rst, by, _)) => (Ending::Rst, by.into()),
-        Some((frame, TeardownKind::Fin, by, _)) => {
-            let cn = verdict_of(by)
-                .close_notify
-                .is_some_and(|c| c.at.frame <= frame);
-            (
-                if cn {
+    fn facts(&self, role: Role) -> &'a DirFacts {
+        &self.fin.consumer.dirs[self.dir(role).index()]
+    }
+
+    fn side(&self, role: Role) -> &SideVerdict {
+        match role {
+            Role::Client => &self.sides[0],
+            Role::Server => &self.sides[1],
+        }
+    }
+
+    /// The first teardown segment of the flow; a RST before a FIN of the
+    /// same frame.
+    fn first_teardown(&self) -> Option<FirstTeardown> {
+        let mut first: Option<FirstTeardown> = None;
+        for by in ROLES {
+            let t = self.facts(by).teardown;
+            for (kind, at) in [(TeardownKind::Rst, t.rst), (TeardownKind::Fin, t.fin)] {
+                let Some(at) = at else { continue };
+                let earlier = |f: &FirstTeardown| {
+                    (at.frame, kind == TeardownKind::Fin)
+                        < (f.at.frame, f.kind == TeardownKind::Fin)
+                };
+                if first.as_ref().is_none_or(earlier) {
+                    first = Some(FirstTeardown { kind, by, at });
+                }
+            }
+        }
+        first
+    }
+
+    /// The ending and who closed (spec: "The ending, first match wins").
+    fn ending(&self, first: Option<FirstTeardown>) -> (Ending, Closer) {
+        let dac = self.sides.iter().any(|s| s.data_after_alert.is_some());
+        match first {
+            _ if dac => (
+                Ending::DataAfterAlert,
+                first.map_or(Closer::None, |t| t.by.into()),
+            ),
+            None => (Ending::Open, Closer::None),
+            Some(t) if t.kind == TeardownKind::Rst => (Ending::Rst, t.by.into()),
+            Some(t) => {
+                let cn = self
+                    .side(t.by)
+                    .close_notify
+                    .is_some_and(|c| c.at.frame <= t.at.frame);
+                let ending = if cn {
                     Ending::CloseNotifyThenFin
                 } else {
                     Ending::FinOnly
-                },
-                by.into(),
-            )
+                };
+                (ending, t.by.into())
+            }
         }
-    };
-
-    let mut confidence = if client.inferred || server.inferred {
-        Confidence::Likely
-    } else {
-        Confidence::Certain
-    };
-    let gap = fin.reassembly.iter().any(|r| r.gaps > 0);
-    if gap {
-        confidence = confidence.weakened();
     }
 
-    let cn_state = |v: &SideVerdict| v.close_notify.map_or(CloseNotify::None, |c| c.how);
-    let closing = closing::closing(
-        closing::Side {
-            verdict: &client,
-            facts: facts(Role::Client),
-            keyed: keyed
-                .and_then(|k| k.readable(dir_of(Role::Client)))
-                .is_some(),
-        },
-        closing::Side {
-            verdict: &server,
-            facts: facts(Role::Server),
-            keyed: keyed
-                .and_then(|k| k.readable(dir_of(Role::Server)))
-                .is_some(),
-        },
-        tls13,
-    );
-
-    // idle time: from the last non-alert record before the closing began
-    // (the closer's close_notify, or else the first FIN/RST) to that moment
-    let closing_at = match (ending, first) {
-        (Ending::CloseNotifyThenFin, Some((_, _, by, _))) => {
-            verdict_of(by).close_notify.map(|c| c.at)
+    /// Certain unless an alert was deduced; a gap weakens it one step.
+    fn confidence(&self, gap: bool) -> Confidence {
+        let confidence = if self.sides.iter().any(|s| s.inferred) {
+            Confidence::Likely
+        } else {
+            Confidence::Certain
+        };
+        if gap {
+            confidence.weakened()
+        } else {
+            confidence
         }
-        (_, Some((_, _, _, m))) => Some(m),
-        (_, None) => None,
-    };
-    let idle_before_close = closing_at.and_then(|at| {
+    }
+
+    /// From the last non-alert record before the closing began (the
+    /// closer's close_notify, or else the first FIN/RST) to that moment.
+    fn idle_before_close(&self, ending: Ending, first: Option<FirstTeardown>) -> Option<f64> {
+        let first = first?;
+        let closing_at = if ending == Ending::CloseNotifyThenFin {
+            self.side(first.by).close_notify.map(|c| c.at)?
+        } else {
+            first.at
+        };
         let mut last: Option<SegMeta> = None;
-        for role in [Role::Client, Role::Server] {
-            let v = verdict_of(role);
-            for r in facts(role).recent.iter() {
-                if r.at.frame < at.frame
+        for role in ROLES {
+            let v = self.side(role);
+            for r in self.facts(role).recent.iter() {
+                if r.at.frame < closing_at.frame
                     && !v.alert_indexes.contains(&r.index)
                     && last.is_none_or(|l| r.at.ts > l.ts)
                 {
@@ -350,88 +345,181 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
                 }
             }
         }
-        last.map(|l| at.ts.secs_since(l.ts).max(0.0))
-    });
+        last.map(|l| closing_at.ts.secs_since(l.ts).max(0.0))
+    }
 
-    let mut notes = Vec::new();
-    for role in [Role::Client, Role::Server] {
-        let d = facts(role);
-        let r = &fin.reassembly[dir_of(role).index()];
-        if r.gaps > 0 {
-            notes.push(format!(
-                "{}: {} bytes never captured in {} gap(s)",
-                role.as_str(),
-                r.gap_bytes,
-                r.gaps
-            ));
+    /// Remarks on how the verdict was reached: per side, then per flow.
+    fn notes(&self) -> Vec<Note> {
+        let fin = self.fin;
+        let flow = &fin.consumer;
+        let mut notes = Vec::new();
+        for side in ROLES {
+            let d = self.facts(side);
+            let r = &fin.reassembly[self.dir(side).index()];
+            let counted = [
+                (r.gaps > 0).then_some(Note::Gap {
+                    side,
+                    bytes: r.gap_bytes,
+                    gaps: r.gaps,
+                }),
+                (r.forced_gaps > 0).then_some(Note::ReassemblyLimit {
+                    side,
+                    times: r.forced_gaps,
+                }),
+                (r.shared_limit_gaps > 0).then_some(Note::TotalLimit {
+                    side,
+                    times: r.shared_limit_gaps,
+                }),
+                (d.resyncs > 0).then_some(Note::Resynced {
+                    side,
+                    times: d.resyncs,
+                }),
+                (d.alerts_dropped > 0).then_some(Note::AlertsDropped {
+                    side,
+                    dropped: d.alerts_dropped,
+                    kept: d.alerts.len(),
+                }),
+            ];
+            notes.extend(counted.into_iter().flatten());
         }
-        if r.forced_gaps > 0 {
-            notes.push(format!(
-                "{}: out-of-order buffer limit hit {} time(s)",
-                role.as_str(),
-                r.forced_gaps
-            ));
+        let flags = [
+            (flow.truncated, Note::Truncated),
+            (flow.names_cut, Note::NamesCut),
+            (flow.buffers_shed, Note::BuffersShed),
+            (fin.reason == EndReason::Evicted, Note::Evicted),
+        ];
+        notes.extend(flags.into_iter().filter(|f| f.0).map(|f| f.1));
+        if let Some(k) = flow.keyed.as_deref() {
+            notes.extend(k.notes(self.cdir).into_iter().map(Note::Keys));
         }
-        if r.shared_limit_gaps > 0 {
-            notes.push(format!(
-                "{}: limit on out-of-order bytes over all flows hit {} time(s)",
-                role.as_str(),
-                r.shared_limit_gaps
-            ));
+        if let Some(note) = flow.keys_unused() {
+            notes.push(Note::Keys(note));
         }
-        if d.resyncs > 0 {
-            notes.push(format!(
-                "{}: record layer resynchronised {} time(s)",
-                role.as_str(),
-                d.resyncs
-            ));
-        }
-        if d.alerts_dropped > 0 {
-            notes.push(format!(
-                "{}: {} alerts beyond the first {} not kept",
-                role.as_str(),
-                d.alerts_dropped,
-                d.alerts.len()
-            ));
-        }
-    }
-    if flow.truncated {
-        notes.push("segments cut by the snapshot length".into());
-    }
-    if flow.names_cut {
-        notes.push("server name or ALPN longer than the name limits: cut".into());
-    }
-    if flow.buffers_shed {
-        notes.push(
-            "partial hello and record bodies dropped: bytes held over all flows at their limit"
-                .into(),
-        );
-    }
-    if fin.reason == EndReason::Evicted {
         notes
-            .push("ended early: the flow table was full and this flow was idle the longest".into());
-    }
-    if let Some(k) = flow.keyed.as_deref() {
-        notes.extend(k.notes(cdir));
-    }
-    if let Some(note) = flow.keys_unused() {
-        notes.push(note.into());
     }
 
-    let ladder = if with_ladder {
-        ladder(fin, &dir_of, [&client, &server], keyed, closing.race)
-    } else {
-        Vec::new()
+    /// The last records and the FIN/RST of each side, in capture order: an
+    /// alert deduced without keys says what it likely was.
+    fn ladder(&self, race: Option<closing::Race>) -> Vec<LadderStep> {
+        let mut steps: Vec<(u64, u8, LadderStep)> = Vec::new();
+        for role in ROLES {
+            let d = self.facts(role);
+            for r in d.recent.iter() {
+                let step = LadderStep {
+                    from: role,
+                    frame: r.at.frame,
+                    time: r.at.ts.as_secs_f64(),
+                    event: self.record_event(role, r),
+                    race: race
+                        .filter(|x| x.by == role && x.frame == r.at.frame)
+                        .map(|x| RaceMark {
+                            window: x.window,
+                            rst_frame: x.rst_frame,
+                        }),
+                };
+                steps.push((r.at.frame, 0, step));
+            }
+            let t = d.teardown;
+            for (m, event) in [(t.fin, LadderEvent::Fin), (t.rst, LadderEvent::Rst)] {
+                if let Some(m) = m {
+                    let step = LadderStep {
+                        from: role,
+                        frame: m.frame,
+                        time: m.ts.as_secs_f64(),
+                        event,
+                        race: None,
+                    };
+                    steps.push((m.frame, 1, step));
+                }
+            }
+        }
+        steps.sort_by_key(|s| (s.0, s.1));
+        steps.into_iter().map(|s| s.2).collect()
+    }
+
+    /// What a remembered record of `role` was, as far as it is known.
+    fn record_event(&self, role: Role, r: &RecentRecord) -> LadderEvent {
+        let v = self.side(role);
+        let keyed_alerts = self.keyed.map_or(&[][..], |k| {
+            k.dirs[self.dir(role).index()].alerts.as_slice()
+        });
+        if let Some(a) = keyed_alerts.iter().find(|a| a.index == r.index) {
+            return LadderEvent::Alert {
+                alert: a.alert,
+                decrypted: r.decrypted.is_some(),
+            };
+        }
+        // an alert deduced without keys (spec: keyless inference)
+        let inferred = |found: Option<Found>| {
+            found.is_some_and(|f| f.how == CloseNotify::Inferred && f.index == r.index)
+        };
+        let likely = if inferred(v.close_notify) {
+            Some(Likely::CloseNotify)
+        } else if inferred(v.fatal) {
+            Some(Likely::Fatal)
+        } else {
+            None
+        };
+        if likely.is_some() {
+            return LadderEvent::EncryptedAlert {
+                length: r.length,
+                likely,
+            };
+        }
+        if r.content_type == ContentType::ALERT {
+            let body = self
+                .facts(role)
+                .alerts
+                .iter()
+                .find(|a| a.index == r.index)
+                .map(|a| a.body);
+            return match body {
+                Some(AlertBody::Plain(alert)) => LadderEvent::Alert {
+                    alert,
+                    decrypted: false,
+                },
+                _ => LadderEvent::EncryptedAlert {
+                    length: r.length,
+                    likely: None,
+                },
+            };
+        }
+        LadderEvent::Record {
+            content_type: r.content_type,
+            length: r.length,
+            decrypted: r.decrypted.filter(|&inner| inner != r.content_type),
+        }
+    }
+}
+
+/// The report of a finished flow, or `None` when it carried no TLS.
+pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<FlowReport> {
+    let flow = &fin.consumer;
+    if !flow.is_tls() {
+        return None;
+    }
+    let j = Judged::new(fin);
+    let first = j.first_teardown();
+    let (ending, closer) = j.ending(first);
+    let gap = fin.reassembly.iter().any(|r| r.gaps > 0);
+    let [client, server] = &j.sides;
+    let side = |role: Role| closing::Side {
+        verdict: j.side(role),
+        facts: j.facts(role),
+        keyed: j.keyed.and_then(|k| k.readable(j.dir(role))).is_some(),
     };
+    let tls13 = flow.hello.version.is_some_and(|v| v.is_tls13());
+    let closing = closing::closing(side(Role::Client), side(Role::Server), tls13);
+    let cn_state = |v: &SideVerdict| v.close_notify.map_or(CloseNotify::None, |c| c.how);
     let key = fin.start.key;
     Some(FlowReport {
         file: String::new(),
-        client: key.src(cdir).to_string(),
-        server: key.src(cdir.other()).to_string(),
+        client: key.src(j.cdir),
+        server: key.src(j.cdir.other()),
         ending,
         closer,
-        client_close_notify: cn_state(&client),
-        server_close_notify: cn_state(&server),
+        client_close_notify: cn_state(client),
+        server_close_notify: cn_state(server),
         close_notify_answered: closing.close_notify_answered,
         initiator: closing.initiator,
         keepalive_race: closing.race.is_some(),
@@ -440,150 +528,46 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
         idle_before_first_signal: closing.idle_before_first_signal,
         // no ServerHello read: an SSLv2-format ClientHello still says what
         // the flow was
-        version: flow.hello.version.map(|v| v.to_string()).or_else(|| {
+        version: flow.hello.version.map(Version::Negotiated).or_else(|| {
             flow.dirs
                 .iter()
                 .any(|d| d.sslv2_hello)
-                .then(|| "SSL 2.0 ClientHello".to_string())
+                .then_some(Version::Sslv2ClientHello)
         }),
         sni: flow.hello.sni.clone(),
         alpn: flow.hello.alpn.clone(),
-        cipher: flow.hello.cipher.map(|c| {
-            c.name()
-                .map_or_else(|| format!("0x{:04x}", c.0), str::to_owned)
-        }),
-        confidence,
-        decrypted: keyed.is_some(),
+        cipher: flow.hello.cipher.map(Cipher),
+        confidence: j.confidence(gap),
+        decrypted: j.keyed.is_some(),
         alerts: Alerts {
-            client: client.labels,
-            server: server.labels,
+            client: client.labels.clone(),
+            server: server.labels.clone(),
         },
-        idle_before_close,
-        teardown: first.map(|(frame, kind, by, m)| Teardown {
-            kind,
-            by,
-            frame,
-            time: m.ts.as_secs_f64(),
+        idle_before_close: j.idle_before_close(ending, first),
+        teardown: first.map(|t| Teardown {
+            kind: t.kind,
+            by: t.by,
+            frame: t.at.frame,
+            time: t.at.ts.as_secs_f64(),
         }),
-        teardown_frame: first.map(|t| t.0),
+        teardown_frame: first.map(|t| t.at.frame),
         first_frame: fin.start.first.frame,
         last_frame: fin.last.frame,
         first_time: fin.start.first.ts.as_secs_f64(),
         last_time: fin.last.ts.as_secs_f64(),
         packets: fin.segments,
-        app_bytes: [facts(Role::Client).app_bytes, facts(Role::Server).app_bytes],
+        app_bytes: [
+            j.facts(Role::Client).app_bytes,
+            j.facts(Role::Server).app_bytes,
+        ],
         gap,
         incomplete: flow.truncated,
         midstream: flow.syn_dir.is_none() && !flow.dirs.iter().any(|d| d.syn),
-        notes,
-        wireshark_filter: crate::report::wireshark_filter(
-            key.src(cdir),
-            key.src(cdir.other()),
-            fin.start.first.frame,
-            fin.last.frame,
-        ),
-        ladder,
+        notes: j.notes(),
+        ladder: if with_ladder {
+            j.ladder(closing.race)
+        } else {
+            Vec::new()
+        },
     })
-}
-
-/// The last records and the FIN/RST of each side, in capture order, worded
-/// for people: an alert deduced without keys says what it likely was.
-fn ladder(
-    fin: &Finished<FlowState>,
-    dir_of: &dyn Fn(Role) -> Dir,
-    verdicts: [&SideVerdict; 2],
-    keyed: Option<&KeyedFlow>,
-    race: Option<closing::Race>,
-) -> Vec<LadderStep> {
-    let flow = &fin.consumer;
-    let mut steps: Vec<(u64, u8, LadderStep)> = Vec::new();
-    for role in [Role::Client, Role::Server] {
-        let d = &flow.dirs[dir_of(role).index()];
-        let v = match role {
-            Role::Client => verdicts[0],
-            Role::Server => verdicts[1],
-        };
-        let keyed_alerts =
-            keyed.map_or(&[][..], |k| k.dirs[dir_of(role).index()].alerts.as_slice());
-        for r in d.recent.iter() {
-            // an alert deduced without keys (spec: keyless inference)
-            let is = |found: Option<Found>| {
-                found.is_some_and(|f| f.how == CloseNotify::Inferred && f.index == r.index)
-            };
-            let read = keyed_alerts.iter().find(|a| a.index == r.index);
-            let what = if let Some(a) = read {
-                format!(
-                    "TLS alert {}{}",
-                    alert_words(a.alert),
-                    if r.decrypted.is_some() {
-                        " decrypted"
-                    } else {
-                        ""
-                    }
-                )
-            } else if is(v.close_notify) {
-                format!(
-                    "TLS alert (encrypted, {} bytes, likely close_notify)",
-                    r.length
-                )
-            } else if is(v.fatal) {
-                format!("TLS alert (encrypted, {} bytes, likely fatal)", r.length)
-            } else {
-                match r.content_type {
-                    ContentType::ALERT => {
-                        match d.alerts.iter().find(|a| a.index == r.index).map(|a| a.body) {
-                            Some(AlertBody::Plain(a)) => format!("TLS alert {}", alert_words(a)),
-                            _ => format!("TLS alert (encrypted, {} bytes)", r.length),
-                        }
-                    }
-                    ct => match r.decrypted {
-                        Some(inner) if inner != ct => format!(
-                            "TLS {} ({} bytes, decrypted)",
-                            inner.name().unwrap_or("record"),
-                            r.length
-                        ),
-                        _ => format!("TLS {} ({} bytes)", ct.name().unwrap_or("record"), r.length),
-                    },
-                }
-            };
-            let what = match race.filter(|x| x.by == role && x.frame == r.at.frame) {
-                Some(x) => format!(
-                    "{what}  ← keep-alive race: {:.3}s after the {}'s close, {}",
-                    x.window,
-                    role.peer().as_str(),
-                    match x.rst_frame {
-                        Some(f) => format!("answered by RST (frame {f})"),
-                        None => "never answered".into(),
-                    }
-                ),
-                None => what,
-            };
-            steps.push((
-                r.at.frame,
-                0,
-                LadderStep {
-                    from: role,
-                    frame: r.at.frame,
-                    time: r.at.ts.as_secs_f64(),
-                    what,
-                },
-            ));
-        }
-        for (m, what) in [(d.teardown.fin, "TCP FIN"), (d.teardown.rst, "TCP RST")] {
-            if let Some(m) = m {
-                steps.push((
-                    m.frame,
-                    1,
-                    LadderStep {
-                        from: role,
-                        frame: m.frame,
-                        time: m.ts.as_secs_f64(),
-                        what: what.into(),
-                    },
-                ));
-            }
-        }
-    }
-    steps.sort_by_key(|s| (s.0, s.1));
-    steps.into_iter().map(|s| s.2).collect()
 }

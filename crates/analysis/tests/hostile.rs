@@ -349,7 +349,10 @@ fn record_headers_claiming_18432_and_65535_bytes() {
         let pkts = connection(3, T0, &[ch], &server);
         let r = run(pkts.into_iter(), AnalyzerConfig::default());
         let f = find_sni(&r.reports, "big.test").expect("the flow is reported");
-        let resync = f.notes.iter().any(|n| n.contains("resynchronised"));
+        let resync = f
+            .notes
+            .iter()
+            .any(|n| matches!(n, tlsclose_analysis::Note::Resynced { .. }));
         format!(
             "flows={} resync={} app_bytes={}",
             r.reports.len(),
@@ -405,7 +408,7 @@ fn client_hello_with_thousands_of_extensions() {
         let noted = r
             .reports
             .iter()
-            .all(|f| f.notes.iter().any(|n| n.contains("name limits")));
+            .all(|f| f.notes.contains(&tlsclose_analysis::Note::NamesCut));
         format!(
             "flows={} sni_len={sni_len} names_cut={} noted={}",
             r.reports.len(),

@@ -4,7 +4,9 @@
 mod common;
 
 use common::script::*;
-use tlsclose_analysis::{AnalyzerConfig, CloseNotify, Closer, Confidence, Ending, FlowReport};
+use tlsclose_analysis::{
+    AlertLabel, AnalyzerConfig, CloseNotify, Closer, Confidence, Ending, FlowReport,
+};
 use tlsclose_capture::{Endpoint, Segment, Timestamp};
 use tlsclose_tcp::{FlowTableConfig, SegMeta};
 
@@ -27,9 +29,9 @@ fn tls12_close_notify_then_fin_both_ways() {
     );
     assert!(r.close_notify_answered);
     assert_eq!(r.confidence, Confidence::Likely);
-    assert_eq!(r.version.as_deref(), Some("TLS 1.2"));
+    assert_eq!(r.version.map(|v| v.to_string()).as_deref(), Some("TLS 1.2"));
     assert_eq!(r.sni.as_deref(), Some("example.test"));
-    assert_eq!(r.client, "10.0.0.1:50000");
+    assert_eq!(r.client.to_string(), "10.0.0.1:50000");
 }
 
 #[test]
@@ -98,7 +100,7 @@ fn tls12_encrypted_alert_in_place_of_finished_is_fatal() {
         .report();
     assert_eq!(r.ending, Ending::FinOnly);
     assert_eq!(r.server_close_notify, CloseNotify::None);
-    assert_eq!(r.alerts.server[0].0, "inferred:fatal");
+    assert_eq!(r.alerts.server[0], AlertLabel::InferredFatal);
 }
 
 #[test]
@@ -109,7 +111,7 @@ fn plaintext_fatal_alert_is_seen_and_not_close_notify() {
         .fin(Side::S)
         .report();
     assert_eq!(r.ending, Ending::FinOnly);
-    assert_eq!(r.alerts.server[0].0, "fatal:protocol_version");
+    assert_eq!(r.alerts.server[0].to_string(), "fatal:protocol_version");
     assert_eq!(r.confidence, Confidence::Certain);
 }
 
@@ -126,7 +128,7 @@ fn tls13_nineteen_byte_last_record_is_close_notify() {
     assert_eq!(r.ending, Ending::CloseNotifyThenFin);
     assert_eq!(r.server_close_notify, CloseNotify::Inferred);
     assert_eq!(r.client_close_notify, CloseNotify::None);
-    assert_eq!(r.version.as_deref(), Some("TLS 1.3"));
+    assert_eq!(r.version.map(|v| v.to_string()).as_deref(), Some("TLS 1.3"));
 }
 
 #[test]
@@ -154,7 +156,7 @@ fn tls13_client_alert_in_place_of_finished_is_fatal() {
         .report();
     assert_eq!(r.ending, Ending::FinOnly);
     assert_eq!(r.client_close_notify, CloseNotify::None);
-    assert_eq!(r.alerts.client[0].0, "inferred:fatal");
+    assert_eq!(r.alerts.client[0], AlertLabel::InferredFatal);
 }
 
 #[test]

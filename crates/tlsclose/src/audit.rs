@@ -144,14 +144,12 @@ impl Examples {
 }
 
 fn wireshark_filter(r: &FlowReport) -> String {
-    r.wireshark_filter.clone()
+    crate::words::WiresharkFilter::of(r).to_string()
 }
 
 /// The client's address without its port (its pool).
 fn client_addr(r: &FlowReport) -> String {
-    let c = r.client.to_string();
-    c.parse::<std::net::SocketAddr>()
-        .map_or(c, |a| a.ip().to_string())
+    r.client.ip.to_string()
 }
 
 /// Per server.

@@ -3,14 +3,19 @@
 //! `client_alerts` (`;`-joined), `teardown.kind` `teardown_kind`,
 //! `app_bytes[0]` `client_app_bytes`.
 
-use serde_json::Value;
+use crate::words::{NoteText, WiresharkFilter};
+use serde::Serialize;
+use std::fmt::{self, Write as _};
 use std::io::{self, Write};
-use tlsclose_analysis::FlowReport;
+use tlsclose_analysis::{FlowReport, TeardownKind};
 
 /// A CSV column: its name and where its value is in the JSON object
 /// (a JSON pointer).
 pub struct Column {
     pub name: &'static str,
+    /// Read by the test that every JSON field has a column, and that
+    /// [`write_flow`] writes what the JSON says.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub pointer: &'static str,
 }
 
@@ -66,12 +71,13 @@ pub const FLOW_COLUMNS: &[Column] = &[
 const COVERED_ELSEWHERE: &[&str] = &["/teardown/frame"];
 
 /// A JSON value as one CSV cell: strings as they are, `null` empty,
-/// arrays `;`-joined.
-pub fn cell(v: Option<&Value>) -> String {
+/// arrays `;`-joined (what [`write_flow`] writes from the report itself).
+#[cfg(test)]
+fn cell(v: Option<&serde_json::Value>) -> String {
     match v {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Array(items)) => items
             .iter()
             .map(|i| cell(Some(i)))
             .collect::<Vec<_>>()
@@ -104,14 +110,196 @@ pub fn write_row<W: Write, S: AsRef<str>>(
     out.write_all(b"\n")
 }
 
-pub fn write_flow<W: Write>(out: &mut W, r: &FlowReport) -> io::Result<()> {
-    let v = serde_json::to_value(r)?;
-    write_row(out, FLOW_COLUMNS.iter().map(|c| cell(v.pointer(c.pointer))))
+/// Reused buffers of the CSV writer (no allocation per flow once warm).
+#[derive(Default)]
+pub struct Scratch {
+    cell: String,
+    num: Vec<u8>,
+}
+
+/// One row being written: cells are separated and quoted as they come.
+struct Row<'a, W: Write> {
+    out: &'a mut W,
+    scratch: &'a mut Scratch,
+    first: bool,
+}
+
+impl<W: Write> Row<'_, W> {
+    fn sep(&mut self) -> io::Result<()> {
+        if !self.first {
+            self.out.write_all(b",")?;
+        }
+        self.first = false;
+        Ok(())
+    }
+
+    fn str(&mut self, s: &str) -> io::Result<()> {
+        self.sep()?;
+        self.out.write_all(field(s).as_bytes())
+    }
+
+    fn opt_str(&mut self, s: Option<&str>) -> io::Result<()> {
+        self.str(s.unwrap_or(""))
+    }
+
+    /// A value as its `Display` (quoted when it needs to be).
+    fn display(&mut self, v: impl fmt::Display) -> io::Result<()> {
+        self.scratch.cell.clear();
+        let _ = write!(self.scratch.cell, "{v}");
+        let cell = std::mem::take(&mut self.scratch.cell);
+        let r = self.str(&cell);
+        self.scratch.cell = cell;
+        r
+    }
+
+    /// `;`-joined values.
+    fn list<T: fmt::Display>(&mut self, items: impl IntoIterator<Item = T>) -> io::Result<()> {
+        self.scratch.cell.clear();
+        for (i, v) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.scratch.cell.push(';');
+            }
+            let _ = write!(self.scratch.cell, "{v}");
+        }
+        let cell = std::mem::take(&mut self.scratch.cell);
+        let r = self.str(&cell);
+        self.scratch.cell = cell;
+        r
+    }
+
+    /// Numbers and booleans as JSON writes them (never quoted).
+    fn num(&mut self, v: impl Serialize) -> io::Result<()> {
+        self.sep()?;
+        self.scratch.num.clear();
+        serde_json::to_writer(&mut self.scratch.num, &v)?;
+        self.out.write_all(&self.scratch.num)
+    }
+
+    /// A float as JSON writes it; not finite (JSON null) is empty.
+    fn float(&mut self, v: Option<f64>) -> io::Result<()> {
+        match v.filter(|v| v.is_finite()) {
+            Some(v) => self.num(v),
+            None => self.sep(),
+        }
+    }
+
+    fn opt_num(&mut self, v: Option<u64>) -> io::Result<()> {
+        match v {
+            Some(v) => self.num(v),
+            None => self.sep(),
+        }
+    }
+}
+
+/// A flow's row: the cells of [`FLOW_COLUMNS`], each as its JSON value
+/// reads (strings as they are, null empty, arrays `;`-joined).
+pub fn write_flow<W: Write>(out: &mut W, scratch: &mut Scratch, r: &FlowReport) -> io::Result<()> {
+    // every field, so that a new one is not forgotten (see json.rs)
+    let FlowReport {
+        file,
+        client,
+        server,
+        ending,
+        closer,
+        client_close_notify,
+        server_close_notify,
+        close_notify_answered,
+        initiator,
+        keepalive_race,
+        race_window_s,
+        race_frame,
+        idle_before_first_signal,
+        version,
+        sni,
+        alpn,
+        cipher,
+        confidence,
+        decrypted,
+        alerts,
+        idle_before_close,
+        teardown,
+        teardown_frame,
+        first_frame,
+        last_frame,
+        first_time,
+        last_time,
+        packets,
+        app_bytes,
+        gap,
+        incomplete,
+        midstream,
+        notes,
+        ladder: _,
+    } = r;
+    let mut row = Row {
+        out,
+        scratch,
+        first: true,
+    };
+    row.str(file)?;
+    row.display(client)?;
+    row.display(server)?;
+    row.str(ending.as_str())?;
+    row.str(closer.as_str())?;
+    row.str(client_close_notify.as_str())?;
+    row.str(server_close_notify.as_str())?;
+    row.num(close_notify_answered)?;
+    row.str(initiator.as_str())?;
+    row.num(keepalive_race)?;
+    row.float(*race_window_s)?;
+    row.opt_num(*race_frame)?;
+    row.float(*idle_before_first_signal)?;
+    match version {
+        Some(v) => row.display(v)?,
+        None => row.sep()?,
+    }
+    row.opt_str(sni.as_deref())?;
+    row.opt_str(alpn.as_deref())?;
+    match cipher {
+        Some(c) => row.display(c)?,
+        None => row.sep()?,
+    }
+    row.str(confidence.as_str())?;
+    row.num(decrypted)?;
+    row.list(&alerts.client)?;
+    row.list(&alerts.server)?;
+    row.float(*idle_before_close)?;
+    match teardown {
+        Some(t) => {
+            row.str(match t.kind {
+                TeardownKind::Fin => "fin",
+                TeardownKind::Rst => "rst",
+            })?;
+            row.str(t.by.as_str())?;
+            row.float(Some(t.time))?;
+        }
+        None => {
+            row.sep()?;
+            row.sep()?;
+            row.sep()?;
+        }
+    }
+    row.opt_num(*teardown_frame)?;
+    row.num(first_frame)?;
+    row.num(last_frame)?;
+    row.float(Some(*first_time))?;
+    row.float(Some(*last_time))?;
+    row.num(packets)?;
+    row.num(app_bytes[0])?;
+    row.num(app_bytes[1])?;
+    row.num(gap)?;
+    row.num(incomplete)?;
+    row.num(midstream)?;
+    row.list(notes.iter().map(NoteText))?;
+    row.display(WiresharkFilter::of(r))?;
+    row.out.write_all(b"\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::JsonFlow;
+    use serde_json::Value;
 
     #[test]
     fn fields_are_quoted_only_when_needed() {
@@ -166,7 +354,7 @@ mod tests {
         let reports = sample_reports();
         assert_eq!(reports.len(), 6);
         for r in &reports {
-            let v = serde_json::to_value(r).unwrap_or_default();
+            let v = serde_json::to_value(JsonFlow(r)).unwrap_or_default();
             let mut all = Vec::new();
             leaves(&v, String::new(), &mut all);
             for p in all {
@@ -181,6 +369,27 @@ mod tests {
                 let top = c.pointer.split('/').nth(1).unwrap_or_default();
                 assert!(v.get(top).is_some(), "column {} points at nothing", c.name);
             }
+        }
+    }
+
+    /// The row written from the report is the JSON line's values, cell by cell.
+    #[test]
+    fn rows_are_the_json_values() {
+        let mut scratch = Scratch::default();
+        for r in sample_reports() {
+            let v = serde_json::to_value(JsonFlow(&r)).unwrap_or_default();
+            let mut want = Vec::new();
+            write_row(
+                &mut want,
+                FLOW_COLUMNS.iter().map(|c| cell(v.pointer(c.pointer))),
+            )
+            .unwrap_or_default();
+            let mut got = Vec::new();
+            write_flow(&mut got, &mut scratch, &r).unwrap_or_default();
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want)
+            );
         }
     }
 

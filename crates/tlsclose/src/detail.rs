@@ -6,8 +6,10 @@
 use crate::cli::Format;
 use crate::csvfmt;
 use crate::human::{format_secs, utc};
+use crate::json::{JsonFlow, LadderLine};
 use crate::md;
 use crate::sink::{alerts, cn, Flow, ReportSink, RunEnd};
+use crate::words::{direction, NoteText, StepText, WiresharkFilter};
 use std::io::{self, Write};
 use tlsclose_analysis::{FlowReport, LadderStep, Role};
 
@@ -18,7 +20,7 @@ const LADDER_RECORDS: usize = 3;
 /// every FIN/RST:
 /// `client → server  +0.000s  frame 812  TLS alert (encrypted, 19 bytes, likely close_notify)`.
 pub fn ladder_lines(r: &FlowReport) -> Vec<String> {
-    let is_teardown = |s: &LadderStep| s.what == "TCP FIN" || s.what == "TCP RST";
+    let is_teardown = |s: &LadderStep| s.event.is_teardown();
     // keep the last LADDER_RECORDS records of each side
     let mut left = [LADDER_RECORDS; 2];
     let mut keep = vec![false; r.ladder.len()];
@@ -61,13 +63,11 @@ pub fn ladder_lines(r: &FlowReport) -> Vec<String> {
         ));
     }
     lines.extend(shown.iter().zip(rel).map(|(s, rel)| {
-        let dir = match s.from {
-            Role::Client => "client → server",
-            Role::Server => "server → client",
-        };
         format!(
-            "{dir}  {rel:>rel_w$}  frame {:<frame_w$}  {}",
-            s.frame, s.what
+            "{}  {rel:>rel_w$}  frame {:<frame_w$}  {}",
+            direction(s.from),
+            s.frame,
+            StepText(s)
         )
     }));
     lines
@@ -76,16 +76,16 @@ pub fn ladder_lines(r: &FlowReport) -> Vec<String> {
 /// The facts of one flow as (label, value) pairs, for people.
 pub fn facts(r: &FlowReport) -> Vec<(&'static str, String)> {
     let mut v = vec![
-        ("client", r.client.clone()),
-        ("server", r.server.clone()),
+        ("client", r.client.to_string()),
+        ("server", r.server.to_string()),
         ("SNI", r.sni.clone().unwrap_or_else(|| "-".into())),
         (
             "TLS",
             [
                 r.version
-                    .clone()
-                    .unwrap_or_else(|| "version unknown".into()),
-                r.cipher.clone().unwrap_or_else(|| "cipher unknown".into()),
+                    .map_or_else(|| "version unknown".into(), |v| v.to_string()),
+                r.cipher
+                    .map_or_else(|| "cipher unknown".into(), |c| c.to_string()),
                 format!("ALPN {}", r.alpn.as_deref().unwrap_or("-")),
             ]
             .join(", "),
@@ -168,10 +168,10 @@ pub fn facts(r: &FlowReport) -> Vec<(&'static str, String)> {
     }
     if !flags.is_empty() || !r.notes.is_empty() {
         let mut n: Vec<String> = flags.into_iter().map(String::from).collect();
-        n.extend(r.notes.iter().cloned());
+        n.extend(r.notes.iter().map(|n| NoteText(n).to_string()));
         v.push(("notes", n.join("; ")));
     }
-    v.push(("Wireshark filter", r.wireshark_filter.clone()));
+    v.push(("Wireshark filter", WiresharkFilter::of(r).to_string()));
     v
 }
 
@@ -211,8 +211,8 @@ pub fn markdown(number: &str, f: &Flow, heading: &str) -> String {
     let mut s = format!(
         "{heading} #{number} · {} · {} → {}\n\n",
         md::escape(r.ending.as_str()),
-        md::escape(&r.client),
-        md::escape(&r.server)
+        md::escape(&r.client.to_string()),
+        md::escape(&r.server.to_string())
     );
     for (k, v) in facts(r) {
         let value = if k == "Wireshark filter" {
@@ -299,12 +299,23 @@ impl<W: Write> ReportSink for DetailSink<W> {
             }
             Format::Json => {
                 for f in &self.flows {
-                    let mut v = serde_json::to_value(&f.report)?;
+                    let mut v = serde_json::to_value(JsonFlow(&f.report))?;
                     if let Some(obj) = v.as_object_mut() {
                         if let Some(n) = end.numbers.number(f.key()) {
                             obj.insert("flow".into(), n.into());
                         }
-                        obj.insert("ladder".into(), serde_json::to_value(&f.report.ladder)?);
+                        let ladder: Vec<LadderLine> = f
+                            .report
+                            .ladder
+                            .iter()
+                            .map(|s| LadderLine {
+                                from: s.from,
+                                frame: s.frame,
+                                time: s.time,
+                                what: StepText(s).to_string(),
+                            })
+                            .collect();
+                        obj.insert("ladder".into(), serde_json::to_value(ladder)?);
                     }
                     serde_json::to_writer(&mut self.out, &v)?;
                     self.out.write_all(b"\n")?;
@@ -312,8 +323,9 @@ impl<W: Write> ReportSink for DetailSink<W> {
             }
             Format::Csv => {
                 csvfmt::write_row(&mut self.out, csvfmt::FLOW_COLUMNS.iter().map(|c| c.name))?;
+                let mut scratch = csvfmt::Scratch::default();
                 for f in &self.flows {
-                    csvfmt::write_flow(&mut self.out, &f.report)?;
+                    csvfmt::write_flow(&mut self.out, &mut scratch, &f.report)?;
                 }
             }
         }

@@ -105,12 +105,9 @@ impl Groups {
 
     pub fn key(by: GroupBy, r: &FlowReport) -> String {
         match by {
-            GroupBy::Server => r.server.clone(),
+            GroupBy::Server => r.server.to_string(),
             // a client's ports change with every connection: its address
-            GroupBy::Client => r
-                .client
-                .parse::<std::net::SocketAddr>()
-                .map_or_else(|_| r.client.clone(), |a| a.ip().to_string()),
+            GroupBy::Client => r.client.ip.to_string(),
             GroupBy::Sni => r.sni.clone().unwrap_or_else(|| "(no SNI)".into()),
             GroupBy::Ending => r.ending.to_string(),
         }

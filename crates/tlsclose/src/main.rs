@@ -10,6 +10,7 @@ mod generate;
 mod group;
 mod human;
 mod idle;
+mod json;
 mod md;
 mod pipeline;
 mod progress;
@@ -19,6 +20,7 @@ mod select;
 mod sink;
 mod summary;
 mod ticket;
+mod words;
 
 use clap::Parser;
 use std::io::{self, Write};

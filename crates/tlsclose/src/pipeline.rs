@@ -149,15 +149,14 @@ impl Pipeline {
             self.failing += 1;
         }
         if let Some(list) = &mut self.extract {
-            if let Some((client, server)) = endpoints(&flow.report) {
-                list.push(ExtractFlow {
-                    input: flow.input,
-                    client,
-                    server,
-                    first_frame: flow.report.first_frame,
-                    last_frame: flow.report.last_frame,
-                });
-            }
+            let (client, server) = endpoints(&flow.report);
+            list.push(ExtractFlow {
+                input: flow.input,
+                client,
+                server,
+                first_frame: flow.report.first_frame,
+                last_frame: flow.report.last_frame,
+            });
         }
         for s in &mut self.sinks {
             s.flow(&flow)?;

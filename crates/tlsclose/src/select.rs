@@ -5,7 +5,7 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
-use tlsclose_analysis::{Ending, FlowReport};
+use tlsclose_analysis::{Ending, Endpoint, FlowReport};
 
 /// `ADDR[:PORT]` or `ADDR/PREFIX[:PORT]`; IPv6 as `ADDR`, `ADDR/PREFIX`,
 /// `[ADDR]:PORT` or `[ADDR/PREFIX]:PORT`.
@@ -201,9 +201,10 @@ impl FromStr for FlowSel {
     }
 }
 
-/// The endpoints of a report, as written in its `client` / `server` fields.
-pub fn endpoints(r: &FlowReport) -> Option<(SocketAddr, SocketAddr)> {
-    Some((r.client.parse().ok()?, r.server.parse().ok()?))
+/// The client and server of a report.
+pub fn endpoints(r: &FlowReport) -> (SocketAddr, SocketAddr) {
+    let sa = |e: Endpoint| SocketAddr::new(e.ip, e.port);
+    (sa(r.client), sa(r.server))
 }
 
 /// The filters of a run; a flow passes when it matches every kind given
@@ -246,9 +247,7 @@ impl Selection {
         {
             return true;
         }
-        let Some((client, server)) = endpoints(r) else {
-            return false;
-        };
+        let (client, server) = endpoints(r);
         (self.servers.is_empty() || self.servers.iter().any(|p| p.matches(server)))
             && (self.clients.is_empty() || self.clients.iter().any(|p| p.matches(client)))
             && (self.ports.is_empty()

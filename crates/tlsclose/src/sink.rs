@@ -5,6 +5,7 @@
 
 use crate::csvfmt;
 use crate::human::format_secs;
+use crate::json::JsonFlow;
 use crate::md;
 use crate::summary::Summary;
 use comfy_table::{presets, ContentArrangement, Table};
@@ -147,7 +148,7 @@ pub struct SummaryLine<'a> {
 
 impl<W: Write> ReportSink for JsonSink<W> {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, &flow.report)?;
+        serde_json::to_writer(&mut self.out, &JsonFlow(&flow.report))?;
         self.out.write_all(b"\n")
     }
 
@@ -170,6 +171,7 @@ impl<W: Write> ReportSink for JsonSink<W> {
 pub struct CsvSink<W: Write> {
     out: W,
     header_done: bool,
+    scratch: csvfmt::Scratch,
 }
 
 impl<W: Write> CsvSink<W> {
@@ -177,6 +179,7 @@ impl<W: Write> CsvSink<W> {
         CsvSink {
             out,
             header_done: false,
+            scratch: csvfmt::Scratch::default(),
         }
     }
 
@@ -192,7 +195,7 @@ impl<W: Write> CsvSink<W> {
 impl<W: Write> ReportSink for CsvSink<W> {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
         self.header()?;
-        csvfmt::write_flow(&mut self.out, &flow.report)
+        csvfmt::write_flow(&mut self.out, &mut self.scratch, &flow.report)
     }
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
@@ -222,7 +225,7 @@ pub fn alerts(r: &FlowReport, sep: &str) -> String {
             Some(format!(
                 "{name}: {}",
                 v.iter()
-                    .map(|a| a.0.as_str())
+                    .map(|a| a.to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
             ))
@@ -263,9 +266,9 @@ fn listing_row(number: String, r: &FlowReport, show_file: bool, sep: &str) -> Ve
         row.push(r.file.clone());
     }
     row.extend([
-        r.client.clone(),
-        r.server.clone(),
-        r.version.clone().unwrap_or_else(|| "?".into()),
+        r.client.to_string(),
+        r.server.to_string(),
+        r.version.map_or_else(|| "?".into(), |v| v.to_string()),
         r.sni.clone().unwrap_or_else(|| "-".into()),
         r.ending.to_string(),
         r.closer.as_str().to_string(),

@@ -170,7 +170,7 @@ fn flows_of(name: &str, bytes: Vec<u8>) -> (BTreeSet<(String, String)>, bool) {
                         ts: frame.ts,
                     };
                     analyzer.segment(&seg, meta, &mut |r| {
-                        flows.insert((r.client, r.server));
+                        flows.insert((r.client.to_string(), r.server.to_string()));
                     });
                 }
             }
@@ -182,7 +182,7 @@ fn flows_of(name: &str, bytes: Vec<u8>) -> (BTreeSet<(String, String)>, bool) {
         }
     }
     analyzer.finish(&mut |r| {
-        flows.insert((r.client, r.server));
+        flows.insert((r.client.to_string(), r.server.to_string()));
     });
     (flows, cut)
 }

@@ -375,8 +375,8 @@ fn without_a_syn_the_client_hello_sender_is_the_client() {
         .fin(Side::S)
         .fin(Side::C);
     let r = c.report();
-    assert_eq!(r.client, SERVER.to_string());
-    assert_eq!(r.server, CLIENT.to_string());
+    assert_eq!(r.client, SERVER);
+    assert_eq!(r.server, CLIENT);
     assert_eq!(r.closer, Closer::Client);
     assert_eq!(r.sni.as_deref(), Some("example.test"));
 }
@@ -420,7 +420,7 @@ fn tls13_eleven_byte_last_record_is_close_notify_as_with_ccm8() {
     let r = c.report();
     assert_eq!(r.client_close_notify, CloseNotify::None);
     assert_eq!(
-        r.alerts.client.first().map(|a| a.0.as_str()),
-        Some("inferred:fatal")
+        r.alerts.client.first().copied(),
+        Some(AlertLabel::InferredFatal)
     );
 }

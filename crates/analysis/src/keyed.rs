@@ -165,6 +165,9 @@ pub(crate) struct KeyedDir {
     /// one that did not decrypt.
     pub lost_last: bool,
     pub decrypted: u64,
+    /// TLS 1.3 handshake records not read because the key log has only
+    /// the application traffic secrets.
+    pub handshake_unkeyed: u64,
     /// Records that did not decrypt, and the first of them.
     pub failed: u64,
     pub first_failure: Option<Failure>,
@@ -211,10 +214,14 @@ impl KeyedDir {
     /// A record of this side did not decrypt (`counted`: it is among the
     /// records the verdict looks at).
     fn failed_record(&mut self, frame: u64, error: RecordError, counted: bool) {
-        self.failed += 1;
         if counted {
             self.lost_last = true;
         }
+        if error == RecordError::HandshakeKeysNotLogged {
+            self.handshake_unkeyed += 1;
+            return;
+        }
+        self.failed += 1;
         if let Some(h) = self.handshake.as_mut() {
             h.reset();
         }
@@ -584,6 +591,13 @@ impl KeyedFlow {
                     frame: *frame,
                     why: why.clone(),
                 });
+            }
+            if d.handshake_unkeyed > 0 {
+                out.push(format!(
+                    "keys: {} {side} handshake record(s) not read: the key log has no \
+                     {side} handshake traffic secret",
+                    d.handshake_unkeyed
+                ));
             }
         }
         out

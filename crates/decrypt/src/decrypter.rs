@@ -102,6 +102,10 @@ pub enum RecordError {
     Renegotiated,
     /// [`MAX_FAILURES_IN_A_ROW`] records failed: no more attempts.
     GaveUp,
+    /// TLS 1.3: a handshake record, and the key log has no handshake
+    /// traffic secret for this side (only the application ones): expected
+    /// to fail, not counted as a failure.
+    HandshakeKeysNotLogged,
 }
 
 impl fmt::Display for RecordError {
@@ -126,6 +130,9 @@ impl fmt::Display for RecordError {
             RecordError::IvLost => f.write_str("CBC IV lost with the record before"),
             RecordError::Renegotiated => f.write_str("renegotiated: keys of another handshake"),
             RecordError::GaveUp => f.write_str("too many records failed: stopped decrypting"),
+            RecordError::HandshakeKeysNotLogged => {
+                f.write_str("a handshake record, and no handshake traffic secret was logged")
+            }
         }
     }
 }
@@ -408,9 +415,10 @@ impl RecordDecrypter {
                     State::Tls13(t) => t.phase == Phase13::Handshake && t.handshake.is_none(),
                     State::Tls12(_) => false,
                 };
-                if !expected {
-                    self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
+                if expected {
+                    return Err(RecordError::HandshakeKeysNotLogged);
                 }
+                self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
                 Err(e)
             }
         }

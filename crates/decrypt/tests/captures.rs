@@ -383,6 +383,13 @@ fn every_testdata_case_with_keys() {
         if dir.join("sslkeys.log").exists() {
             log.add_file(dir.join("sslkeys.log")).expect("key log");
         }
+        // cases whose key log has only a pre-master secret (the analysis
+        // crate derives the master secret at the ClientKeyExchange) keep
+        // the client's CLIENT_RANDOM log beside it
+        if dir.join("client-random.log").exists() {
+            log.add_file(dir.join("client-random.log"))
+                .expect("key log");
+        }
         for (t, d) in &dsbs {
             log.add_dsb(*t, d, "dsb");
         }

@@ -266,3 +266,30 @@ fn key_log_labels_not_used_are_counted_in_a_warning() {
     // the RSA line still serves the flow
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"decrypted\":true"));
 }
+
+#[test]
+fn tls13_application_secrets_alone_read_the_close() {
+    // a key log without the handshake traffic secrets: the handshake
+    // records cannot be read, the application ones can
+    let c = case("py-tls13-bulk-then-cn");
+    let text = std::fs::read_to_string(c.join("sslkeys.log")).expect("read key log");
+    let app_only: String = text
+        .lines()
+        .filter(|l| !l.contains("HANDSHAKE_TRAFFIC_SECRET"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(app_only.len(), text.len(), "the log had handshake secrets");
+    let log = tmp("app-secrets-only.log");
+    std::fs::write(&log, app_only).expect("write");
+    let f = flow(&c.join("capture.pcap"), Some(&log));
+    assert_eq!(f["decrypted"], true);
+    assert_eq!(f["client_close_notify"], "seen");
+    assert_eq!(f["server_close_notify"], "seen");
+    assert_eq!(f["confidence"], "certain");
+    let n = notes(&f);
+    assert_eq!(n.len(), 2, "{n:?}");
+    assert!(
+        n[0].ends_with("client handshake record(s) not read: the key log has no client handshake traffic secret"),
+        "{n:?}"
+    );
+}

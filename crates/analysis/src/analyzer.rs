@@ -53,6 +53,40 @@ pub struct LimitStats {
     pub reassembly_total_limit_gaps: u64,
 }
 
+impl LimitStats {
+    pub fn add(&mut self, o: &LimitStats) {
+        self.alert_capped_flows += o.alert_capped_flows;
+        self.alerts_not_kept += o.alerts_not_kept;
+        self.names_cut_flows += o.names_cut_flows;
+        self.buffers_shed_flows += o.buffers_shed_flows;
+        self.reassembly_limit_gaps += o.reassembly_limit_gaps;
+        self.reassembly_total_limit_gaps += o.reassembly_total_limit_gaps;
+    }
+}
+
+impl AnalyzerStats {
+    /// Adds the counts of another analyzer (one share of a flow table split
+    /// in several); peaks add up too (an upper bound of the joint peak).
+    pub fn add(&mut self, o: &AnalyzerStats) {
+        self.tls_flows += o.tls_flows;
+        self.decrypted_flows += o.decrypted_flows;
+        self.non_tls_flows += o.non_tls_flows;
+        self.limits.add(&o.limits);
+        let (t, u) = (&mut self.table, &o.table);
+        t.segments += u.segments;
+        t.flows += u.flows;
+        t.late_segments += u.late_segments;
+        t.table_full_drops += u.table_full_drops;
+        t.evicted_flows += u.evicted_flows;
+        t.closed_not_remembered += u.closed_not_remembered;
+        t.port_reuses += u.port_reuses;
+        t.peak_flows += u.peak_flows;
+        t.total_limit_hits += u.total_limit_hits;
+        t.held_bytes += u.held_bytes;
+        t.peak_held_bytes += u.peak_held_bytes;
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AnalyzerStats {
     pub tls_flows: u64,
@@ -117,6 +151,16 @@ impl Analyzer {
             &mut |_| FlowState::with_keys(deframer, keys.clone()).limited(limits),
             &mut |fin| Self::ended(stats, fin, ladder, out),
         );
+    }
+
+    /// The capture clock says `now` (with
+    /// [`FlowTableConfig::sweep_on_segments`] off): idle flows and flows
+    /// past their linger are reported.
+    pub fn tick(&mut self, now: tlsclose_capture::Timestamp, out: &mut dyn FnMut(FlowReport)) {
+        let stats = &mut self.stats;
+        let ladder = self.config.ladder;
+        self.table
+            .tick(now, &mut |fin| Self::ended(stats, fin, ladder, out));
     }
 
     /// The input is over: every flow still open is reported.

@@ -17,5 +17,5 @@ pub use clock::{CaptureClock, ClockConfig, ClockStats, ClockWarning};
 pub use reassembly::{Chunk, Reassembler, ReassemblyStats, HELD_SEGMENT_OVERHEAD};
 pub use table::{
     Dir, EndReason, Finished, FlowKey, FlowStart, FlowTable, FlowTableConfig, FlowTableStats,
-    SegMeta, StreamConsumer,
+    SegMeta, StreamConsumer, SWEEP_INTERVAL_NS,
 };

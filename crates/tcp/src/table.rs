@@ -175,6 +175,11 @@ pub struct FlowTableConfig {
     /// total over it makes its own flow give up holes, then shed its
     /// consumer's buffers, until the total is back under it.
     pub reassembly_total_limit: usize,
+    /// Look for idle flows every second of capture time as segments come
+    /// (true), or only when told ([`FlowTable::tick`], false): a reader
+    /// that feeds several tables drives them all from its own clock, so
+    /// that what ends when does not depend on how flows are spread.
+    pub sweep_on_segments: bool,
 }
 
 impl Default for FlowTableConfig {
@@ -187,6 +192,7 @@ impl Default for FlowTableConfig {
             max_flows: 100_000,
             reassembly_limit: 1 << 20,
             reassembly_total_limit: 64 << 20,
+            sweep_on_segments: true,
         }
     }
 }
@@ -287,7 +293,7 @@ enum Slot<C> {
 }
 
 /// How often (in capture time) idle flows are looked for.
-const SWEEP_INTERVAL_NS: i64 = 1_000_000_000;
+pub const SWEEP_INTERVAL_NS: i64 = 1_000_000_000;
 
 /// Connections by 4-tuple. See the crate docs.
 pub struct FlowTable<C> {
@@ -333,7 +339,9 @@ impl<C: StreamConsumer> FlowTable<C> {
         done: &mut dyn FnMut(Finished<C>),
     ) {
         self.stats.segments += 1;
-        self.maybe_sweep(meta.ts, done);
+        if self.config.sweep_on_segments {
+            self.maybe_sweep(meta.ts, done);
+        }
         let (key, dir) = FlowKey::of(seg.src, seg.dst);
         let opening = seg.flags.syn && !seg.flags.ack;
 
@@ -533,6 +541,13 @@ impl<C: StreamConsumer> FlowTable<C> {
             }
             Some(_) => {}
         }
+    }
+
+    /// The capture clock says `now`: the periodic look for idle flows
+    /// when [`FlowTableConfig::sweep_on_segments`] is off (see
+    /// [`SWEEP_INTERVAL_NS`]; the caller decides when, this does it).
+    pub fn tick(&mut self, now: Timestamp, done: &mut dyn FnMut(Finished<C>)) {
+        self.sweep(now, done);
     }
 
     /// Ends flows idle for the timeout and reset flows past their linger;

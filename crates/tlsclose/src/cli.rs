@@ -15,6 +15,19 @@ pub enum Format {
     Markdown,
 }
 
+/// Whether several capture files are read as one capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Join {
+    /// Files whose times follow one another (tcpdump -C/-G, dumpcap ring
+    /// buffers) are one capture; a file that starts before the previous
+    /// one ended (another sensor) starts a new one.
+    Auto,
+    /// Every file continues the previous one.
+    Always,
+    /// Every file is a capture of its own.
+    Never,
+}
+
 /// Tells, for every TLS connection in packet captures, how it ended:
 /// close_notify then FIN, FIN only, RST, data after an alert, or still open.
 #[derive(Debug, Parser)]
@@ -64,12 +77,33 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub keylog: Vec<String>,
 
+    /// Threads that analyse flows (default: the available cores). Flows are spread over them
+    /// by their addresses and ports; the output is the same whatever the number.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Read several files as one capture, so that connections carry over from one file to
+    /// the next (rotated captures), or not. Frame numbers then count through the joined
+    /// files (as in `mergecap -a` of them); `file` names the file where a flow ended.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = Join::Auto)]
+    pub join: Join,
+
     /// Do not print warnings about the input on standard error.
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
     #[command(flatten)]
     pub report: crate::report_args::ReportArgs,
+}
+
+impl Args {
+    /// The number of analysis threads: `--threads`, else the available cores.
+    pub fn threads(&self) -> usize {
+        match self.threads {
+            Some(n) if n > 0 => n,
+            _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
 }
 
 /// Help heading of the resource limits.

@@ -17,6 +17,7 @@ mod progress;
 mod report_args;
 mod run;
 mod select;
+mod shard;
 mod sink;
 mod summary;
 mod ticket;

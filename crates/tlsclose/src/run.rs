@@ -10,17 +10,21 @@ use std::io::{self, Read, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tlsclose_analysis::{
-    Analyzer, AnalyzerConfig, AnalyzerStats, FlowLimits, FlowReport, KeyStore,
-};
-use tlsclose_capture::{decode_segment, CaptureError, CaptureFormat, CaptureReader};
+use crate::cli::Join;
+use crate::shard::{self, Done, Keyed, Shard, Workers};
+use tlsclose_analysis::{AnalyzerConfig, AnalyzerStats, FlowLimits};
+use tlsclose_capture::{decode_segment, CaptureError, CaptureFormat, CaptureReader, Timestamp};
 use tlsclose_decrypt::KeyLog;
-use tlsclose_tcp::{CaptureClock, ClockConfig, FlowTableConfig, SegMeta};
+use tlsclose_tcp::{CaptureClock, ClockConfig, FlowTableConfig, SegMeta, SWEEP_INTERVAL_NS};
 use tlsclose_tls::HelloLimits;
 
 /// Where reports go, and what the run has counted.
 struct Output<'a> {
     pipeline: &'a mut Pipeline,
+    /// The inputs' names (a report's `file` is where the flow ended).
+    names: &'a [String],
+    /// TLS flows reported so far (for the progress bar).
+    emitted: u64,
     summary: Summary,
     /// The first write error (a closed pipe, a full disk): stop at once.
     error: Option<io::Error>,
@@ -32,13 +36,17 @@ struct Output<'a> {
 }
 
 impl Output<'_> {
-    fn emit(&mut self, file: &str, mut report: FlowReport) {
+    fn emit(&mut self, k: Keyed) {
+        self.emitted += 1;
         if self.error.is_some() {
             return;
         }
-        report.file = file.to_owned();
+        let Keyed {
+            input, mut report, ..
+        } = k;
+        report.file = self.names.get(input).cloned().unwrap_or_default();
         self.summary.count(&report);
-        if let Err(e) = self.pipeline.flow(self.input, report) {
+        if let Err(e) = self.pipeline.flow(input, report) {
             self.error = Some(e);
         }
     }
@@ -89,6 +97,8 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
     let show_progress = progress::wanted(args.quiet || args.report.no_progress);
     let mut out = Output {
         pipeline,
+        names: &args.inputs,
+        emitted: 0,
         summary: Summary::new(),
         error: None,
         quiet: args.quiet,
@@ -98,6 +108,31 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
     let Ok(keys) = load_keys(args, &mut out) else {
         return Ok(ExitCode::from(2));
     };
+    // a live input comes at a network's pace, and each flow's line goes
+    // out as it ends: one thread
+    let threads = if any_live(&args.inputs) {
+        1
+    } else {
+        args.threads()
+    };
+    let mut engine = if threads > 1 {
+        match Workers::start(threads, &config, keys.as_ref()) {
+            Ok(w) => Engine::Threads(w),
+            Err(e) => {
+                out.warn(&format!("cannot start threads ({e}): reading on one"));
+                Engine::inline(&config, keys.as_ref())
+            }
+        }
+    } else {
+        Engine::inline(&config, keys.as_ref())
+    };
+    let mut reading = Reading {
+        engine: &mut engine,
+        config,
+        join: args.join,
+        event: 0,
+        group: None,
+    };
     let mut failed = false;
     for (index, input) in args.inputs.iter().enumerate() {
         out.summary.files.push(input.clone());
@@ -106,7 +141,7 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
             name: input.clone(),
             ..InputInfo::default()
         });
-        match read_one(input, config, keys.as_ref(), &mut out, show_progress) {
+        match read_one(input, &mut reading, &mut out, show_progress) {
             Ok(()) => {}
             Err(Failure::Output(e)) => return Err(e),
             Err(Failure::Input) => {
@@ -118,6 +153,12 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
         }
         out.progress = None;
     }
+    match reading.end_group(&mut out) {
+        Ok(()) => {}
+        Err(Failure::Output(e)) => return Err(e),
+        Err(Failure::Input) => failed = true,
+    }
+    drop(engine);
     out.pipeline.finish(&mut out.summary)?;
     if let Some(path) = &args.report.extract {
         let flows = out.pipeline.extract.take().unwrap_or_default();
@@ -222,7 +263,7 @@ fn open(
 /// none (decryption then costs nothing). A `--keylog` that cannot be read
 /// is an error; an unreadable `$SSLKEYLOGFILE` only a warning (the variable
 /// may be set for other programs). Skipped lines are warnings.
-fn load_keys(args: &Args, out: &mut Output<'_>) -> Result<Option<KeyStore>, ()> {
+fn load_keys(args: &Args, out: &mut Output<'_>) -> Result<Option<KeyLog>, ()> {
     let mut files: Vec<(String, bool)> = args.keylog.iter().map(|p| (p.clone(), true)).collect();
     if let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()) {
         files.push((env.to_string_lossy().into_owned(), false));
@@ -245,22 +286,235 @@ fn load_keys(args: &Args, out: &mut Output<'_>) -> Result<Option<KeyStore>, ()> 
             Err(e) => out.warn(&format!("{e} (SSLKEYLOGFILE)")),
         }
     }
-    Ok(Some(KeyStore::new(log)))
+    Ok(Some(log))
 }
 
-/// Hands the Decryption Secrets Blocks read so far to the analyzer.
-fn add_secrets(
-    reader: &mut CaptureReader,
-    analyzer: &mut Analyzer,
-    dsbs: &mut usize,
-    input: &str,
-    out: &mut Output<'_>,
-) {
-    for (kind, data) in reader.take_decryption_secrets() {
-        *dsbs += 1;
-        let source = format!("{input} (Decryption Secrets Block {dsbs})");
-        for w in analyzer.add_decryption_secrets(kind, &data, &source) {
-            out.warn(&w.to_string());
+/// Where segments go: the shares of the flow table on this thread, or on
+/// worker threads. Either way reports come out in the same order.
+enum Engine {
+    Inline { shard: Shard, shares: usize },
+    Threads(Workers),
+}
+
+impl Engine {
+    fn inline(config: &AnalyzerConfig, keys: Option<&KeyLog>) -> Engine {
+        let shares = shard::shares(config);
+        Engine::Inline {
+            shard: Shard::new(config, shares, (0..shares).collect(), keys.cloned()),
+            shares,
+        }
+    }
+}
+
+/// The capture being read: one file, or several whose times follow one
+/// another (`--join`).
+struct Group {
+    clock: CaptureClock,
+    /// When the shares look for idle flows next (capture time).
+    next_sweep: Option<Timestamp>,
+    /// Frames of the group's earlier files: a frame's number in the group.
+    offset: u64,
+    /// The last frame's time (as recorded) and its input.
+    last_ts: Option<Timestamp>,
+    last_input: usize,
+}
+
+/// The reader's side, across inputs.
+struct Reading<'e> {
+    engine: &'e mut Engine,
+    config: AnalyzerConfig,
+    join: Join,
+    /// Counts events (segments, clock ticks, ends of a capture): the order
+    /// of the output.
+    event: u64,
+    group: Option<Group>,
+}
+
+impl Reading<'_> {
+    /// Hands what the workers have done to the output (`all`: wait for
+    /// everything handed over).
+    fn drain(&mut self, all: bool, out: &mut Output<'_>) -> Result<Option<AnalyzerStats>, Failure> {
+        if let Engine::Threads(w) = &mut *self.engine {
+            let mut done = Done::default();
+            let r = w.flush(all, &mut |k| out.emit(k), &mut done);
+            for m in done.warnings {
+                out.warn(&m);
+            }
+            if r.is_err() {
+                return Err(Failure::Output(io::Error::other("a worker thread failed")));
+            }
+            if let Some(stats) = done.stats {
+                out.check().map_err(Failure::Output)?;
+                return Ok(Some(stats));
+            }
+        }
+        out.check().map_err(Failure::Output)?;
+        Ok(None)
+    }
+
+    /// The counts of a capture that ended in input `input`.
+    fn group_stats(&mut self, stats: AnalyzerStats, input: usize, out: &mut Output<'_>) {
+        out.summary.tls_flows += stats.tls_flows;
+        out.summary.non_tls_flows += stats.non_tls_flows;
+        let name = out.names.get(input).cloned().unwrap_or_default();
+        limit_warnings(&name, &self.config, &stats, out);
+    }
+
+    /// Starts a capture (unless `input`'s first frame at `first` continues
+    /// the one being read, see `--join`).
+    fn begin(
+        &mut self,
+        input: usize,
+        first: Timestamp,
+        pcapng: bool,
+        out: &mut Output<'_>,
+    ) -> Result<(), Failure> {
+        if let Some(g) = &self.group {
+            let join = match self.join {
+                Join::Always => true,
+                Join::Never => false,
+                // rotated files follow one another; files of several
+                // sensors overlap in time
+                Join::Auto => g.last_ts.is_none_or(|last| first >= last),
+            };
+            if !join {
+                self.end_group(out)?;
+            }
+        }
+        if self.group.is_none() {
+            self.event += 1;
+            match &mut *self.engine {
+                Engine::Inline { shard, .. } => shard.reset(pcapng),
+                Engine::Threads(w) => w.begin(self.event, pcapng),
+            }
+            self.group = Some(Group {
+                clock: CaptureClock::new(ClockConfig::for_idle_timeout(
+                    self.config.table.idle_timeout_ns,
+                )),
+                next_sweep: None,
+                offset: 0,
+                last_ts: None,
+                last_input: input,
+            });
+        }
+        self.event += 1;
+        match &mut *self.engine {
+            Engine::Inline { shard, .. } => shard.set_input(input),
+            Engine::Threads(w) => w.input(self.event, input),
+        }
+        if let Some(g) = &mut self.group {
+            g.last_input = input;
+        }
+        Ok(())
+    }
+
+    /// The capture is over: every flow still open is reported.
+    fn end_group(&mut self, out: &mut Output<'_>) -> Result<(), Failure> {
+        let Some(group) = self.group.take() else {
+            return Ok(());
+        };
+        self.event += 1;
+        let stats = match &mut *self.engine {
+            Engine::Inline { shard, .. } => {
+                let mut reports = Vec::new();
+                let stats = shard.finish(self.event, &mut reports);
+                for k in reports {
+                    out.emit(k);
+                }
+                Some(stats)
+            }
+            Engine::Threads(w) => {
+                w.finish(self.event);
+                self.drain(true, out)?
+            }
+        };
+        if let Some(stats) = stats {
+            self.group_stats(stats, group.last_input, out);
+        }
+        out.check().map_err(Failure::Output)
+    }
+
+    /// One segment, at capture time `ts` (the clock's).
+    fn segment(
+        &mut self,
+        seg: &tlsclose_capture::Segment<'_>,
+        frame: u64,
+        ts: Timestamp,
+        out: &mut Output<'_>,
+    ) -> Result<(), Failure> {
+        let Some(g) = &mut self.group else {
+            return Ok(());
+        };
+        let meta = SegMeta {
+            frame: g.offset + frame,
+            ts,
+        };
+        // idle flows are looked for every second of the reader's clock, in
+        // every share at once
+        let tick = match g.next_sweep {
+            None => {
+                g.next_sweep = Some(Timestamp(ts.0.saturating_add(SWEEP_INTERVAL_NS)));
+                false
+            }
+            Some(t) if ts >= t => {
+                g.next_sweep = Some(Timestamp(ts.0.saturating_add(SWEEP_INTERVAL_NS)));
+                true
+            }
+            Some(_) => false,
+        };
+        match &mut *self.engine {
+            Engine::Inline { shard, shares } => {
+                let mut reports = Vec::new();
+                if tick {
+                    self.event += 1;
+                    shard.tick(self.event, ts, &mut reports);
+                }
+                self.event += 1;
+                let share = shard::share_of(&seg.src, &seg.dst, *shares);
+                shard.segment(share, self.event, seg, meta, &mut reports);
+                for k in reports {
+                    out.emit(k);
+                }
+                Ok(())
+            }
+            Engine::Threads(w) => {
+                if tick {
+                    self.event += 1;
+                    w.tick(self.event, ts);
+                }
+                self.event += 1;
+                if w.segment(self.event, seg, meta) {
+                    if let Some(stats) = self.drain(false, out)? {
+                        // (a capture's end is always drained at once)
+                        self.group_stats(stats, out.input, out);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Decryption Secrets Blocks read so far go to every share.
+    fn secrets(&mut self, reader: &mut CaptureReader, dsbs: &mut usize, input: &str, out: &mut Output<'_>) {
+        for (kind, data) in reader.take_decryption_secrets() {
+            *dsbs += 1;
+            let source = format!("{input} (Decryption Secrets Block {dsbs})");
+            self.event += 1;
+            match &mut *self.engine {
+                Engine::Inline { shard, .. } => {
+                    for w in shard.secrets(kind, &data, &source) {
+                        out.warn(&w.to_string());
+                    }
+                }
+                Engine::Threads(w) => w.secrets(self.event, kind, data, &source),
+            }
+        }
+    }
+
+    fn tls_flows(&self) -> u64 {
+        match &*self.engine {
+            Engine::Inline { shard, .. } => shard.tls_flows(),
+            Engine::Threads(_) => 0,
         }
     }
 }
@@ -274,8 +528,7 @@ enum Failure {
 
 fn read_one(
     input: &str,
-    config: AnalyzerConfig,
-    keys: Option<&KeyStore>,
+    reading: &mut Reading<'_>,
     out: &mut Output<'_>,
     show_progress: bool,
 ) -> Result<(), Failure> {
@@ -294,25 +547,14 @@ fn read_one(
             i.size = std::fs::metadata(input).ok().map(|m| m.len());
         }
     }
-    // a pcapng may carry its key log (Decryption Secrets Blocks): its flows
-    // share a store that the blocks fill as they come
     let pcapng = reader.format() == CaptureFormat::PcapNg;
-    let keys = match (keys, reader.format()) {
-        (Some(k), _) => Some(k.clone()),
-        (None, CaptureFormat::PcapNg) => Some(KeyStore::default()),
-        (None, CaptureFormat::Pcap) => None,
-    };
-    let mut analyzer = match keys {
-        Some(k) => Analyzer::with_keys(config, k),
-        None => Analyzer::new(config),
-    };
-    // the time the flow table and the flows go by: robust to timestamps
-    // that jump (tcp/src/clock.rs); it sees every frame, TCP or not
-    let mut clock = CaptureClock::new(ClockConfig::for_idle_timeout(config.table.idle_timeout_ns));
     let mut dsbs = 0usize;
     let frames_before = out.summary.frames;
     let mut cut = false;
     let mut result = Ok(());
+    let mut begun = false;
+    let mut last_frame = 0u64;
+    let mut last_ts = None;
     loop {
         match reader.next_frame() {
             Ok(Some(frame)) => {
@@ -320,28 +562,29 @@ fn read_one(
                 if let Some(i) = out.pipeline.inputs.get_mut(out.input) {
                     i.saw(frame.ts);
                 }
+                if !begun {
+                    begun = true;
+                    reading.begin(out.input, frame.ts, pcapng, out)?;
+                }
+                last_frame = frame.number;
+                last_ts = Some(frame.ts);
                 if frame.number & 0x3ff == 0 {
+                    let flows = out.emitted + reading.tls_flows();
                     if let (Some(bar), Some(count)) = (&mut out.progress, &counter) {
-                        bar.tick(
-                            count.load(Ordering::Relaxed),
-                            out.summary.tls_flows + analyzer.stats().tls_flows,
-                        );
+                        bar.tick(count.load(Ordering::Relaxed), flows);
                     }
                 }
-                let ts = clock.tick(frame.number, frame.ts);
-                if clock.has_warnings() {
-                    for w in clock.take_warnings() {
+                let Some(group) = &mut reading.group else {
+                    break;
+                };
+                let ts = group.clock.tick(group.offset + frame.number, frame.ts);
+                if group.clock.has_warnings() {
+                    for w in group.clock.take_warnings() {
                         out.warn(&format!("{input}: {w}"));
                     }
                 }
                 match decode_segment(&frame) {
-                    Ok(seg) => {
-                        let meta = SegMeta {
-                            frame: frame.number,
-                            ts,
-                        };
-                        analyzer.segment(&seg, meta, &mut |r| out.emit(input, r));
-                    }
+                    Ok(seg) => reading.segment(&seg, frame.number, ts, out)?,
                     Err(why) => {
                         *out.summary
                             .skipped_frames
@@ -365,15 +608,17 @@ fn read_one(
         for w in reader.take_warnings() {
             out.warn(&w);
         }
-        if pcapng {
-            add_secrets(&mut reader, &mut analyzer, &mut dsbs, input, out);
+        if pcapng && begun {
+            reading.secrets(&mut reader, &mut dsbs, input, out);
         }
         out.check().map_err(Failure::Output)?;
     }
     for w in reader.take_warnings() {
         out.warn(&w);
     }
-    add_secrets(&mut reader, &mut analyzer, &mut dsbs, input, out);
+    if begun {
+        reading.secrets(&mut reader, &mut dsbs, input, out);
+    }
     if let Some(p) = &mut out.progress {
         p.clear();
     }
@@ -381,12 +626,16 @@ fn read_one(
     if let Some(i) = out.info() {
         i.bytes_read = bytes_read;
     }
-    // flows read before any damage are still reported
-    analyzer.finish(&mut |r| out.emit(input, r));
-    out.check().map_err(Failure::Output)?;
-    let stats = analyzer.stats();
-    out.summary.tls_flows += stats.tls_flows;
-    out.summary.non_tls_flows += stats.non_tls_flows;
+    if let Some(g) = &mut reading.group {
+        if begun {
+            g.offset += last_frame;
+            g.last_ts = last_ts;
+        }
+    }
+    if reading.join == Join::Never || result.is_err() {
+        // flows read before any damage are still reported
+        reading.end_group(out)?;
+    }
     let skipped = reader.stats().skipped_bytes;
     out.summary.input_skipped_bytes += skipped;
     if out.summary.frames == frames_before && result.is_ok() && !cut {
@@ -394,7 +643,6 @@ fn read_one(
             "{input}: no packets after the file header ({bytes_read} bytes read)"
         ));
     }
-    limit_warnings(input, &config, &stats, out);
     result
 }
 

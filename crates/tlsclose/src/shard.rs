@@ -1,0 +1,542 @@
+//! The flow table split in shares, and the threads that own them.
+//!
+//! Flows are spread over a fixed number of shares (by a symmetric hash of
+//! their addresses and ports), each an [`Analyzer`] with its own flow
+//! table and its part of the global limits. The number of shares depends
+//! only on the options, never on the number of threads, and every share
+//! is driven by the reader's clock (ticks, not its own segments): what
+//! each share decides is the same whichever thread runs it. Reports carry
+//! an [`OrderKey`] (the event that ended the flow) and are written in key
+//! order, so the output is the same, byte for byte, for every `--threads`.
+
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use tlsclose_analysis::{Analyzer, AnalyzerConfig, AnalyzerStats, FlowReport, KeyStore};
+use tlsclose_capture::{Endpoint, Segment, TcpFlags, Timestamp};
+use tlsclose_decrypt::{KeyLog, KeyLogWarning};
+use tlsclose_tcp::SegMeta;
+
+/// Most shares of the flow table (and so the most threads that help).
+pub const MAX_SHARES: usize = 16;
+
+/// The number of shares for these limits: 16, fewer only when
+/// `--max-flows` is smaller (each share holds at least one flow).
+pub fn shares(config: &AnalyzerConfig) -> usize {
+    config.table.max_flows.clamp(1, MAX_SHARES)
+}
+
+/// The configuration of one share: `max_flows` and
+/// `reassembly_total_limit` divided among the shares.
+pub fn share_config(config: &AnalyzerConfig, shares: usize) -> AnalyzerConfig {
+    let mut c = *config;
+    let n = shares.max(1);
+    c.table.max_flows = config.table.max_flows.div_ceil(n).max(1);
+    c.table.reassembly_total_limit = config.table.reassembly_total_limit / n;
+    c.table.sweep_on_segments = false;
+    c
+}
+
+/// The share of a segment: the same for both directions of a connection.
+pub fn share_of(src: &Endpoint, dst: &Endpoint, shares: usize) -> usize {
+    fn word(e: &Endpoint) -> u64 {
+        let ip = match e.ip {
+            std::net::IpAddr::V4(a) => u64::from(u32::from(a)),
+            std::net::IpAddr::V6(a) => {
+                let v = u128::from(a);
+                (v as u64) ^ ((v >> 64) as u64)
+            }
+        };
+        ip.rotate_left(16) ^ u64::from(e.port)
+    }
+    let (a, b) = (word(src), word(dst));
+    // symmetric: a function of the unordered pair
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let mut h = lo.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hi;
+    h = (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 32;
+    (h % shares.max(1) as u64) as usize
+}
+
+/// Where a report goes in the output: after every report of an earlier
+/// event. `event` counts the reader's events (segments, clock ticks, ends
+/// of a capture); `rank` orders the flows one event ended: by first frame
+/// for a tick or an end (several shares end flows), in the order they
+/// ended for a segment (only its own share sees it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OrderKey {
+    pub event: u64,
+    pub rank: u64,
+}
+
+/// A report, where it goes, and the input it ended in.
+pub struct Keyed {
+    pub key: OrderKey,
+    pub input: usize,
+    pub report: FlowReport,
+}
+
+/// A segment copied out of its frame: the fields the flow table reads and
+/// where its payload sits in the batch's bytes.
+#[derive(Clone, Copy)]
+struct SegRec {
+    share: u16,
+    src: Endpoint,
+    dst: Endpoint,
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    wire_len: u32,
+    meta: SegMeta,
+    at: u32,
+    len: u32,
+}
+
+/// What the reader tells the shares, in capture order.
+enum Item {
+    Seg(SegRec),
+    Tick(Timestamp),
+    /// The next segments come from this input.
+    Input(usize),
+    /// A pcapng Decryption Secrets Block.
+    Secrets(u32, Arc<Vec<u8>>, Arc<str>),
+    /// The end of a capture (of a group of files read as one): every flow
+    /// ends.
+    Finish,
+    /// A new capture starts; `true`: a pcapng (secrets may come in it).
+    Start(bool),
+}
+
+/// Items with the event number of each, and the payload bytes of the
+/// segments among them.
+#[derive(Default)]
+pub struct Batch {
+    items: Vec<(u64, Item)>,
+    bytes: Vec<u8>,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.items.clear();
+        self.bytes.clear();
+    }
+}
+
+/// The shares one thread owns (all of them with one thread).
+pub struct Shard {
+    /// By share number; `None` for the shares of other threads.
+    analyzers: Vec<Option<Analyzer>>,
+    config: AnalyzerConfig,
+    keys: Option<KeyLog>,
+    /// The store this thread's analyzers share: a pcapng's Decryption
+    /// Secrets Blocks go there, in capture order.
+    store: Option<KeyStore>,
+    input: usize,
+    owned: Vec<usize>,
+}
+
+impl Shard {
+    /// The shares `owned` of `shares`, each with `config` divided
+    /// ([`share_config`]); `keys`: the key logs given (each thread has its
+    /// own copy, so that secrets met in a capture reach each at the same
+    /// point of the capture).
+    pub fn new(config: &AnalyzerConfig, shares: usize, owned: Vec<usize>, keys: Option<KeyLog>) -> Self {
+        let mut s = Shard {
+            analyzers: (0..shares).map(|_| None).collect(),
+            config: share_config(config, shares),
+            keys,
+            store: None,
+            input: 0,
+            owned,
+        };
+        s.reset(false);
+        s
+    }
+
+    /// New analyzers (a new capture); `pcapng`: secrets may come in it.
+    pub fn reset(&mut self, pcapng: bool) {
+        let store = match (&self.keys, pcapng) {
+            (Some(k), _) => Some(KeyStore::new(k.clone())),
+            (None, true) => Some(KeyStore::default()),
+            (None, false) => None,
+        };
+        for &i in &self.owned {
+            if let Some(slot) = self.analyzers.get_mut(i) {
+                *slot = Some(match &store {
+                    Some(k) => Analyzer::with_keys(self.config, k.clone()),
+                    None => Analyzer::new(self.config),
+                });
+            }
+        }
+        self.store = store;
+    }
+
+    pub fn set_input(&mut self, input: usize) {
+        self.input = input;
+    }
+
+    /// One segment of share `share`, event `event`.
+    pub fn segment(
+        &mut self,
+        share: usize,
+        event: u64,
+        seg: &Segment<'_>,
+        meta: SegMeta,
+        out: &mut Vec<Keyed>,
+    ) {
+        let input = self.input;
+        let Some(Some(a)) = self.analyzers.get_mut(share) else {
+            return;
+        };
+        let mut rank = 0;
+        a.segment(seg, meta, &mut |report| {
+            out.push(Keyed {
+                key: OrderKey { event, rank },
+                input,
+                report,
+            });
+            rank += 1;
+        });
+    }
+
+    /// The reader's clock: idle flows and flows past their linger end.
+    pub fn tick(&mut self, event: u64, now: Timestamp, out: &mut Vec<Keyed>) {
+        let input = self.input;
+        let from = out.len();
+        for a in self.analyzers.iter_mut().flatten() {
+            a.tick(now, &mut |report| {
+                out.push(Keyed {
+                    key: OrderKey {
+                        event,
+                        rank: report.first_frame,
+                    },
+                    input,
+                    report,
+                })
+            });
+        }
+        if let Some(part) = out.get_mut(from..) {
+            part.sort_by_key(|k| k.key);
+        }
+    }
+
+    /// Secrets from a pcapng; the warnings about them.
+    pub fn secrets(&mut self, kind: u32, data: &[u8], source: &str) -> Vec<KeyLogWarning> {
+        if let Some(store) = &self.store {
+            // the analyzers share it
+            return store.add_dsb(kind, data, source);
+        }
+        let mut warnings = Vec::new();
+        for a in self.analyzers.iter_mut().flatten() {
+            warnings = a.add_decryption_secrets(kind, data, source);
+        }
+        warnings
+    }
+
+    /// The capture is over: every flow ends. Returns the counts of the
+    /// capture's analyzers.
+    pub fn finish(&mut self, event: u64, out: &mut Vec<Keyed>) -> AnalyzerStats {
+        let input = self.input;
+        let from = out.len();
+        let mut stats = AnalyzerStats::default();
+        for a in self.analyzers.iter_mut().flatten() {
+            a.finish(&mut |report| {
+                out.push(Keyed {
+                    key: OrderKey {
+                        event,
+                        rank: report.first_frame,
+                    },
+                    input,
+                    report,
+                })
+            });
+            stats.add(&a.stats());
+        }
+        if let Some(part) = out.get_mut(from..) {
+            part.sort_by_key(|k| k.key);
+        }
+        stats
+    }
+
+    /// TLS flows reported so far (for the progress bar).
+    pub fn tls_flows(&self) -> u64 {
+        self.analyzers
+            .iter()
+            .flatten()
+            .map(|a| a.stats().tls_flows)
+            .sum()
+    }
+
+    fn run(&mut self, batch: &Batch, out: &mut Vec<Keyed>, done: &mut Done) {
+        for (event, item) in &batch.items {
+            match item {
+                Item::Seg(r) => {
+                    let end = r.at.saturating_add(r.len) as usize;
+                    let payload = batch.bytes.get(r.at as usize..end).unwrap_or(&[]);
+                    let seg = Segment {
+                        src: r.src,
+                        dst: r.dst,
+                        seq: r.seq,
+                        ack: r.ack,
+                        flags: r.flags,
+                        payload,
+                        wire_len: r.wire_len,
+                    };
+                    self.segment(usize::from(r.share), *event, &seg, r.meta, out);
+                }
+                Item::Tick(now) => self.tick(*event, *now, out),
+                Item::Input(i) => self.set_input(*i),
+                Item::Secrets(kind, data, source) => {
+                    let w = self.secrets(*kind, data, source);
+                    done.warnings.extend(w.iter().map(|w| w.to_string()));
+                }
+                Item::Finish => {
+                    let stats = self.finish(*event, out);
+                    done.stats.get_or_insert_with(AnalyzerStats::default).add(&stats);
+                }
+                Item::Start(pcapng) => self.reset(*pcapng),
+            }
+        }
+    }
+}
+
+/// What a worker hands back for a batch, besides the reports.
+#[derive(Default)]
+pub struct Done {
+    /// The counts of a capture that ended in this batch.
+    pub stats: Option<AnalyzerStats>,
+    pub warnings: Vec<String>,
+}
+
+/// A worker's answer to one batch: the reports (in key order), the batch
+/// itself (to be filled again) and what else happened.
+struct Answer {
+    reports: Vec<Keyed>,
+    batch: Batch,
+    done: Done,
+}
+
+struct Worker {
+    to: SyncSender<Batch>,
+    from: Receiver<Answer>,
+    handle: Option<JoinHandle<()>>,
+}
+
+/// Batches in flight per worker before the reader waits for answers.
+const IN_FLIGHT: usize = 4;
+/// Segments per batch (over all workers) before it is handed over.
+const BATCH_SEGMENTS: usize = 4096;
+/// Payload bytes per batch before it is handed over.
+const BATCH_BYTES: usize = 4 << 20;
+
+/// The reader's side of N worker threads, each owning some shares.
+pub struct Workers {
+    workers: Vec<Worker>,
+    shares: usize,
+    /// The batch being filled for each worker.
+    filling: Vec<Batch>,
+    spare: Vec<Batch>,
+    segments: usize,
+    bytes: usize,
+    /// Batches handed over and not answered yet (each went to every worker).
+    pending: usize,
+}
+
+impl Workers {
+    /// `threads` workers (at least 2 make sense; 1 works) over the shares.
+    pub fn start(
+        threads: usize,
+        config: &AnalyzerConfig,
+        keys: Option<&KeyLog>,
+    ) -> std::io::Result<Workers> {
+        let shares = shares(config);
+        let n = threads.clamp(1, shares);
+        let mut workers = Vec::with_capacity(n);
+        for w in 0..n {
+            let owned: Vec<usize> = (0..shares).filter(|s| s % n == w).collect();
+            let mut shard = Shard::new(config, shares, owned, keys.cloned());
+            let (to, rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
+            let (tx, from) = mpsc::channel::<Answer>();
+            let handle = thread::Builder::new()
+                .name(format!("tlsclose-shard-{w}"))
+                .spawn(move || {
+                    while let Ok(batch) = rx.recv() {
+                        let mut reports = Vec::new();
+                        let mut done = Done::default();
+                        shard.run(&batch, &mut reports, &mut done);
+                        if tx
+                            .send(Answer {
+                                reports,
+                                batch,
+                                done,
+                            })
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                })?;
+            workers.push(Worker {
+                to,
+                from,
+                handle: Some(handle),
+            });
+        }
+        Ok(Workers {
+            filling: (0..n).map(|_| Batch::default()).collect(),
+            workers,
+            shares,
+            spare: Vec::new(),
+            segments: 0,
+            bytes: 0,
+            pending: 0,
+        })
+    }
+
+    fn worker_of(&self, share: usize) -> usize {
+        share % self.workers.len().max(1)
+    }
+
+    /// Copies a segment into its worker's batch; true when the batch is
+    /// full and should be handed over ([`Workers::flush`]).
+    pub fn segment(&mut self, event: u64, seg: &Segment<'_>, meta: SegMeta) -> bool {
+        let share = share_of(&seg.src, &seg.dst, self.shares);
+        let w = self.worker_of(share);
+        let Some(b) = self.filling.get_mut(w) else {
+            return false;
+        };
+        let at = b.bytes.len();
+        b.bytes.extend_from_slice(seg.payload);
+        b.items.push((
+            event,
+            Item::Seg(SegRec {
+                share: share as u16,
+                src: seg.src,
+                dst: seg.dst,
+                seq: seg.seq,
+                ack: seg.ack,
+                flags: seg.flags,
+                wire_len: seg.wire_len,
+                meta,
+                at: at as u32,
+                len: seg.payload.len() as u32,
+            }),
+        ));
+        self.segments += 1;
+        self.bytes += seg.payload.len();
+        self.segments >= BATCH_SEGMENTS || self.bytes >= BATCH_BYTES
+    }
+
+    fn broadcast(&mut self, event: u64, item: impl Fn() -> Item) {
+        for b in &mut self.filling {
+            b.items.push((event, item()));
+        }
+    }
+
+    pub fn tick(&mut self, event: u64, now: Timestamp) {
+        self.broadcast(event, || Item::Tick(now));
+    }
+
+    pub fn input(&mut self, event: u64, input: usize) {
+        self.broadcast(event, || Item::Input(input));
+    }
+
+    pub fn secrets(&mut self, event: u64, kind: u32, data: Vec<u8>, source: &str) {
+        let (data, source): (Arc<Vec<u8>>, Arc<str>) = (Arc::new(data), Arc::from(source));
+        self.broadcast(event, || {
+            Item::Secrets(kind, Arc::clone(&data), Arc::clone(&source))
+        });
+    }
+
+    /// Ends the capture: the next [`Workers::flush`] hands back every flow
+    /// and the capture's counts.
+    pub fn finish(&mut self, event: u64) {
+        self.broadcast(event, || Item::Finish);
+    }
+
+    /// A new capture starts (`pcapng`: its analyzers get a key store for
+    /// its secrets).
+    pub fn begin(&mut self, event: u64, pcapng: bool) {
+        self.broadcast(event, || Item::Start(pcapng));
+    }
+
+    /// Hands the batches over (one to each worker, even empty, so that
+    /// answers come in lockstep), and answers what the workers have done,
+    /// in output order, once at most [`IN_FLIGHT`] batches are pending
+    /// (all of them when `all`).
+    pub fn flush(
+        &mut self,
+        all: bool,
+        out: &mut dyn FnMut(Keyed),
+        done: &mut Done,
+    ) -> Result<(), WorkerGone> {
+        for (w, worker) in self.workers.iter().enumerate() {
+            let next = self.spare.pop().unwrap_or_default();
+            let Some(slot) = self.filling.get_mut(w) else {
+                continue;
+            };
+            let batch = std::mem::replace(slot, next);
+            worker.to.send(batch).map_err(|_| WorkerGone)?;
+        }
+        self.pending += 1;
+        self.segments = 0;
+        self.bytes = 0;
+        let keep = if all { 0 } else { IN_FLIGHT - 1 };
+        while self.pending > keep {
+            self.collect(out, done)?;
+        }
+        Ok(())
+    }
+
+    /// The oldest pending batch's answers from every worker, merged.
+    fn collect(&mut self, out: &mut dyn FnMut(Keyed), done: &mut Done) -> Result<(), WorkerGone> {
+        let mut lists = Vec::with_capacity(self.workers.len());
+        for (w, worker) in self.workers.iter().enumerate() {
+            let mut a = worker.from.recv().map_err(|_| WorkerGone)?;
+            if let Some(s) = a.done.stats {
+                done.stats.get_or_insert_with(AnalyzerStats::default).add(&s);
+            }
+            // every worker read the same secrets: their warnings once
+            if w == 0 {
+                done.warnings.append(&mut a.done.warnings);
+            }
+            a.batch.clear();
+            self.spare.push(a.batch);
+            lists.push(a.reports.into_iter().peekable());
+        }
+        self.pending = self.pending.saturating_sub(1);
+        // each list is in key order: merge them
+        loop {
+            let mut best: Option<(usize, OrderKey)> = None;
+            for (i, l) in lists.iter_mut().enumerate() {
+                if let Some(k) = l.peek() {
+                    if best.is_none_or(|(_, b)| k.key < b) {
+                        best = Some((i, k.key));
+                    }
+                }
+            }
+            let Some((i, _)) = best else {
+                break;
+            };
+            if let Some(k) = lists.get_mut(i).and_then(|l| l.next()) {
+                out(k);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        // closing the channels ends the threads
+        let handles: Vec<_> = self.workers.iter_mut().filter_map(|w| w.handle.take()).collect();
+        self.workers.clear();
+        for h in handles {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A worker thread ended unexpectedly (it panicked).
+#[derive(Debug)]
+pub struct WorkerGone;

@@ -65,8 +65,30 @@ pub fn check(out: &Path, inputs: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes the selected flows' packets to `out`.
-pub fn extract(out: &Path, inputs: &[String], flows: &[ExtractFlow]) -> io::Result<Extracted> {
+/// Where an input's frames are in the capture it belongs to: several
+/// files read as one (`--join`) number their frames through; `group`
+/// tells the captures apart, `offset` is the frames of the capture's
+/// earlier files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Placement {
+    pub group: u64,
+    pub offset: u64,
+}
+
+/// Writes the selected flows' packets to `out`. `placement`: by input
+/// (missing: a capture of its own).
+pub fn extract(
+    out: &Path,
+    inputs: &[String],
+    flows: &[ExtractFlow],
+    placement: &[Placement],
+) -> io::Result<Extracted> {
+    let place = |i: usize| {
+        placement.get(i).copied().unwrap_or(Placement {
+            group: u64::MAX - i as u64,
+            offset: 0,
+        })
+    };
     let file = File::create(out).map_err(|e| err(format!("{}: {e}", out.display())))?;
     let mut w = BufWriter::with_capacity(1 << 16, file);
     let mut done = Extracted {
@@ -77,7 +99,18 @@ pub fn extract(out: &Path, inputs: &[String], flows: &[ExtractFlow]) -> io::Resu
     let mut pcap_header: Option<Vec<u8>> = None;
     let mut format: Option<CaptureFormat> = None;
     for (index, path) in inputs.iter().enumerate() {
-        let mine: Vec<&ExtractFlow> = flows.iter().filter(|f| f.input == index).collect();
+        // the flows of this input's capture, in this file's frame numbers
+        let here = place(index);
+        let mine: Vec<ExtractFlow> = flows
+            .iter()
+            .filter(|f| place(f.input).group == here.group && f.last_frame > here.offset)
+            .map(|f| ExtractFlow {
+                first_frame: f.first_frame.saturating_sub(here.offset).max(1),
+                last_frame: f.last_frame - here.offset,
+                ..*f
+            })
+            .collect();
+        let mine: Vec<&ExtractFlow> = mine.iter().collect();
         if mine.is_empty() {
             continue;
         }

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use crate::cli::Join;
+use crate::extract::Placement;
 use crate::shard::{self, Done, Keyed, Shard, Workers};
 use tlsclose_analysis::{AnalyzerConfig, AnalyzerStats, FlowLimits};
 use tlsclose_capture::{decode_segment, CaptureError, CaptureFormat, CaptureReader, Timestamp};
@@ -132,6 +133,8 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
         join: args.join,
         event: 0,
         group: None,
+        groups: 0,
+        placement: vec![Placement::default(); args.inputs.len()],
     };
     let mut failed = false;
     for (index, input) in args.inputs.iter().enumerate() {
@@ -158,11 +161,12 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
         Err(Failure::Output(e)) => return Err(e),
         Err(Failure::Input) => failed = true,
     }
+    let placement = std::mem::take(&mut reading.placement);
     drop(engine);
     out.pipeline.finish(&mut out.summary)?;
     if let Some(path) = &args.report.extract {
         let flows = out.pipeline.extract.take().unwrap_or_default();
-        let done = crate::extract::extract(path, &args.inputs, &flows)?;
+        let done = crate::extract::extract(path, &args.inputs, &flows, &placement)?;
         if !args.quiet {
             let _ = writeln!(
                 io::stderr(),
@@ -328,6 +332,10 @@ struct Reading<'e> {
     /// of the output.
     event: u64,
     group: Option<Group>,
+    /// Captures started.
+    groups: u64,
+    /// Each input's capture and frame offset in it (for `--extract`).
+    placement: Vec<Placement>,
 }
 
 impl Reading<'_> {
@@ -382,6 +390,7 @@ impl Reading<'_> {
             }
         }
         if self.group.is_none() {
+            self.groups += 1;
             self.event += 1;
             match &mut *self.engine {
                 Engine::Inline { shard, .. } => shard.reset(pcapng),
@@ -404,6 +413,12 @@ impl Reading<'_> {
         }
         if let Some(g) = &mut self.group {
             g.last_input = input;
+            if let Some(p) = self.placement.get_mut(input) {
+                *p = Placement {
+                    group: self.groups,
+                    offset: g.offset,
+                };
+            }
         }
         Ok(())
     }

@@ -2,17 +2,17 @@
 //! (filters, then the sinks).
 
 use crate::cli::Args;
+use crate::cli::Join;
+use crate::extract::Placement;
 use crate::pipeline::Pipeline;
 use crate::progress::{self, Progress};
+use crate::shard::{self, Done, Keyed, Shard, Workers};
 use crate::sink::InputInfo;
 use crate::summary::Summary;
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use crate::cli::Join;
-use crate::extract::Placement;
-use crate::shard::{self, Done, Keyed, Shard, Workers};
 use tlsclose_analysis::{AnalyzerConfig, AnalyzerStats, FlowLimits};
 use tlsclose_capture::{decode_segment, CaptureError, CaptureFormat, CaptureReader, Timestamp};
 use tlsclose_decrypt::KeyLog;
@@ -510,7 +510,13 @@ impl Reading<'_> {
     }
 
     /// Decryption Secrets Blocks read so far go to every share.
-    fn secrets(&mut self, reader: &mut CaptureReader, dsbs: &mut usize, input: &str, out: &mut Output<'_>) {
+    fn secrets(
+        &mut self,
+        reader: &mut CaptureReader,
+        dsbs: &mut usize,
+        input: &str,
+        out: &mut Output<'_>,
+    ) {
         for (kind, data) in reader.take_decryption_secrets() {
             *dsbs += 1;
             let source = format!("{input} (Decryption Secrets Block {dsbs})");

@@ -140,7 +140,12 @@ impl Shard {
     /// ([`share_config`]); `keys`: the key logs given (each thread has its
     /// own copy, so that secrets met in a capture reach each at the same
     /// point of the capture).
-    pub fn new(config: &AnalyzerConfig, shares: usize, owned: Vec<usize>, keys: Option<KeyLog>) -> Self {
+    pub fn new(
+        config: &AnalyzerConfig,
+        shares: usize,
+        owned: Vec<usize>,
+        keys: Option<KeyLog>,
+    ) -> Self {
         let mut s = Shard {
             analyzers: (0..shares).map(|_| None).collect(),
             config: share_config(config, shares),
@@ -292,7 +297,9 @@ impl Shard {
                 }
                 Item::Finish => {
                     let stats = self.finish(*event, out);
-                    done.stats.get_or_insert_with(AnalyzerStats::default).add(&stats);
+                    done.stats
+                        .get_or_insert_with(AnalyzerStats::default)
+                        .add(&stats);
                 }
                 Item::Start(pcapng) => self.reset(*pcapng),
             }
@@ -494,7 +501,9 @@ impl Workers {
         for (w, worker) in self.workers.iter().enumerate() {
             let mut a = worker.from.recv().map_err(|_| WorkerGone)?;
             if let Some(s) = a.done.stats {
-                done.stats.get_or_insert_with(AnalyzerStats::default).add(&s);
+                done.stats
+                    .get_or_insert_with(AnalyzerStats::default)
+                    .add(&s);
             }
             // every worker read the same secrets: their warnings once
             if w == 0 {
@@ -529,7 +538,11 @@ impl Workers {
 impl Drop for Workers {
     fn drop(&mut self) {
         // closing the channels ends the threads
-        let handles: Vec<_> = self.workers.iter_mut().filter_map(|w| w.handle.take()).collect();
+        let handles: Vec<_> = self
+            .workers
+            .iter_mut()
+            .filter_map(|w| w.handle.take())
+            .collect();
         self.workers.clear();
         for h in handles {
             let _ = h.join();

@@ -28,7 +28,12 @@ fn tlsclose(args: &[&str], inputs: &[PathBuf]) -> (Vec<Value>, String) {
         .args(inputs)
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let flows = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).expect("JSON"))
@@ -51,7 +56,10 @@ fn split(dir: &Path) -> Vec<PathBuf> {
         .expect("parts")
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("part")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("part"))
+        })
         .collect();
     parts.sort();
     parts
@@ -113,8 +121,30 @@ fn a_capture_split_by_editcap_gives_the_same_flows_as_the_whole() {
     let (a, b) = (dir.join("whole-x.pcap"), dir.join("parts-x.pcap"));
     let xa = a.to_string_lossy().into_owned();
     let xb = b.to_string_lossy().into_owned();
-    tlsclose(&["-q", "-f", "json", "--ending", "rst,fin-only", "--extract", &xa], &[whole()]);
-    tlsclose(&["-q", "-f", "json", "--ending", "rst,fin-only", "--extract", &xb], &parts);
+    tlsclose(
+        &[
+            "-q",
+            "-f",
+            "json",
+            "--ending",
+            "rst,fin-only",
+            "--extract",
+            &xa,
+        ],
+        &[whole()],
+    );
+    tlsclose(
+        &[
+            "-q",
+            "-f",
+            "json",
+            "--ending",
+            "rst,fin-only",
+            "--extract",
+            &xb,
+        ],
+        &parts,
+    );
     let (da, db) = (std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
     assert!(count_packets(&da) > 100);
     assert_eq!(da, db, "the same packets, byte for byte");
@@ -131,7 +161,10 @@ fn files_that_overlap_in_time_stay_separate_captures() {
     assert_eq!(without_file(&twice[..once.len()]), without_file(&once));
     assert_eq!(without_file(&twice[once.len()..]), without_file(&once));
     // --join always reads them as one (the copy is late retransmissions)
-    let (forced, _) = tlsclose(&["-q", "-f", "json", "--join", "always"], &[whole(), whole()]);
+    let (forced, _) = tlsclose(
+        &["-q", "-f", "json", "--join", "always"],
+        &[whole(), whole()],
+    );
     assert_ne!(forced.len(), twice.len());
 }
 

@@ -41,7 +41,11 @@ fn captures() -> Vec<PathBuf> {
 #[test]
 fn every_testdata_capture_gives_the_same_output_with_1_2_and_4_threads() {
     let caps = captures();
-    assert!(caps.len() > 100, "the testdata corpus ({} captures)", caps.len());
+    assert!(
+        caps.len() > 100,
+        "the testdata corpus ({} captures)",
+        caps.len()
+    );
     for cap in &caps {
         let keys = cap.with_file_name("sslkeys.log");
         let mut runs: Vec<Vec<&str>> = vec![vec!["-f", "json"], vec!["-f", "table"]];
@@ -91,6 +95,10 @@ fn a_generated_capture_gives_the_same_output_with_any_threads_and_limits() {
         }
     }
     // the evictions really happened in that run
-    let (_, err, _) = run(2, &["-f", "json", "--idle-timeout", "2", "--max-flows", "40"], &cap);
+    let (_, err, _) = run(
+        2,
+        &["-f", "json", "--idle-timeout", "2", "--max-flows", "40"],
+        &cap,
+    );
     assert!(String::from_utf8_lossy(&err).contains("flow table full"));
 }

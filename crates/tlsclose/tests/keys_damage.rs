@@ -5,7 +5,6 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use tlsclose_testkit::capture::{pcap_records, write};
 use tlsclose_testkit::cli::{flows, output};
 use tlsclose_testkit::{case, tlsclose};

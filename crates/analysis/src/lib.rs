@@ -1,5 +1,5 @@
 //! The verdict: joins TCP events and TLS records into how each TLS
-//! connection ended, following `spec/endings.md`.
+//! connection ended, following `docs/ENDINGS.md`.
 //!
 //! [`FlowState`] is a per-flow state machine that does no I/O: the TCP flow
 //! table feeds it segments, in-order bytes, gaps, FINs and RSTs; it runs a

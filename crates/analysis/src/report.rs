@@ -154,7 +154,7 @@ pub enum AlertLabel {
     Read(Alert),
     /// An encrypted alert nothing could be deduced from.
     Encrypted,
-    /// Deduced without keys (spec: keyless inference).
+    /// Deduced without keys (docs/ENDINGS.md, "Without keys").
     InferredCloseNotify,
     InferredFatal,
 }

@@ -1,6 +1,5 @@
 //! From the facts of a finished flow to its [`FlowReport`]
-//! (docs/ENDINGS.md: "Reading encrypted alerts without keys" and "The
-//! ending, first match wins").
+//! (docs/ENDINGS.md: "Without keys" and "The ending, first match wins").
 
 use crate::flow::{AlertBody, DirFacts, FlowState, RecentRecord};
 use crate::keyed::{KeyedDir, KeyedFlow};
@@ -179,7 +178,7 @@ fn set_label(labels: &mut [AlertLabel], at: Option<usize>, label: AlertLabel) {
     }
 }
 
-/// Which direction is the client's (spec: "Flow and direction").
+/// Which direction is the client's (docs/ENDINGS.md, "Roles").
 fn client_dir(fin: &Finished<FlowState>) -> Dir {
     let f = &fin.consumer;
     if let Some(d) = f.syn_dir {
@@ -285,7 +284,7 @@ impl<'a> Judged<'a> {
         first
     }
 
-    /// The ending and who closed (spec: "The ending, first match wins").
+    /// The ending and who closed (docs/ENDINGS.md, "The ending, first match wins").
     fn ending(&self, first: Option<FirstTeardown>) -> (Ending, Closer) {
         let dac = self.sides.iter().any(|s| s.data_after_alert.is_some());
         match first {
@@ -449,7 +448,7 @@ impl<'a> Judged<'a> {
                 decrypted: r.decrypted.is_some(),
             };
         }
-        // an alert deduced without keys (spec: keyless inference)
+        // an alert deduced without keys (docs/ENDINGS.md, "Without keys")
         let inferred = |found: Option<Found>| {
             found.is_some_and(|f| f.how == CloseNotify::Inferred && f.index == r.index)
         };

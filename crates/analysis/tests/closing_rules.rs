@@ -1,7 +1,7 @@
 //! Who started the close (`initiator`), whether a close_notify was answered
 //! (`close_notify_answered`) and keep-alive races (`keepalive_race`,
-//! `race_window_s`), one scripted connection each (spec/endings.md, the
-//! attributes beside the ending), driven through the analyzer with
+//! `race_window_s`), one scripted connection each (docs/ENDINGS.md, "Who
+//! started the close, and keep-alive races"), driven through the analyzer with
 //! hand-made segments and a settable clock.
 
 mod common;

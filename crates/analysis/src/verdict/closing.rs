@@ -1,5 +1,6 @@
 //! Who started the close, whether a close_notify was answered, and the
-//! keep-alive race (spec/endings.md, the attributes beside the ending).
+//! keep-alive race (docs/ENDINGS.md, "Who started the close, and keep-alive
+//! races").
 //!
 //! A keep-alive race: the side that closed first (the initiator) had sent
 //! its close_notify or FIN, and afterwards, as seen at the capture point,

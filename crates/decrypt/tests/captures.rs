@@ -370,11 +370,8 @@ fn every_testdata_case_with_keys() {
     // a bare decrypter reads up to a renegotiation; switching to the new
     // handshake's keys is the analysis crate's (tlsclose/tests/keys_damage.rs)
     const RENEGOTIATED: &[&str] = &["keys-renegotiation-tls12"];
-    // key logs with RSA pre-master secrets (see below)
-    const RSA_KEY_EXCHANGE: &[&str] = &["keys-rsa-pms-tls12-ems", "keys-rsa-pms-tls12-no-ems"];
     let mut decrypted = 0;
     let mut flows = 0;
-    let mut rsa = 0;
     let mut problems = Vec::new();
     for dir in cases_with("expected-keys.jsonl", false) {
         let case = name_of(&dir);
@@ -439,12 +436,6 @@ fn every_testdata_case_with_keys() {
                         problems.push(format!("{case} {}: alerts {got:?}, expected {want:?}", k.0));
                     }
                 }
-                // an RSA key exchange: the master secret comes from the
-                // ClientKeyExchange and the transcript, the analysis
-                // crate's work (tlsclose/tests/keys_damage.rs reads these)
-                Err(_) if log.has_rsa() && RSA_KEY_EXCHANGE.contains(&case.as_str()) => {
-                    rsa += 1;
-                }
                 Err(why) => {
                     // without keys: the plaintext alerts, and nothing the
                     // expected line says was read with keys
@@ -466,8 +457,7 @@ fn every_testdata_case_with_keys() {
             }
         }
     }
-    println!("{decrypted} of {flows} expected flows decrypted ({rsa} RSA key exchanges left to tlsclose's tests)");
-    assert_eq!(rsa, RSA_KEY_EXCHANGE.len(), "each RSA case met once");
+    println!("{decrypted} of {flows} expected flows decrypted");
     assert!(problems.is_empty(), "{problems:#?}");
     assert!(
         flows >= 130 && decrypted >= 120,

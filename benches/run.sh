@@ -1,77 +1,152 @@
 #!/usr/bin/env bash
-# Regenerates docs/PERFORMANCE.md's figures: generates the captures with the
-# shared generator, times tlsclose against tshark and `cat` with hyperfine,
-# measures peak memory with /usr/bin/time, and checks the verdicts against
-# the generator's truth files. Prints a Markdown table on stdout.
+# Regenerates docs/PERFORMANCE.md's table: generates the captures with the
+# shared generator (reused when present), then for each file one hyperfine
+# run side by side: tlsclose on one thread and on all cores in every format
+# (json, table, csv, markdown), tshark's field dump (once), `tcpdump -r F
+# -w /dev/null` and `cat`; peak RSS of each from /usr/bin/time; the verdicts
+# checked against the generator's truth (benches/check_truth.py); and the
+# memory on bulk 1 GB against bulk 4 GB. Prints a Markdown table on stdout
+# (progress on stderr). About 5 minutes on a quiet 2-core machine once the
+# captures exist (generating bulk 4G takes longer: FLAT=0 skips it).
 #
-#   benches/run.sh [WORKDIR]        (default /tmp/bench; needs ~8 GB free)
+#   benches/run.sh [WORKDIR]        (default /tmp/bench; needs ~6 GB free)
 #
-# Environment: SIZES="bulk:1G tiny:200M" to choose files, RUNS=3,
-# FLAT=1 to add bulk 4G (memory flatness), TSHARK=0 to skip tshark.
+# Environment: RUNS=3 (hyperfine runs of each fast command), FILES="tiny:200M
+# bulk:1G", FLAT=1 (bulk 4G for memory), TSHARK=1, THREADS (default: nproc),
+# BUILD=0 (use target/release/tlsclose as it is).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 shared=${SHARED:-$repo/../shared}
 work=${1:-/tmp/bench}
 runs=${RUNS:-3}
-sizes=${SIZES:-"bulk:1G tiny:200M"}
-[ "${FLAT:-0}" = 1 ] && sizes="$sizes bulk:4G"
+files=${FILES:-"tiny:200M bulk:1G"}
+threads=${THREADS:-$(nproc)}
 mkdir -p "$work"
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "missing $1 (apt-get install $2)" >&2; exit 1; }; }
 need hyperfine hyperfine
 need /usr/bin/time time
+need tcpdump tcpdump
 [ "${TSHARK:-1}" = 1 ] && need tshark tshark
 
-(cd "$repo" && cargo build --release -q -p tlsclose)
+[ "${BUILD:-1}" = 1 ] && (cd "$repo" && cargo build --release -q -p tlsclose)
 bin=$repo/target/release/tlsclose
+say() { echo "run.sh: $*" >&2; }
+
+# the capture of a profile and size, generated once
+capture() {
+  local f="$work/$1-$2.pcap"
+  if [ ! -s "$f" ]; then
+    say "generating $f"
+    python3 "$shared/bench/mkbench.py" --profile "$1" --size "$2" -o "$f" -q
+  fi
+  echo "$f"
+}
 
 tshark_fields="tshark -n -Y 'tls.record.content_type==21 || tcp.flags.fin==1 || tcp.flags.reset==1' -T fields -E separator=/t -e frame.number -e tcp.stream -e ip.src -e tcp.srcport -e ip.dst -e tcp.dstport -e tcp.flags.syn -e tcp.flags.fin -e tcp.flags.reset -e tls.record.content_type -e tls.record.length"
 
-# mean seconds of one hyperfine command (from its JSON export)
-mean() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][0]['mean'])" "$1"; }
-# peak RSS in MB of a command
-rss() { /usr/bin/time -f %M bash -c "$1 > /dev/null" 2>&1 >/dev/null | tail -1 | awk '{printf "%.0f", $1/1024}'; }
+# peak RSS in MB of a shell command (its output to /dev/null)
+rss() { /usr/bin/time -f %M bash -c "$1 > /dev/null 2>&1" 2>&1 | tail -1 | awk '{printf "%.0f", $1/1024}'; }
 
-rows=()
-row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); }
+results="$work/results.jsonl"
+: > "$results"
+# note KEY VALUE...: one JSON line for the table below
+note() { python3 -c 'import json,sys; a=sys.argv[1:]; print(json.dumps(dict(zip(a[::2],a[1::2]))))' "$@" >> "$results"; }
 
-for spec in $sizes; do
+for spec in $files; do
   profile=${spec%%:*}; size=${spec#*:}
-  f="$work/$profile-$size.pcap"
-  [ -s "$f" ] || python3 "$shared/bench/mkbench.py" --profile "$profile" --size "$size" --jobs 1 -o "$f" -q
-  truth="${f%.pcap}.truth.json"
-  mb=$(python3 -c "import os,sys; print(os.path.getsize(sys.argv[1])/1e6)" "$f")
+  f=$(capture "$profile" "$size")
+  label="$profile $size"
   cat "$f" > /dev/null
-  "$bin" -f json "$f" > "$work/out.jsonl"
-  check=$(python3 "$here/check_truth.py" "$work/out.jsonl" "$truth" | tail -1)
+  say "$label: verdicts against the truth"
+  "$bin" -q -f json "$f" > "$work/out.jsonl"
+  check=$(python3 "$here/check_truth.py" "$work/out.jsonl" "${f%.pcap}.truth.json" | tail -1)
+  packets=$(tail -1 "$work/out.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["frames"])')
+  mb=$(python3 -c "import os,sys; print(os.path.getsize(sys.argv[1])/1e6)" "$f")
+  note kind file file "$label" mb "$mb" packets "$packets" check "$check"
 
-  hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/hf.json" "$bin -f json $f" >/dev/null
-  t=$(mean "$work/hf.json")
-  row "tlsclose -f json" "$profile $size" "$t" "$mb" "$(rss "$bin -f json $f")" "$check"
-
-  # hyperfine sends the command's output to /dev/null itself
-  hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/hf.json" "cat $f" >/dev/null
-  row "cat > /dev/null" "$profile $size" "$(mean "$work/hf.json")" "$mb" "$(rss "cat $f")" ""
-
-  if [ "$profile:$size" = "bulk:1G" ] || [ "$profile:$size" = "tiny:200M" ]; then
-    gzip -1 -c "$f" > "$f.gz"
-    hyperfine --warmup 1 --runs "$runs" --export-json "$work/hf.json" "$bin -f json $f.gz > /dev/null" >/dev/null
-    row "tlsclose (gzip -1 input)" "$profile $size" "$(mean "$work/hf.json")" "$mb" "$(rss "$bin -f json $f.gz")" ""
-    hyperfine --warmup 1 --runs "$runs" --export-json "$work/hf.json" "zcat $f.gz > /dev/null" >/dev/null
-    row "zcat > /dev/null" "$profile $size" "$(mean "$work/hf.json")" "$mb" "" ""
-    hyperfine --warmup 1 --runs "$runs" --export-json "$work/hf.json" "cat $f | $bin -f json - > /dev/null" >/dev/null
-    row "tlsclose - (stdin, fed by cat)" "$profile $size" "$(mean "$work/hf.json")" "$mb" "" ""
-    if [ "${TSHARK:-1}" = 1 ]; then
-      hyperfine --warmup 0 --runs 1 --export-json "$work/hf.json" "$tshark_fields -r $f > /dev/null" >/dev/null 2>&1
-      row "tshark (alert/FIN/RST field dump)" "$profile $size" "$(mean "$work/hf.json")" "$mb" "$(rss "$tshark_fields -r $f")" ""
-    fi
+  # one hyperfine run, every command side by side (each writes to /dev/null)
+  cmds=(
+    "$bin -q -j 1 -f json $f"
+    "$bin -q -j $threads -f json $f"
+    "$bin -q -j 1 -f table $f"
+    "$bin -q -j $threads -f table $f"
+    "$bin -q -j $threads -f csv $f"
+    "$bin -q -j $threads -f markdown $f"
+    "tcpdump -r $f -w /dev/null"
+    "cat $f"
+  )
+  names=(
+    "tlsclose -j 1 -f json" "tlsclose -j $threads -f json"
+    "tlsclose -j 1 -f table" "tlsclose -j $threads -f table"
+    "tlsclose -j $threads -f csv" "tlsclose -j $threads -f markdown"
+    "tcpdump -r F -w /dev/null" "cat"
+  )
+  say "$label: hyperfine (${#cmds[@]} commands, $runs runs each)"
+  hyperfine -N -i --warmup 1 --runs "$runs" --export-json "$work/hf.json" "${cmds[@]}" >/dev/null 2>&1
+  for i in "${!cmds[@]}"; do
+    note kind time file "$label" name "${names[$i]}" hf "$work/hf.json" index "$i" rss "$(rss "${cmds[$i]}")"
+  done
+  cp "$work/hf.json" "$work/hf-$profile-$size.json"
+  python3 - "$work/hf-$profile-$size.json" "$results" <<'EOF'
+import json, sys
+# resolve the hyperfine figures now (hf.json is overwritten per file)
+hf = json.load(open(sys.argv[1]))["results"]
+lines = [json.loads(l) for l in open(sys.argv[2])]
+for l in lines:
+    if l.get("hf") and l.get("index") is not None and "mean" not in l:
+        r = hf[int(l["index"])]
+        l["mean"], l["stddev"] = r["mean"], r.get("stddev") or 0.0
+        l["hf"] = None
+with open(sys.argv[2], "w") as out:
+    for l in lines:
+        out.write(json.dumps(l) + "\n")
+EOF
+  if [ "${TSHARK:-1}" = 1 ]; then
+    say "$label: tshark (once)"
+    hyperfine --warmup 0 --runs 1 --export-json "$work/ts.json" "$tshark_fields -r $f > /dev/null" >/dev/null 2>&1
+    t=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][0]['mean'])" "$work/ts.json")
+    note kind time file "$label" name "tshark field dump (1 run)" mean "$t" stddev 0 rss "$(rss "$tshark_fields -r $f")"
   fi
 done
 
-echo "| tool | file | wall time (s) | MB | max RSS (MB) | verdicts vs truth |"
-echo "|---|---|---|---|---|---|"
-for r in "${rows[@]}"; do
-  # add MB/s: columns are | tool | file | t | MB | rss | check |
-  echo "$r" | awk -F'|' '{t=$4+0; mb=$5+0; printf "|%s|%s| %.3f (%.0f MB/s) | %.0f |%s|%s|\n", $2, $3, t, (t>0? mb/t : 0), mb, $6, $7}'
-done
+if [ "${FLAT:-1}" = 1 ]; then
+  f1=$(capture bulk 1G)
+  f4=$(capture bulk 4G)
+  for fmt in json table; do
+    for j in 1 "$threads"; do
+      say "memory: -j $j -f $fmt on bulk 1G and 4G"
+      note kind mem name "tlsclose -j $j -f $fmt" rss1 "$(rss "$bin -q -j $j -f $fmt $f1")" rss4 "$(rss "$bin -q -j $j -f $fmt $f4")"
+    done
+  done
+fi
+
+python3 - "$results" "$threads" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+files = {l["file"]: l for l in lines if l["kind"] == "file"}
+print("| command | file | wall time (s) | packets/s | MB/s | max RSS (MB) | vs tshark |")
+print("|---|---|---|---|---|---|---|")
+for name in files:
+    info = files[name]
+    times = [l for l in lines if l["kind"] == "time" and l["file"] == name]
+    tshark = next((l["mean"] for l in times if l["name"].startswith("tshark")), None)
+    for l in times:
+        t = float(l["mean"])
+        pps = int(info["packets"]) / t if t else 0
+        mbs = float(info["mb"]) / t if t else 0
+        vs = f"{float(tshark) / t:.0f}×" if tshark and l["name"].startswith("tlsclose") else ""
+        sd = f" ± {float(l['stddev']):.3f}" if float(l.get("stddev") or 0) else ""
+        print(f"| {l['name']} | {name} | {t:.3f}{sd} | {pps/1e6:.2f} M | {mbs:.0f} | {l['rss']} | {vs} |")
+print()
+for name, info in files.items():
+    print(f"- {name}: {float(info['mb']):.0f} MB, {int(info['packets']):,} packets; verdicts: {info['check']}")
+mem = [l for l in lines if l["kind"] == "mem"]
+if mem:
+    print()
+    print("| command | max RSS bulk 1 GB (MB) | max RSS bulk 4 GB (MB) |")
+    print("|---|---|---|")
+    for l in mem:
+        print(f"| {l['name']} | {l['rss1']} | {l['rss4']} |")
+EOF

@@ -593,11 +593,10 @@ impl KeyedFlow {
                 });
             }
             if d.handshake_unkeyed > 0 {
-                out.push(format!(
-                    "keys: {} {side} handshake record(s) not read: the key log has no \
-                     {side} handshake traffic secret",
-                    d.handshake_unkeyed
-                ));
+                out.push(KeyNote::HandshakeUnkeyed {
+                    side,
+                    records: d.handshake_unkeyed,
+                });
             }
         }
         out

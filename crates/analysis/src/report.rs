@@ -371,6 +371,12 @@ pub enum KeyNote {
     /// Keys were given but the hellos were never read (a capture cut
     /// short, a snapshot length).
     HellosNotRead,
+    /// TLS 1.3: `records` handshake records of `side` not read, the key
+    /// log having only the application traffic secrets.
+    HandshakeUnkeyed {
+        side: Role,
+        records: u64,
+    },
 }
 
 /// A remark on how a verdict was reached (resynchronisation, limits

@@ -117,6 +117,12 @@ impl fmt::Display for KeyText<'_> {
             KeyNote::HellosNotRead => {
                 f.write_str("keys: the hellos were not read, so the key log could not be matched")
             }
+            KeyNote::HandshakeUnkeyed { side, records } => write!(
+                f,
+                "keys: {records} {side} handshake record(s) not read: the key log has no {side} \
+                 handshake traffic secret",
+                side = side.as_str()
+            ),
         }
     }
 }

@@ -147,3 +147,37 @@ fn limits_are_documented_in_help() {
         assert!(help.contains(flag), "{flag} in --help");
     }
 }
+
+#[test]
+fn idle_timeout_ends_a_quiet_flow_as_open() {
+    // a whole connection whose FINs come 20 s after its last record
+    let mut pkts = connection(
+        1,
+        T0,
+        &[
+            client_hello_record(b"idle.test"),
+            record(23, TLS1_2, &[1; 40]),
+        ],
+        &[record(23, TLS1_2, &[2; 40])],
+    );
+    let fin_at = pkts.len() - 3;
+    for p in &mut pkts[fin_at..] {
+        p.ts_us += 20_000_000;
+    }
+    let cap = write_capture("idle.pcap", pkts);
+    let ending = |args: &[&str]| {
+        let out = run(args, &cap);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let f = tlsclose_testkit::cli::flows(&out);
+        assert_eq!(f.len(), 1, "{f:?}");
+        (f[0]["ending"].clone(), f[0]["closer"].clone())
+    };
+    // the default timeout (300 s) waits for the FINs
+    assert_eq!(ending(&[]), ("fin-only".into(), "client".into()));
+    // 5 s: the flow ends as open before them (the late FINs alone are no
+    // TLS flow)
+    assert_eq!(
+        ending(&["--idle-timeout", "5"]),
+        ("open".into(), "none".into())
+    );
+}

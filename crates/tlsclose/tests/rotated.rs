@@ -5,41 +5,18 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn have(tool: &str) -> bool {
-    let found = Command::new(tool).arg("-v").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{tool} is needed under CI"
-        );
-        println!("skipped: {tool} not installed");
-    }
-    found
-}
+use tlsclose_testkit::capture::pcap_records;
+use tlsclose_testkit::cli::{flows, output, stderr};
+use tlsclose_testkit::{case, require_tool, tlsclose};
 
 fn whole() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/gen-mixed-1m/capture.pcap")
+    case("gen-mixed-1m/capture.pcap")
 }
 
 fn tlsclose(args: &[&str], inputs: &[PathBuf]) -> (Vec<Value>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tlsclose"))
-        .args(args)
-        .args(inputs)
-        .output()
-        .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let flows = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("JSON"))
-        .filter(|v| v.get("ending").is_some())
-        .collect();
-    (flows, String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = output(tlsclose!().args(args).args(inputs));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    (flows(&out), stderr(&out))
 }
 
 /// `editcap -c 400` of the generated capture, as pcap files in order.
@@ -78,10 +55,10 @@ fn without_file(flows: &[Value]) -> Vec<Value> {
 
 #[test]
 fn a_capture_split_by_editcap_gives_the_same_flows_as_the_whole() {
-    if !have("editcap") {
+    if !require_tool("editcap") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("tlsclose-rotated-{}", std::process::id()));
+    let dir = tlsclose_testkit::tmp("rotated", "parts");
     let _ = std::fs::remove_dir_all(&dir);
     let parts = split(&dir);
     assert!(parts.len() >= 5, "{} parts", parts.len());
@@ -168,14 +145,7 @@ fn files_that_overlap_in_time_stay_separate_captures() {
     assert_ne!(forced.len(), twice.len());
 }
 
-/// Packets in a little-endian microsecond pcap.
+/// Packets in a pcap.
 fn count_packets(d: &[u8]) -> u64 {
-    let mut off = 24;
-    let mut n = 0;
-    while off + 16 <= d.len() {
-        let incl = u32::from_le_bytes(d[off + 8..off + 12].try_into().expect("4")) as usize;
-        off += 16 + incl;
-        n += 1;
-    }
-    n
+    pcap_records(d).len() as u64
 }

@@ -1,21 +1,19 @@
 //! `--threads N`: the output is the same, byte for byte, for every N.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
-}
+use tlsclose_testkit::cli::output;
+use tlsclose_testkit::paths::testdata;
+use tlsclose_testkit::tlsclose;
 
 /// Standard output and error of one run.
 fn run(threads: usize, args: &[&str], input: &Path) -> (Vec<u8>, Vec<u8>, Option<i32>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tlsclose"))
-        .arg("-j")
-        .arg(threads.to_string())
-        .args(args)
-        .arg(input)
-        .output()
-        .expect("tlsclose runs");
+    let out = output(
+        tlsclose!()
+            .arg("-j")
+            .arg(threads.to_string())
+            .args(args)
+            .arg(input),
+    );
     (out.stdout, out.stderr, out.status.code())
 }
 

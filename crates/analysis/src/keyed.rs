@@ -37,7 +37,7 @@ const MAX_DECRYPTED_HANDSHAKE: usize = 1 << 16;
 
 /// Most handshake bytes kept to hash for an extended master secret (from a
 /// logged pre-master secret): ClientHello through ClientKeyExchange.
-const MAX_TRANSCRIPT: usize = 1 << 18;
+const MAX_TRANSCRIPT: usize = 1 << 16;
 
 /// Bodies kept for TLS 1.1/1.2 flows with keys: enough for any alert or
 /// Finished record, whatever the protection.

@@ -338,6 +338,36 @@ def w_stack(c):
     return 1, eth(0x8847, mpls([300], gr), tags=[(0x8100, 8)], forward=c.forward)
 
 
+def fragment_v4(eth_frame, size, reverse):
+    """The outer IPv4 datagram of an Ethernet frame in fragments of `size`
+    payload bytes (a multiple of 8), each in its own Ethernet frame."""
+    head, ip = eth_frame[:14], eth_frame[14:]
+    ihl = (ip[0] & 0x0F) * 4
+    payload = ip[ihl:]
+    if len(payload) <= size:
+        return [eth_frame]
+    out = []
+    for at in range(0, len(payload), size):
+        chunk = payload[at : at + size]
+        more = at + size < len(payload)
+        h = bytearray(ip[:ihl])
+        struct.pack_into("!H", h, 2, ihl + len(chunk))
+        struct.pack_into("!H", h, 6, (at // 8) | (0x2000 if more else 0))
+        struct.pack_into("!H", h, 10, 0)
+        struct.pack_into("!H", h, 10, csum(bytes(h)))
+        out.append(head + bytes(h) + chunk)
+    return out[::-1] if reverse else out
+
+
+def w_gtpu_fragmented(c):
+    teid = 0x1000 if c.forward else 0x2000
+    whole = eth(0x0800, udp(False, 2152, 2152, gtpu(teid, c.ip, c.index), c.forward))
+    # the outer datagram fragmented (as a GTP-U path with a small MTU does),
+    # every other one with its fragments in reverse order
+    whole = whole[:14] + ipv4(17, whole[34:], whole[26:30], whole[30:34], c.index)
+    return 1, fragment_v4(whole, 256, c.index % 2 == 0)
+
+
 def w_nflog(c):
     return 239, nflog(c.ip)
 
@@ -387,6 +417,9 @@ CASES = [
     ("tunnel-gtpu", SAMPLE, w_gtpu,
      "GTP-U (3GPP TS 29.281, UDP 2152) G-PDUs with sequence numbers and two chained extension headers "
      "(UDP Port, then PDU Session Container)", []),
+    ("tunnel-gtpu-fragmented", SAMPLE, w_gtpu_fragmented,
+     "GTP-U whose outer IPv4 datagrams are fragmented (256-byte fragments, every other datagram's fragments "
+     "in reverse order), reassembled before decoding", []),
     ("tunnel-vlan-nested", V6, w_vlan_nested,
      "VLAN tags at two levels: QinQ (0x9100, 0x8100) outside a VXLAN tunnel whose inner Ethernet frame has "
      "802.1ad + 802.1Q tags", []),
@@ -437,10 +470,11 @@ def main():
             if first_src is None:
                 first_src = ip[12:16] if ip[0] >> 4 == 4 else ip[8:24]
             forward = (ip[12:16] if ip[0] >> 4 == 4 else ip[8:24]) == first_src
-            link, frame = wrap(Ctx(i + 1, ip, forward))
+            link, frames = wrap(Ctx(i + 1, ip, forward))
             assert out_link in (None, link)
             out_link = link
-            out.append((sec, frac, orig - len(data), frame))
+            for frame in frames if isinstance(frames, list) else [frames]:
+                out.append((sec, frac, orig - len(data), frame))
         dst = os.path.join(TESTDATA, name)
         os.makedirs(dst, exist_ok=True)
         cap = os.path.join(dst, "capture.pcap")
@@ -454,6 +488,10 @@ def main():
         if check:
             plain = tshark_tcp(src_cap, [])
             wrapped = tshark_tcp(cap, extra)
+            if len(out) != len(records):
+                # fragments: the frame numbers change, the segments do not
+                plain = [line.split("\t", 1)[1] for line in plain]
+                wrapped = [line.split("\t", 1)[1] for line in wrapped]
             if plain != wrapped or not plain:
                 raise SystemExit(f"{name}: tshark decodes different TCP segments than in {source}")
             opts = f" (with `{' '.join(extra)}`)" if extra else ""

@@ -36,12 +36,14 @@
 #![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
 
 mod decode;
+mod defrag;
 mod prefetch;
 pub mod raw;
 mod reader;
 mod types;
 
-pub use decode::{decode_segment, SkipReason};
+pub use decode::{decode_segment, SkipReason, MAX_LAYERS};
+pub use defrag::{DefragStats, Defragmenter};
 pub use prefetch::{is_live, is_live_type, stdin_is_live, Prefetch};
 pub use reader::{CaptureError, CaptureFormat, CaptureReader, ReaderStats};
 pub use types::{Endpoint, Frame, LinkType, Segment, TcpFlags, Timestamp};

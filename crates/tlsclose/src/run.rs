@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tlsclose_analysis::{AnalyzerConfig, AnalyzerStats, FlowLimits};
-use tlsclose_capture::{decode_segment, CaptureError, CaptureFormat, CaptureReader, Timestamp};
+use tlsclose_capture::{CaptureError, CaptureFormat, CaptureReader, Defragmenter, Timestamp};
 use tlsclose_decrypt::KeyLog;
 use tlsclose_tcp::{CaptureClock, ClockConfig, FlowTableConfig, SegMeta, SWEEP_INTERVAL_NS};
 use tlsclose_tls::HelloLimits;
@@ -576,6 +576,9 @@ fn read_one(
     let mut begun = false;
     let mut last_frame = 0u64;
     let mut last_ts = None;
+    // IP fragments (of a tunnel, mostly) are held until their datagram is
+    // whole (capture/src/defrag.rs)
+    let mut defrag = Defragmenter::new();
     loop {
         match reader.next_frame() {
             Ok(Some(frame)) => {
@@ -604,7 +607,7 @@ fn read_one(
                         out.warn(&format!("{input}: {w}"));
                     }
                 }
-                match decode_segment(&frame) {
+                match defrag.decode(&frame) {
                     Ok(seg) => reading.segment(&seg, frame.number, ts, out)?,
                     Err(why) => {
                         *out.summary

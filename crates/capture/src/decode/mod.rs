@@ -118,14 +118,38 @@ fn clipped(b: &[u8], at: usize, len: usize) -> Result<&[u8], SkipReason> {
     Ok(rest.get(..len).unwrap_or(rest))
 }
 
-/// Decodes the headers of a frame down to its innermost TCP segment.
+/// Decodes the headers of a frame down to its innermost TCP segment. An IP
+/// fragment (at any depth) is [`SkipReason::IpFragment`]; see
+/// [`crate::Defragmenter`] to reassemble them.
 pub fn decode_segment<'a>(frame: &Frame<'a>) -> Result<Segment<'a>, SkipReason> {
+    match decode(frame) {
+        Ok(s) => Ok(s),
+        Err(Stop::Skip(why)) => Err(why),
+        Err(Stop::Fragment(_)) => Err(SkipReason::IpFragment),
+    }
+}
+
+/// Why decoding stopped short of a segment.
+pub(crate) enum Stop<'a> {
+    Skip(SkipReason),
+    /// An IP fragment: the IP header and what was captured of it.
+    Fragment(&'a [u8]),
+}
+
+impl From<SkipReason> for Stop<'_> {
+    fn from(why: SkipReason) -> Self {
+        Stop::Skip(why)
+    }
+}
+
+pub(crate) fn decode<'a>(frame: &Frame<'a>) -> Result<Segment<'a>, Stop<'a>> {
     let mut next = link::link_layer(frame.link, frame.data)?;
     for _ in 0..MAX_LAYERS {
         next = match next {
             Next::Ip(kind, b) => match ip(kind, b)? {
                 Inner::Tcp(ip, ip_bytes, tcp) => return Ok(segment(frame, &ip, ip_bytes, &tcp)),
                 Inner::Next(n) => n,
+                Inner::Fragment(b) => return Err(Stop::Fragment(b)),
             },
             Next::Ethernet(b) => link::ethernet(b)?,
             Next::EtherType(t, b) => link::ethertype(t, b)?,
@@ -133,13 +157,15 @@ pub fn decode_segment<'a>(frame: &Frame<'a>) -> Result<Segment<'a>, SkipReason> 
             Next::Mpls(b) => link::mpls(b)?,
         };
     }
-    Err(SkipReason::TooDeep)
+    Err(Stop::Skip(SkipReason::TooDeep))
 }
 
 /// What an IP header holds.
 enum Inner<'a> {
     Tcp(LaxIpSlice<'a>, &'a [u8], TcpSlice<'a>),
     Next(Next<'a>),
+    /// The IP datagram is a fragment.
+    Fragment(&'a [u8]),
 }
 
 /// IP protocol numbers of encapsulations.
@@ -161,7 +187,7 @@ fn ip(kind: Ip, b: &[u8]) -> Result<Inner<'_>, SkipReason> {
     let (ip, stop) = LaxIpSlice::from_slice(b).map_err(|_| SkipReason::Malformed)?;
     let pl = ip.payload();
     if pl.fragmented {
-        return Err(SkipReason::IpFragment);
+        return Ok(Inner::Fragment(b));
     }
     if stop.is_some() {
         // An extension header is cut or invalid: the transport is unknown.

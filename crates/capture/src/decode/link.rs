@@ -18,6 +18,10 @@ const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
 pub(super) const ETHERTYPE_PPP: u16 = 0x880B;
 /// Transparent Ethernet bridging (an Ethernet frame; GRE, Geneve).
 pub(super) const ETHERTYPE_TEB: u16 = 0x6558;
+/// Cisco VN-Tag and IEEE 802.1BR E-Tag: a 4- or 6-byte tag, then the next
+/// ethertype.
+const ETHERTYPE_VNTAG: u16 = 0x8926;
+const ETHERTYPE_ETAG: u16 = 0x893F;
 /// 802.1ah provider backbone bridging: an I-TAG, then an Ethernet frame.
 const ETHERTYPE_PBB: u16 = 0x88E7;
 pub(super) const ETHERTYPE_ERSPAN_2: u16 = 0x88BE;
@@ -146,6 +150,8 @@ pub(super) fn ethertype(t: u16, b: &[u8]) -> Result<Next<'_>, SkipReason> {
         ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD | ETHERTYPE_QINQ_OLD2 => {
             Next::EtherType(be16(b, 2)?, from(b, 4)?)
         }
+        ETHERTYPE_VNTAG => Next::EtherType(be16(b, 4)?, from(b, 6)?),
+        ETHERTYPE_ETAG => Next::EtherType(be16(b, 6)?, from(b, 8)?),
         ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => Next::Mpls(b),
         ETHERTYPE_PPPOE_SESSION => return pppoe(b),
         ETHERTYPE_PPP => Next::Ppp(b),

@@ -652,3 +652,14 @@ fn nflog_in_either_host_byte_order() {
         );
     }
 }
+
+#[test]
+fn vn_tag_and_e_tag() {
+    let ip = ipv4_tcp(PAYLOAD);
+    let mut vn = vec![0x80, 0x01, 0x00, 0x02, 0x08, 0x00];
+    vn.extend_from_slice(&ip);
+    check_v4(&decode(LinkType::ETHERNET, &ethernet(0x8926, &vn)).expect("VN-Tag"));
+    let mut e = vec![0, 0, 0x10, 0x01, 0, 0, 0x08, 0x00];
+    e.extend_from_slice(&ip);
+    check_v4(&decode(LinkType::ETHERNET, &ethernet(0x893f, &e)).expect("E-Tag"));
+}

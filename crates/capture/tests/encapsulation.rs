@@ -7,7 +7,9 @@
 //! which builds the testdata/tunnel-* cases checked against tshark).
 
 use proptest::prelude::*;
-use tlsclose_capture::{decode_segment, CaptureReader, Frame, LinkType, Segment, Timestamp};
+use tlsclose_capture::{
+    decode_segment, CaptureReader, Defragmenter, Frame, LinkType, Segment, SkipReason, Timestamp,
+};
 
 /// The plain captures whose frames are wrapped: IPv4 and IPv6, and frames
 /// cut by the snapshot length.
@@ -125,6 +127,12 @@ enum Link {
 enum Pkt {
     L2(Vec<u8>),
     L3(Vec<u8>),
+}
+
+impl Pkt {
+    fn into_l3(self) -> Vec<u8> {
+        to_l3(self)
+    }
 }
 
 fn ethertype_of(ip: &[u8]) -> u16 {
@@ -421,6 +429,26 @@ fn frame_of(p: Pkt, link: Link) -> (Vec<u8>, LinkType) {
     }
 }
 
+/// The outermost IPv4 datagram `ip` in fragments of `size` payload bytes.
+fn fragments(ip: &[u8], size: usize) -> Vec<Vec<u8>> {
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    let payload = &ip[ihl..];
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < payload.len() {
+        let end = (at + size).min(payload.len());
+        let mut h = ip[..ihl].to_vec();
+        h[2..4].copy_from_slice(&((ihl + end - at) as u16).to_be_bytes());
+        h[4..6].copy_from_slice(&0x4242u16.to_be_bytes());
+        let more = if end < payload.len() { 0x2000 } else { 0 };
+        h[6..8].copy_from_slice(&((at / 8) as u16 | more).to_be_bytes());
+        h.extend_from_slice(&payload[at..end]);
+        out.push(h);
+        at = end;
+    }
+    out
+}
+
 fn link() -> impl Strategy<Value = Link> {
     prop::sample::select(vec![
         Link::Ethernet,
@@ -460,6 +488,53 @@ fn key(s: &Segment<'_>) -> impl PartialEq + std::fmt::Debug {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The same with the outermost IPv4 datagram fragmented, the fragments
+    /// in any order, through the reassembly.
+    #[test]
+    fn any_fragmented_stack_gives_the_plain_segments(
+        source in 0..SOURCES.len(),
+        stack in prop::collection::vec(encap(), 1..=4),
+        words in 1usize..40,
+        reverse in any::<bool>(),
+    ) {
+        let plain = load(SOURCES[source]);
+        let mut defrag = Defragmenter::new();
+        for (i, (data, orig)) in plain.frames.iter().enumerate() {
+            let want = decode_segment(&frame(data, LinkType::ETHERNET, *orig))
+                .map(|s| format!("{:?}", key(&s)));
+            let mut p = Pkt::L2(data.clone());
+            for e in &stack {
+                p = apply(*e, p);
+            }
+            // an IPv4 datagram outermost: IPv4-in-IPv4 if need be
+            let ip = to_l3(p);
+            let ip = if ip[0] >> 4 == 4 { ip } else { apply(Encap::IpIp { v6: false }, Pkt::L3(ip)).into_l3() };
+            let missing = orig.saturating_sub(data.len() as u32);
+            if missing > 0 {
+                continue; // a cut datagram cannot be reassembled
+            }
+            let mut frags = fragments(&ip, words * 8);
+            if reverse {
+                frags.reverse();
+            }
+            let last = frags.len() - 1;
+            for (n, f) in frags.iter().enumerate() {
+                let got = defrag
+                    .decode(&frame(f, LinkType::RAW, f.len() as u32))
+                    .map(|s| format!("{:?}", key(&s)));
+                if n < last {
+                    prop_assert_eq!(got, Err(SkipReason::IpFragment), "frame {} piece {}", i + 1, n);
+                } else {
+                    match (&want, &got) {
+                        (Ok(w), Ok(g)) => prop_assert_eq!(w, g, "frame {}", i + 1),
+                        (Err(_), Err(_)) => {}
+                        _ => prop_assert!(false, "frame {}: {:?} plain, {:?} reassembled", i + 1, want, got),
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn any_stack_gives_the_plain_segments(

@@ -17,6 +17,7 @@ Python standard library only. Usage: scripts/make-tunnels.py [--no-check]
 (from the repository root).
 """
 
+import json
 import os
 import shutil
 import struct
@@ -463,6 +464,9 @@ def main():
         first_src = None
         out = []
         out_link = None
+        # the frame number, in the wrapped capture, that completes each
+        # source frame (its last fragment when it is fragmented)
+        renumber = {}
         for i, (sec, frac, orig, data) in enumerate(records):
             ip = inner_ip(data)
             if ip is None:
@@ -475,15 +479,30 @@ def main():
             out_link = link
             for frame in frames if isinstance(frames, list) else [frames]:
                 out.append((sec, frac, orig - len(data), frame))
+            renumber[i + 1] = len(out)
         dst = os.path.join(TESTDATA, name)
         os.makedirs(dst, exist_ok=True)
         cap = os.path.join(dst, "capture.pcap")
         write_pcap(cap, out_link, nsec, out)
         copied = []
         for f in ("expected.jsonl", "sslkeys.log", "expected-keys.jsonl"):
-            if os.path.exists(os.path.join(src_dir, f)):
+            if not os.path.exists(os.path.join(src_dir, f)):
+                continue
+            copied.append(f)
+            if len(out) == len(records) or not f.endswith(".jsonl"):
                 shutil.copyfile(os.path.join(src_dir, f), os.path.join(dst, f))
-                copied.append(f)
+                continue
+            # fragments: the same verdicts, frame numbers in this capture's
+            # numbering (a source frame's segment is decoded at the fragment
+            # that completes it)
+            with open(os.path.join(src_dir, f)) as src, open(os.path.join(dst, f), "w") as w:
+                for line in src:
+                    if line.strip().startswith("{"):
+                        d = json.loads(line)
+                        if isinstance(d.get("teardown_frame"), int):
+                            d["teardown_frame"] = renumber[d["teardown_frame"]]
+                        line = json.dumps(d) + "\n"
+                    w.write(line)
         checked = ""
         if check:
             plain = tshark_tcp(src_cap, [])
@@ -495,7 +514,7 @@ def main():
             if plain != wrapped or not plain:
                 raise SystemExit(f"{name}: tshark decodes different TCP segments than in {source}")
             opts = f" (with `{' '.join(extra)}`)" if extra else ""
-            checked = (f" Checked with {version}{opts}: it decodes the inner TCP of all "
+            checked = (f" Checked with {version.rstrip('.')}{opts}: it decodes the inner TCP of all "
                        f"{len(plain)} frames with the same ports, raw sequence and acknowledgment "
                        f"numbers, flags and lengths as in `{source}`.")
         with open(os.path.join(dst, "README.md"), "w") as f:
@@ -504,7 +523,9 @@ def main():
                 f"{what}. Outer addresses 192.0.2.1/2 or 2001:db8::1/2 follow the inner direction. "
                 f"Made by scripts/make-tunnels.py. The expected verdicts are the unwrapped capture's "
                 f"({', '.join(copied)} copied from `{source}`): the encapsulation must change nothing."
-                f"{checked}\n"
+                + (" Frame numbers (`teardown_frame`) are translated to this capture's numbering: "
+                   "the fragment that completes a source frame's datagram." if len(out) != len(records) else "")
+                + f"{checked}\n"
             )
         print(f"{name}: {len(out)} frames, link type {out_link}")
 

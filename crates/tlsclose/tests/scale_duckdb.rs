@@ -121,7 +121,10 @@ fn the_duckdb_session_reproduces_group_by_server_and_the_races() {
             s["server_idle_timeout_s"]
         );
         let closes = g["server_idle_timeout_closes"].as_u64().expect("closes");
-        assert_eq!(s["server_idle_timeout_closes"].as_u64().unwrap_or(0), closes);
+        assert_eq!(
+            s["server_idle_timeout_closes"].as_u64().unwrap_or(0),
+            closes
+        );
         races += g["keepalive_races"].as_u64().expect("races");
         timeouts += u64::from(!g["server_idle_timeout_s"].is_null());
     }
@@ -132,5 +135,8 @@ fn the_duckdb_session_reproduces_group_by_server_and_the_races() {
     // SCALE.md quotes the SQL it runs
     let doc = std::fs::read_to_string(workspace().join("docs/SCALE.md")).expect("SCALE.md");
     let sql_text = std::fs::read_to_string(&sql).expect("sql");
-    assert!(doc.contains(sql_text.trim()), "docs/SCALE.md quotes the SQL file");
+    assert!(
+        doc.contains(sql_text.trim()),
+        "docs/SCALE.md quotes the SQL file"
+    );
 }

@@ -84,7 +84,10 @@ fn every_json_object_follows_docs_schema_json() {
     println!("{report}");
     assert!(ok, "{report}");
     for kind in ["flow", "group", "finding", "summary"] {
-        assert!(report.contains(&format!("{kind} ")), "no {kind} lines: {report}");
+        assert!(
+            report.contains(&format!("{kind} ")),
+            "no {kind} lines: {report}"
+        );
     }
 }
 

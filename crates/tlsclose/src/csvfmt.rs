@@ -95,7 +95,7 @@ pub fn field(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-pub fn write_row<W: Write, S: AsRef<str>>(
+pub fn write_row<W: Write + ?Sized, S: AsRef<str>>(
     out: &mut W,
     cells: impl IntoIterator<Item = S>,
 ) -> io::Result<()> {

@@ -7,7 +7,8 @@ use crate::human::{format_secs, percent};
 use crate::idle::{IdleCloses, IdleTimeout};
 use crate::md;
 use crate::report_args::GroupBy;
-use crate::sink::{new_table, Flow, ReportSink, RunEnd, SummaryLine};
+use crate::sink::{Flow, ReportSink, RunEnd, SummaryLine};
+use crate::table::{clean, Align, Column, Table};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
@@ -144,16 +145,27 @@ impl Groups {
     }
 
     /// Header and rows for people (table and Markdown), cells unescaped.
-    pub fn human_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let mut header = vec![self.key_title().to_string(), "flows".to_string()];
-        header.extend(Ending::ALL.iter().map(|e| e.to_string()));
-        header.extend([
-            "closed by\nclient / server / none".to_string(),
-            "close_notify\nfrom client".to_string(),
-            "close_notify\nfrom server".to_string(),
-            "idle before close\nmedian / max".to_string(),
-            "keep-alive\nraces".to_string(),
-            "idle timeout (closes)\nserver / client".to_string(),
+    pub fn table(&self) -> Table {
+        // what a narrow terminal drops first: the higher drop order
+        let mut columns = vec![
+            Column::new(self.key_title(), Align::Left, 0),
+            Column::new("flows", Align::Right, 0),
+        ];
+        columns.extend(Ending::ALL.iter().map(|e| {
+            let drop_order = match e {
+                Ending::CloseNotifyThenFin => 0,
+                Ending::FinOnly | Ending::Rst => 1,
+                Ending::DataAfterAlert | Ending::Open => 2,
+            };
+            Column::new(e.as_str(), Align::Right, drop_order)
+        }));
+        columns.extend([
+            Column::new("closed by\nclient / server / none", Align::Right, 3),
+            Column::new("close_notify\nfrom client", Align::Right, 4),
+            Column::new("close_notify\nfrom server", Align::Right, 4),
+            Column::new("idle before close\nmedian / max", Align::Right, 5),
+            Column::new("keep-alive\nraces", Align::Right, 3),
+            Column::new("idle timeout (closes)\nserver / client", Align::Right, 5),
         ]);
         let share = |n: u64, of: u64| {
             if n == 0 {
@@ -166,7 +178,7 @@ impl Groups {
             .sorted()
             .into_iter()
             .map(|(k, s)| {
-                let mut row = vec![k.to_string(), s.flows.to_string()];
+                let mut row = vec![clean(k), s.flows.to_string()];
                 row.extend(Ending::ALL.iter().map(|&e| share(s.count(e), s.flows)));
                 row.push(format!(
                     "{} / {} / {}",
@@ -189,32 +201,15 @@ impl Groups {
                 row
             })
             .collect();
-        (header, rows)
+        Table { columns, rows }
     }
 
     /// The groups as a GitHub-flavoured table.
     pub fn markdown(&self) -> String {
-        let (header, rows) = self.human_rows();
-        let header: Vec<String> = header.iter().map(|h| h.replace('\n', " ")).collect();
-        let header: Vec<(&str, md::Align)> = header
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                (
-                    h.as_str(),
-                    if i == 0 {
-                        md::Align::Left
-                    } else {
-                        md::Align::Right
-                    },
-                )
-            })
-            .collect();
-        let rows: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| r.iter().map(|c| md::escape(c)).collect())
-            .collect();
-        md::table(&header, &rows)
+        let mut out = Vec::new();
+        // writing to memory cannot fail
+        let _ = self.table().to_markdown(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
     }
 
     fn machine_rows(&self) -> Vec<GroupLine<'_>> {
@@ -393,14 +388,17 @@ pub struct GroupSink<W: Write> {
     out: W,
     format: Format,
     groups: Groups,
+    /// Columns of the terminal the table must fit (None: any width).
+    width: Option<usize>,
 }
 
 impl<W: Write> GroupSink<W> {
-    pub fn new(out: W, format: Format, by: GroupBy) -> Self {
+    pub fn new(out: W, format: Format, by: GroupBy, width: Option<usize>) -> Self {
         GroupSink {
             out,
             format,
             groups: Groups::new(by),
+            width,
         }
     }
 }
@@ -415,13 +413,7 @@ impl<W: Write> ReportSink for GroupSink<W> {
         match self.format {
             Format::Table => {
                 if !self.groups.is_empty() {
-                    let (header, rows) = self.groups.human_rows();
-                    let mut table = new_table();
-                    table.set_header(header);
-                    for r in rows {
-                        table.add_row(r);
-                    }
-                    writeln!(self.out, "{table}")?;
+                    self.groups.table().to_terminal(&mut self.out, self.width)?;
                 }
                 writeln!(self.out, "{}", end.summary.line())?;
             }

@@ -15,11 +15,13 @@ mod md;
 mod pipeline;
 mod progress;
 mod report_args;
+mod rows;
 mod run;
 mod select;
 mod shard;
 mod sink;
 mod summary;
+mod table;
 mod ticket;
 mod words;
 

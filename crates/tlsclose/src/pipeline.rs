@@ -9,7 +9,8 @@ use crate::extract::ExtractFlow;
 use crate::group::GroupSink;
 use crate::select::{endpoints, FlowSel, Selection};
 use crate::sink::{
-    CsvSink, Flow, FlowNumbers, InputInfo, JsonSink, MarkdownSink, ReportSink, RunEnd, TableSink,
+    terminal_width, CsvSink, Flow, FlowNumbers, InputInfo, JsonSink, MarkdownSink, ReportSink,
+    RunEnd, TableSink,
 };
 use crate::summary::Summary;
 use crate::ticket::TicketSink;
@@ -67,6 +68,7 @@ impl Pipeline {
     pub fn new(args: &Args, out: Box<dyn Write>) -> io::Result<Pipeline> {
         let r = &args.report;
         let show_file = args.inputs.len() > 1;
+        let width = terminal_width(r.wide);
         let main: Box<dyn ReportSink> = match (r.flow, r.group_by, args.format) {
             (None, None, format) if r.audit => {
                 Box::new(AuditSink::new(out, format, r.fail_on_finding.clone()))
@@ -78,10 +80,10 @@ impl Pipeline {
                 };
                 Box::new(DetailSink::new(out, format, asked))
             }
-            (None, Some(by), format) => Box::new(GroupSink::new(out, format, by)),
+            (None, Some(by), format) => Box::new(GroupSink::new(out, format, by, width)),
             (None, None, Format::Json) => Box::new(JsonSink::new(out)),
             (None, None, Format::Csv) => Box::new(CsvSink::new(out)),
-            (None, None, Format::Table) => Box::new(TableSink::new(out, show_file)),
+            (None, None, Format::Table) => Box::new(TableSink::new(out, show_file, width)),
             (None, None, Format::Markdown) => Box::new(MarkdownSink::new(out, show_file)),
         };
         let mut sinks = vec![main];
@@ -142,6 +144,9 @@ impl Pipeline {
 
     fn offer(&mut self, flow: Flow) -> io::Result<()> {
         if !self.selection.matches(&flow.report) {
+            for s in &mut self.sinks {
+                s.skipped(flow.input, flow.report.first_frame)?;
+            }
             return Ok(());
         }
         self.selected += 1;

@@ -78,6 +78,12 @@ pub enum Generate {
 
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
+    /// Show every column of a table. By default a table printed on a terminal (or with the
+    /// COLUMNS environment variable set) fits its width: the least important columns are
+    /// left out, and a line under the table names them.
+    #[arg(long, help_heading = "Reports")]
+    pub wide: bool,
+
     /// One row per group instead of per flow: flows, each ending's count and share, who
     /// closed, how often each side sent close_notify, median and longest idle time before
     /// the close, keep-alive races, and the server's and the clients' idle timeouts (the

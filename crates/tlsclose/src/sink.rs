@@ -7,8 +7,9 @@ use crate::csvfmt;
 use crate::human::format_secs;
 use crate::json::JsonFlow;
 use crate::md;
+use crate::rows::{Row, SortedRows};
 use crate::summary::Summary;
-use comfy_table::{presets, ContentArrangement, Table};
+use crate::table::{self, clean, fit, Align, BoxTable, Column, Widths};
 use serde::Serialize;
 use std::io::{self, Write};
 use tlsclose_analysis::{AlertLabel, CloseNotify, FlowReport};
@@ -106,6 +107,11 @@ pub struct RunEnd<'a> {
 }
 
 impl RunEnd<'_> {
+    /// How many TLS flows the run had (filtered out ones too).
+    pub fn numbers_total(&self) -> u64 {
+        self.summary.tls_flows
+    }
+
     /// `#N` of a flow, or `-` when flows are not numbered in this run.
     pub fn number(&self, f: &Flow) -> String {
         self.numbers
@@ -120,6 +126,10 @@ pub trait ReportSink {
     /// Whether this sink shows flow numbers (then they are kept).
     fn numbers_flows(&self) -> bool {
         false
+    }
+    /// A flow the filters left out (the table counts it in its numbers).
+    fn skipped(&mut self, _input: usize, _first_frame: u64) -> io::Result<()> {
+        Ok(())
     }
     /// What this sink found that should fail the run (exit status 1),
     /// known after `finish` (`--fail-on-finding`).
@@ -238,38 +248,40 @@ pub fn alerts(r: &FlowReport, sep: &str) -> String {
         .join(sep)
 }
 
-/// The columns of the flow table (and of its Markdown twin).
-fn listing_header(show_file: bool) -> Vec<&'static str> {
-    let mut header = vec!["#"];
+/// The columns of the flow table (and of its Markdown twin), with the
+/// order a narrow terminal drops them in (0: never).
+pub fn listing_columns(show_file: bool) -> Vec<Column> {
+    let mut columns = vec![Column::new("#", Align::Right, 0)];
     if show_file {
-        header.push("file");
+        columns.push(Column::new("file", Align::Left, 6));
     }
-    header.extend([
-        "client",
-        "server",
-        "version",
-        "SNI",
-        "ending",
-        "closer",
-        "close_notify\nclient / server",
-        "alerts",
-        "idle before\nclose",
-        "teardown\nframe",
-        "confidence",
+    columns.extend([
+        Column::new("client", Align::Left, 0),
+        Column::new("server", Align::Left, 0),
+        Column::new("version", Align::Left, 4),
+        Column::new("SNI", Align::Left, 2),
+        Column::new("ending", Align::Left, 0),
+        Column::new("closer", Align::Left, 3),
+        Column::new("close_notify\nclient / server", Align::Left, 5),
+        Column::new("alerts", Align::Left, 5),
+        Column::new("idle before\nclose", Align::Right, 6),
+        Column::new("teardown\nframe", Align::Right, 7),
+        Column::new("confidence", Align::Left, 1),
     ]);
-    header
+    columns
 }
 
-fn listing_row(number: String, r: &FlowReport, show_file: bool, sep: &str) -> Vec<String> {
-    let mut row = vec![number];
+/// A flow's cells in the listing, but its number (known at the end).
+fn listing_cells(r: &FlowReport, show_file: bool) -> Vec<String> {
+    let mut row = vec![String::new()];
     if show_file {
-        row.push(r.file.clone());
+        row.push(clean(&r.file));
     }
     row.extend([
         r.client.to_string(),
         r.server.to_string(),
         r.version.map_or_else(|| "?".into(), |v| v.to_string()),
-        r.sni.clone().unwrap_or_else(|| "-".into()),
+        r.sni.as_deref().map_or_else(|| "-".into(), clean),
         r.ending.to_string(),
         r.closer.as_str().to_string(),
         format!(
@@ -277,13 +289,62 @@ fn listing_row(number: String, r: &FlowReport, show_file: bool, sep: &str) -> Ve
             cn(r.client_close_notify),
             cn(r.server_close_notify)
         ),
-        alerts(r, sep),
+        alerts(r, "\n"),
         r.idle_before_close.map_or_else(|| "-".into(), format_secs),
         r.teardown_frame
             .map_or_else(|| "-".into(), |f| f.to_string()),
         confidence(r),
     ]);
     row
+}
+
+/// The flow table's rows as they arrive: compact, sorted and spilled to
+/// disk past a threshold ([`SortedRows`]); widths measured on the way.
+struct Listing {
+    columns: Vec<Column>,
+    show_file: bool,
+    rows: SortedRows,
+    widths: Widths,
+    flows: u64,
+}
+
+impl Listing {
+    fn new(show_file: bool) -> Listing {
+        let columns = listing_columns(show_file);
+        Listing {
+            widths: Widths::of_titles(&columns),
+            columns,
+            show_file,
+            rows: SortedRows::new(),
+            flows: 0,
+        }
+    }
+
+    fn flow(&mut self, flow: &Flow) -> io::Result<()> {
+        let cells = listing_cells(&flow.report, self.show_file);
+        self.widths.add_row(&cells);
+        self.flows += 1;
+        self.rows.push(Row::shown(flow.key(), &cells))
+    }
+
+    fn skipped(&mut self, input: usize, first_frame: u64) -> io::Result<()> {
+        self.rows.push(Row::counted((input, first_frame)))
+    }
+
+    /// Every shown row in order, with its number among all flows.
+    fn drain(&mut self, mut each: impl FnMut(Vec<&str>) -> io::Result<()>) -> io::Result<()> {
+        self.rows.drain(|n, row| {
+            let Some(cells) = row.cells() else {
+                return Ok(());
+            };
+            let number = n.to_string();
+            let mut v: Vec<&str> = cells.collect();
+            if let Some(first) = v.first_mut() {
+                *first = &number;
+            }
+            each(v)
+        })
+    }
 }
 
 /// `certain`, `certain (decrypted)`, `likely (gap)`…
@@ -299,51 +360,80 @@ fn confidence(r: &FlowReport) -> String {
     }
 }
 
-/// A table for people, printed at the end in order of first packet.
+/// A table for people, printed at the end in order of first packet,
+/// fitted to the terminal (`width`).
 pub struct TableSink<W: Write> {
     out: W,
-    rows: Vec<Flow>,
-    show_file: bool,
+    listing: Listing,
+    width: Option<usize>,
 }
 
 impl<W: Write> TableSink<W> {
-    pub fn new(out: W, show_file: bool) -> Self {
+    pub fn new(out: W, show_file: bool, width: Option<usize>) -> Self {
         TableSink {
             out,
-            rows: Vec::new(),
-            show_file,
+            listing: Listing::new(show_file),
+            width,
         }
     }
 }
 
-/// A comfy table with the project's look.
-pub fn new_table() -> Table {
-    let mut table = Table::new();
+/// A comfy table with the project's look (for tables outside the column
+/// model).
+#[allow(dead_code)]
+pub fn new_table() -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
     table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
+        .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
     table
+}
+
+/// The columns a table may use: `--wide`, or output that is not a
+/// terminal, has no limit; else `COLUMNS`, else the terminal's width.
+pub fn terminal_width(wide: bool) -> Option<usize> {
+    use std::io::IsTerminal;
+    if wide {
+        return None;
+    }
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+    {
+        return Some(n);
+    }
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    comfy_table::Table::new().width().map(usize::from)
 }
 
 impl<W: Write> ReportSink for TableSink<W> {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
-        self.rows.push(flow.clone());
-        Ok(())
+        self.listing.flow(flow)
     }
 
-    fn numbers_flows(&self) -> bool {
-        true
+    fn skipped(&mut self, input: usize, first_frame: u64) -> io::Result<()> {
+        self.listing.skipped(input, first_frame)
     }
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
-        self.rows.sort_by_key(Flow::key);
-        if !self.rows.is_empty() {
-            let mut table = new_table();
-            table.set_header(listing_header(self.show_file));
-            for f in &self.rows {
-                table.add_row(listing_row(end.number(f), &f.report, self.show_file, "\n"));
+        let l = &mut self.listing;
+        if l.flows > 0 {
+            // the widest number is the count of every flow at most
+            let mut widths = l.widths.clone();
+            widths.add_row(&[end.numbers_total().to_string()]);
+            let shown = fit(&l.columns, &widths, self.width);
+            let columns = l.columns.clone();
+            let table = BoxTable::new(&columns, &widths, shown);
+            let out = &mut self.out;
+            table.head(out)?;
+            l.drain(|cells| table.row(out, &cells))?;
+            table.foot(out)?;
+            if let Some(note) = table.hidden_note() {
+                writeln!(out, "{note}")?;
             }
-            writeln!(self.out, "{table}")?;
         }
         writeln!(self.out, "{}", end.summary.line())?;
         self.out.flush()
@@ -353,65 +443,35 @@ impl<W: Write> ReportSink for TableSink<W> {
 /// The flow table as GitHub-flavoured Markdown, then the summary.
 pub struct MarkdownSink<W: Write> {
     out: W,
-    rows: Vec<Flow>,
-    show_file: bool,
+    listing: Listing,
 }
 
 impl<W: Write> MarkdownSink<W> {
     pub fn new(out: W, show_file: bool) -> Self {
         MarkdownSink {
             out,
-            rows: Vec::new(),
-            show_file,
+            listing: Listing::new(show_file),
         }
     }
 }
 
-/// The header of a listing as Markdown columns (numbers right-aligned).
-pub fn md_listing_header(show_file: bool) -> Vec<(String, md::Align)> {
-    listing_header(show_file)
-        .into_iter()
-        .map(|h| {
-            let align = match h {
-                "#" | "teardown\nframe" | "idle before\nclose" => md::Align::Right,
-                _ => md::Align::Left,
-            };
-            (h.replace('\n', " "), align)
-        })
-        .collect()
-}
-
-/// The listing rows of `flows` as escaped Markdown cells.
-pub fn md_listing_rows(flows: &[Flow], end: &RunEnd<'_>, show_file: bool) -> Vec<Vec<String>> {
-    flows
-        .iter()
-        .map(|f| {
-            listing_row(end.number(f), &f.report, show_file, "; ")
-                .iter()
-                .map(|c| md::escape(c))
-                .collect()
-        })
-        .collect()
-}
-
 impl<W: Write> ReportSink for MarkdownSink<W> {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
-        self.rows.push(flow.clone());
-        Ok(())
+        self.listing.flow(flow)
     }
 
-    fn numbers_flows(&self) -> bool {
-        true
+    fn skipped(&mut self, input: usize, first_frame: u64) -> io::Result<()> {
+        self.listing.skipped(input, first_frame)
     }
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
-        self.rows.sort_by_key(Flow::key);
-        if !self.rows.is_empty() {
-            let header = md_listing_header(self.show_file);
-            let header: Vec<(&str, md::Align)> =
-                header.iter().map(|(h, a)| (h.as_str(), *a)).collect();
-            let rows = md_listing_rows(&self.rows, end, self.show_file);
-            writeln!(self.out, "{}", md::table(&header, &rows))?;
+        let l = &mut self.listing;
+        if l.flows > 0 {
+            let columns = l.columns.clone();
+            let out = &mut self.out;
+            table::md_head(out, &columns)?;
+            l.drain(|cells| table::md_row(out, &columns, &cells))?;
+            writeln!(out)?;
         }
         writeln!(self.out, "{}", md::escape(&end.summary.line()))?;
         self.out.flush()

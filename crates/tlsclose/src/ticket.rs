@@ -9,6 +9,7 @@ use crate::human::{format_bytes, format_span, percent, plural, utc};
 use crate::md;
 use crate::report_args::GroupBy;
 use crate::sink::{Flow, ReportSink, RunEnd};
+use crate::table::{Align, Column, Table};
 use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -68,10 +69,21 @@ impl TicketSink {
         })
     }
 
+    /// The report, section by section.
     fn write(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
         let Some(mut out) = self.out.take() else {
             return Ok(());
         };
+        self.title(&mut out, end)?;
+        self.what_was_read(&mut out, end)?;
+        self.endings(&mut out)?;
+        self.per_server(&mut out)?;
+        self.unclean_flows(&mut out, end)?;
+        out.flush()
+    }
+
+    /// `# TLS connection endings in …`.
+    fn title(&self, out: &mut dyn Write, end: &RunEnd<'_>) -> io::Result<()> {
         let title = match end.inputs {
             [one] if one.name == "-" => {
                 "TLS connection endings in a capture from standard input".into()
@@ -83,8 +95,11 @@ impl TicketSink {
             _ => format!("TLS connection endings in {} captures", end.inputs.len()),
         };
         writeln!(out, "# {title}\n")?;
+        Ok(())
+    }
 
-        // what was read
+    /// Each capture (format, size, frames, time span), the flows, the filters, the warnings and the command.
+    fn what_was_read(&self, out: &mut dyn Write, end: &RunEnd<'_>) -> io::Result<()> {
         for i in end.inputs {
             let mut what = vec![];
             if let Some(f) = i.format {
@@ -146,32 +161,32 @@ impl TicketSink {
             env!("CARGO_PKG_VERSION"),
             md::code(&self.command)
         )?;
+        Ok(())
+    }
 
-        // endings
+    /// How many flows ended each way.
+    fn endings(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "\n## Endings\n")?;
         let rows: Vec<Vec<String>> = Ending::ALL
             .iter()
             .zip(self.endings)
             .map(|(e, n)| {
                 vec![
-                    md::escape(e.as_str()),
+                    e.as_str().to_string(),
                     n.to_string(),
                     format!("{}%", percent(n, self.selected)),
                 ]
             })
             .collect();
-        write!(
-            out,
-            "{}",
-            md::table(
-                &[
-                    ("ending", md::Align::Left),
-                    ("flows", md::Align::Right),
-                    ("share", md::Align::Right),
-                ],
-                &rows
-            )
-        )?;
+        let table = Table {
+            columns: vec![
+                Column::new("ending", Align::Left, 0),
+                Column::new("flows", Align::Right, 0),
+                Column::new("share", Align::Right, 0),
+            ],
+            rows,
+        };
+        table.to_markdown(out)?;
         writeln!(
             out,
             "\n{} of {} flow{} ended cleanly (close_notify, then FIN).",
@@ -179,16 +194,22 @@ impl TicketSink {
             self.selected,
             plural(self.selected)
         )?;
+        Ok(())
+    }
 
-        // per server
+    /// The flows of each server (the `--group-by server` table).
+    fn per_server(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "\n## Per server\n")?;
         if self.servers.is_empty() {
             writeln!(out, "No TLS flows.")?;
         } else {
             write!(out, "{}", self.servers.markdown())?;
         }
+        Ok(())
+    }
 
-        // the flows that did not end cleanly
+    /// Each flow that did not end close_notify-then-fin, in detail (the first `--report-flows`).
+    fn unclean_flows(&mut self, out: &mut dyn Write, end: &RunEnd<'_>) -> io::Result<()> {
         writeln!(
             out,
             "\n## Flows that did not end with close_notify then FIN\n"
@@ -216,7 +237,7 @@ impl TicketSink {
             writeln!(out)?;
             write!(out, "{}", detail::markdown(&end.number(&k.0), &k.0, "###"))?;
         }
-        out.flush()
+        Ok(())
     }
 }
 

@@ -1,0 +1,391 @@
+//! One table model for every table the tool prints: columns (title,
+//! alignment, a priority saying which to drop first in a narrow terminal,
+//! an optional legend) and rows of cells, rendered as a box-drawn table for
+//! terminals, GitHub-flavoured Markdown, or CSV.
+//!
+//! A cell holds lines separated by `\n` (the alerts of both sides, a
+//! two-line title): the terminal stacks them, Markdown joins them with
+//! `; ` (titles with a space), CSV keeps the cell whole.
+//!
+//! The box renderer streams: give it the widths (measured while the rows
+//! were collected, [`Widths`]) and the rows one by one, so that a table of
+//! millions of rows never has to be in memory at once (see
+//! [`crate::rows`]).
+
+use crate::csvfmt;
+use crate::md;
+use std::io::{self, Write};
+
+/// Column alignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// A column of a table.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// The title; `\n` starts a second line in a terminal.
+    pub title: &'static str,
+    pub align: Align,
+    /// 0: always shown; in a terminal too narrow for every column, the
+    /// highest priority number goes first.
+    pub drop_order: u8,
+}
+
+impl Column {
+    pub const fn new(title: &'static str, align: Align, drop_order: u8) -> Column {
+        Column {
+            title,
+            align,
+            drop_order,
+        }
+    }
+}
+
+/// Display width of a string (one per char: the tool's cells are
+/// addresses, numbers and ASCII words, plus `µ`, `→` and `…`).
+pub fn width(s: &str) -> usize {
+    s.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+/// A cell safe for a terminal: control characters (an escape sequence in
+/// a server name) become U+FFFD; `\n` separates lines.
+pub fn clean(s: &str) -> String {
+    if s.chars().any(|c| c.is_control() && c != '\n') {
+        s.chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' {
+                    '\u{fffd}'
+                } else {
+                    c
+                }
+            })
+            .collect()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The widest cell of each column, titles included.
+#[derive(Debug, Clone)]
+pub struct Widths(pub Vec<usize>);
+
+impl Widths {
+    pub fn of_titles(columns: &[Column]) -> Widths {
+        Widths(columns.iter().map(|c| width(c.title)).collect())
+    }
+
+    pub fn add_row<S: AsRef<str>>(&mut self, cells: &[S]) {
+        for (w, c) in self.0.iter_mut().zip(cells) {
+            *w = (*w).max(width(c.as_ref()));
+        }
+    }
+}
+
+/// Which columns a terminal of `max` columns can show whole: the least
+/// important go first until the table fits (never the ones with
+/// `drop_order` 0). `None`: every column.
+pub fn fit(columns: &[Column], widths: &Widths, max: Option<usize>) -> Vec<bool> {
+    let mut shown = vec![true; columns.len()];
+    let Some(max) = max else {
+        return shown;
+    };
+    let total = |shown: &[bool]| -> usize {
+        let n = shown.iter().filter(|s| **s).count();
+        let cells: usize = widths
+            .0
+            .iter()
+            .zip(shown)
+            .filter(|(_, s)| **s)
+            .map(|(w, _)| w + 2)
+            .sum();
+        cells + n + 1
+    };
+    let mut order: Vec<usize> = (0..columns.len())
+        .filter(|&i| columns[i].drop_order > 0)
+        .collect();
+    // highest drop_order first; among equals, the rightmost
+    order.sort_by_key(|&i| {
+        (
+            std::cmp::Reverse(columns[i].drop_order),
+            std::cmp::Reverse(i),
+        )
+    });
+    for i in order {
+        if total(&shown) <= max {
+            break;
+        }
+        shown[i] = false;
+    }
+    shown
+}
+
+/// A box-drawn table written row by row (the look of comfy-table's
+/// `UTF8_FULL_CONDENSED`).
+pub struct BoxTable<'a> {
+    columns: Vec<(&'a Column, usize)>,
+    shown: Vec<bool>,
+}
+
+impl<'a> BoxTable<'a> {
+    /// `shown`: which columns to print (see [`fit`]).
+    pub fn new(columns: &'a [Column], widths: &Widths, shown: Vec<bool>) -> BoxTable<'a> {
+        BoxTable {
+            columns: columns.iter().zip(widths.0.iter().copied()).collect(),
+            shown,
+        }
+    }
+
+    fn rule(&self, out: &mut dyn Write, l: &str, fill: &str, mid: &str, r: &str) -> io::Result<()> {
+        let mut s = String::from(l);
+        let mut first = true;
+        for ((_, w), shown) in self.columns.iter().zip(&self.shown) {
+            if !shown {
+                continue;
+            }
+            if !first {
+                s.push_str(mid);
+            }
+            first = false;
+            s.push_str(&fill.repeat(w + 2));
+        }
+        s.push_str(r);
+        writeln!(out, "{s}")
+    }
+
+    /// Cells are left-aligned in a terminal (numbers too: the look the
+    /// tables always had); Markdown right-aligns numbers.
+    fn line<S: AsRef<str>>(&self, out: &mut dyn Write, cells: &[S]) -> io::Result<()> {
+        let lines: Vec<Vec<&str>> = cells.iter().map(|c| c.as_ref().lines().collect()).collect();
+        let height = lines
+            .iter()
+            .zip(&self.shown)
+            .filter(|(_, s)| **s)
+            .map(|(l, _)| l.len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        for n in 0..height {
+            let mut s = String::from("│");
+            let mut first = true;
+            for (((_, w), shown), cell) in self.columns.iter().zip(&self.shown).zip(&lines) {
+                if !shown {
+                    continue;
+                }
+                if !first {
+                    s.push('┆');
+                }
+                first = false;
+                let text = cell.get(n).copied().unwrap_or("");
+                let pad = w.saturating_sub(text.chars().count());
+                s.push(' ');
+                s.push_str(text);
+                s.extend(std::iter::repeat_n(' ', pad));
+                s.push(' ');
+            }
+            s.push('│');
+            writeln!(out, "{s}")?;
+        }
+        Ok(())
+    }
+
+    /// The top rule and the titles.
+    pub fn head(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.rule(out, "┌", "─", "┬", "┐")?;
+        let titles: Vec<&str> = self.columns.iter().map(|(c, _)| c.title).collect();
+        self.line(out, &titles)?;
+        self.rule(out, "╞", "═", "╪", "╡")
+    }
+
+    pub fn row<S: AsRef<str>>(&self, out: &mut dyn Write, cells: &[S]) -> io::Result<()> {
+        self.line(out, cells)
+    }
+
+    pub fn foot(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.rule(out, "└", "─", "┴", "┘")
+    }
+
+    /// `Not shown (terminal too narrow; --wide shows all): alerts, closer`.
+    pub fn hidden_note(&self) -> Option<String> {
+        let hidden: Vec<String> = self
+            .columns
+            .iter()
+            .zip(&self.shown)
+            .filter(|(_, s)| !**s)
+            .map(|((c, _), _)| c.title.replace('\n', " "))
+            .collect();
+        (!hidden.is_empty()).then(|| {
+            format!(
+                "Columns not shown (terminal too narrow; --wide shows all): {}",
+                hidden.join(", ")
+            )
+        })
+    }
+}
+
+/// The Markdown header line and alignment row.
+pub fn md_head(out: &mut dyn Write, columns: &[Column]) -> io::Result<()> {
+    let mut s = String::from("|");
+    for c in columns {
+        s.push(' ');
+        let t = md::escape(&c.title.replace('\n', " "));
+        s.push_str(if t.is_empty() { " " } else { &t });
+        s.push_str(" |");
+    }
+    s.push_str("\n|");
+    for c in columns {
+        s.push_str(match c.align {
+            Align::Left => " --- |",
+            Align::Right => " ---: |",
+        });
+    }
+    writeln!(out, "{s}")
+}
+
+/// A Markdown row: each cell escaped, its lines joined by `; `.
+pub fn md_row<S: AsRef<str>>(
+    out: &mut dyn Write,
+    columns: &[Column],
+    cells: &[S],
+) -> io::Result<()> {
+    let mut s = String::from("|");
+    for i in 0..columns.len() {
+        let cell = cells.get(i).map_or("", |c| c.as_ref());
+        let t = md::escape(&cell.replace('\n', "; "));
+        s.push(' ');
+        s.push_str(if t.is_empty() { " " } else { &t });
+        s.push_str(" |");
+    }
+    writeln!(out, "{s}")
+}
+
+/// A whole table (titles and rows in memory): the small tables (groups,
+/// endings).
+pub struct Table {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// For a terminal of `max` columns (`None`: as wide as it takes).
+    pub fn to_terminal(&self, out: &mut dyn Write, max: Option<usize>) -> io::Result<()> {
+        let mut widths = Widths::of_titles(&self.columns);
+        for r in &self.rows {
+            widths.add_row(r);
+        }
+        let shown = fit(&self.columns, &widths, max);
+        let t = BoxTable::new(&self.columns, &widths, shown);
+        t.head(out)?;
+        for r in &self.rows {
+            t.row(out, r)?;
+        }
+        t.foot(out)?;
+        if let Some(note) = t.hidden_note() {
+            writeln!(out, "{note}")?;
+        }
+        Ok(())
+    }
+
+    pub fn to_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
+        md_head(out, &self.columns)?;
+        for r in &self.rows {
+            md_row(out, &self.columns, r)?;
+        }
+        Ok(())
+    }
+
+    /// CSV under the given column names (machine names, not titles).
+    #[allow(dead_code)]
+    pub fn to_csv(&self, out: &mut dyn Write, names: &[&str]) -> io::Result<()> {
+        csvfmt::write_row(out, names.iter())?;
+        for r in &self.rows {
+            csvfmt::write_row(out, r.iter())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols() -> Vec<Column> {
+        vec![
+            Column::new("#", Align::Right, 0),
+            Column::new("name", Align::Left, 0),
+            Column::new("idle\nbefore", Align::Right, 2),
+            Column::new("alerts", Align::Left, 1),
+        ]
+    }
+
+    fn table() -> Table {
+        Table {
+            columns: cols(),
+            rows: vec![
+                vec!["1".into(), "a".into(), "10ms".into(), "c: x\ns: y".into()],
+                vec!["12".into(), "bbb".into(), "-".into(), "".into()],
+            ],
+        }
+    }
+
+    #[test]
+    fn terminal_tables_stack_lines_and_align() {
+        let mut out = Vec::new();
+        table().to_terminal(&mut out, None).unwrap_or_default();
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(
+            text,
+            "┌────┬──────┬────────┬────────┐\n\
+             │ #  ┆ name ┆ idle   ┆ alerts │\n\
+             │    ┆      ┆ before ┆        │\n\
+             ╞════╪══════╪════════╪════════╡\n\
+             │ 1  ┆ a    ┆ 10ms   ┆ c: x   │\n\
+             │    ┆      ┆        ┆ s: y   │\n\
+             │ 12 ┆ bbb  ┆ -      ┆        │\n\
+             └────┴──────┴────────┴────────┘\n"
+        );
+    }
+
+    #[test]
+    fn narrow_terminals_drop_columns_by_priority_and_say_so() {
+        let mut out = Vec::new();
+        // 32 fits all; 25 drops "idle before" (drop_order 2) first
+        table().to_terminal(&mut out, Some(25)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&out);
+        let boxed = |l: &&str| l.starts_with(['┌', '│', '╞', '└']);
+        assert!(
+            text.lines().filter(boxed).all(|l| l.chars().count() <= 25),
+            "{text}"
+        );
+        assert!(!text.lines().nth(1).unwrap_or_default().contains("idle"));
+        assert!(text.contains("alerts"));
+        assert!(text.ends_with("--wide shows all): idle before\n"), "{text}");
+        assert!(text.starts_with("┌────┬──────┬────────┐\n│ #  ┆ name ┆ alerts │\n╞"));
+        // never the columns with drop order 0, even when too narrow
+        let mut out = Vec::new();
+        table().to_terminal(&mut out, Some(5)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains("name") && text.contains("bbb"));
+    }
+
+    #[test]
+    fn markdown_and_csv_of_the_same_model() {
+        let mut out = Vec::new();
+        table().to_markdown(&mut out).unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "| \\# | name | idle before | alerts |\n| ---: | --- | ---: | --- |\n\
+             | 1 | a | 10ms | c: x; s: y |\n| 12 | bbb | - |   |\n"
+        );
+        let mut out = Vec::new();
+        table()
+            .to_csv(&mut out, &["n", "name", "idle", "alerts"])
+            .unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "n,name,idle,alerts\n1,a,10ms,\"c: x\ns: y\"\n12,bbb,-,\n"
+        );
+    }
+}

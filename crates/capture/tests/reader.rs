@@ -905,9 +905,7 @@ fn open_missing_file() {
 
 #[test]
 fn open_a_file_on_disk() {
-    let dir = std::env::temp_dir().join(format!("tlsclose-capture-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp dir");
-    let path = dir.join("capture.bin.txt"); // the name does not matter
+    let path = tlsclose_testkit::tmp("capture", "capture.bin.txt"); // the name does not matter
     let (plain, _) = ng_with_frames(3);
     std::fs::write(&path, gzip(&plain)).expect("write");
     let mut r = CaptureReader::open(path.to_str().expect("utf-8")).expect("opens");
@@ -918,7 +916,7 @@ fn open_a_file_on_disk() {
         n += 1;
     }
     assert_eq!(n, 3);
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&path);
 }
 
 // ----- concatenated captures ----------------------------------------------------------

@@ -334,7 +334,7 @@ const IN_FLIGHT: usize = 4;
 /// Segments per batch (over all workers) before it is handed over.
 const BATCH_SEGMENTS: usize = 4096;
 /// Payload bytes per batch before it is handed over.
-const BATCH_BYTES: usize = 4 << 20;
+const BATCH_BYTES: usize = 1 << 20;
 
 /// The reader's side of N worker threads, each owning some shares.
 pub struct Workers {

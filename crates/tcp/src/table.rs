@@ -251,19 +251,23 @@ fn dir_state(dirs: &mut [DirState; 2], dir: Dir) -> &mut DirState {
     }
 }
 
+/// A live flow. In this order (`repr(C)`): what every segment reads and
+/// writes first, so that a segment touches few cache lines of a flow that
+/// is usually not in the cache; the consumer's large state last.
+#[repr(C)]
 struct Live<C> {
-    start: FlowStart,
-    consumer: C,
-    dirs: [DirState; 2],
-    last: SegMeta,
-    rst_at: Option<Timestamp>,
-    segments: u64,
-    /// What [`Live::held`] said after the last segment (so it is counted
-    /// once per segment, not twice: it reaches into both directions).
-    held: usize,
     /// Both sides sent FIN: the flow is over and waits for its last
     /// packets (see [`FlowTableConfig::close_linger_ns`]).
     closing: Option<Closing>,
+    /// What [`Live::held`] said after the last segment (so it is counted
+    /// once per segment, not twice: it reaches into both directions).
+    held: usize,
+    segments: u64,
+    last: SegMeta,
+    rst_at: Option<Timestamp>,
+    dirs: [DirState; 2],
+    start: FlowStart,
+    consumer: C,
 }
 
 /// A flow closed by FIN on both sides, kept for its last packets.

@@ -8,7 +8,8 @@
 //! control word), PPPoE sessions, IP-in-IP (4in4, 6in4, 4in6, 6in6), GRE
 //! (with key, sequence, checksum and routing fields; transparent Ethernet
 //! bridging), ERSPAN types I, II and III, VXLAN (and VXLAN-GPE), Geneve
-//! (with options), GTP-U (with extension headers) and EtherIP. At most
+//! (with options), GTP-U (with extension headers), Teredo, AYIYA and
+//! EtherIP. At most
 //! [`MAX_LAYERS`] headers are followed per frame, against hostile nesting.
 //!
 //! Only the innermost IP and TCP headers make the segment: outer addresses,

@@ -663,3 +663,26 @@ fn vn_tag_and_e_tag() {
     e.extend_from_slice(&ip);
     check_v4(&decode(LinkType::ETHERNET, &ethernet(0x893f, &e)).expect("E-Tag"));
 }
+
+#[test]
+fn teredo_and_ayiya() {
+    let ip6 = ipv6_tcp(PAYLOAD);
+    // Teredo with an origin indication
+    let mut t = vec![0, 0, 0x12, 0x34, 1, 2, 3, 4];
+    t.extend_from_slice(&ip6);
+    check_v6(&decode(LinkType::RAW, &in_udp(3544, 40000, &t)).expect("Teredo"));
+    // and with an authentication indicator (id 2 bytes, auth 0) before it
+    let mut a = vec![0, 1, 2, 0, 9, 9, 1, 2, 3, 4, 5, 6, 7, 8, 0];
+    a.extend_from_slice(&t);
+    check_v6(&decode(LinkType::RAW, &in_udp(40000, 3544, &a)).expect("Teredo auth"));
+    // a Teredo bubble (no payload) is not TCP
+    assert_eq!(
+        decode(LinkType::RAW, &in_udp(3544, 3544, &[0x60, 0, 0, 0])).err(),
+        Some(SkipReason::Malformed)
+    );
+    // AYIYA: identity of 2^4 bytes, signature of 5 words, forward, IPv6
+    let mut y = vec![0x41, 0x52, 0x11, 41, 0, 0, 0, 0];
+    y.extend_from_slice(&[0xaa; 16 + 20]);
+    y.extend_from_slice(&ip6);
+    check_v6(&decode(LinkType::RAW, &in_udp(5072, 5072, &y)).expect("AYIYA"));
+}

@@ -1,5 +1,5 @@
 //! Tunnels over IP: GRE (and ERSPAN inside it), UDP tunnels (VXLAN,
-//! VXLAN-GPE, Geneve, GTP-U, GRE-in-UDP) and EtherIP.
+//! VXLAN-GPE, Geneve, GTP-U, GRE-in-UDP, Teredo, AYIYA) and EtherIP.
 
 use super::link::{ETHERTYPE_ERSPAN_2, ETHERTYPE_ERSPAN_3, ETHERTYPE_PPP};
 use super::{be16, byte, clipped, from, link, Ip, Next, SkipReason};
@@ -11,6 +11,8 @@ const PORT_VXLAN_GPE: u16 = 4790;
 const PORT_GENEVE: u16 = 6081;
 const PORT_GTP_U: u16 = 2152;
 const PORT_GRE_IN_UDP: u16 = 4754;
+const PORT_TEREDO: u16 = 3544;
+const PORT_AYIYA: u16 = 5072;
 
 /// Most GRE source route entries, GTP-U extension headers.
 const MAX_CHAIN: usize = 16;
@@ -38,9 +40,44 @@ fn udp_tunnel(port: u16, b: &[u8]) -> Option<Next<'_>> {
         PORT_GENEVE => geneve(b),
         PORT_GTP_U => gtp_u(b),
         PORT_GRE_IN_UDP => gre(b).ok(),
+        PORT_TEREDO => teredo(b),
+        PORT_AYIYA => ayiya(b),
         _ => None,
     }
     .filter(|n| !matches!(n, Next::Ip(_, []) | Next::Ethernet([])))
+}
+
+/// Teredo (RFC 4380 §5.1.1): an optional authentication indicator (type 1,
+/// client id and authentication value lengths, nonce, confirmation) and an
+/// optional origin indication (type 0, 8 bytes), then IPv6.
+fn teredo(b: &[u8]) -> Option<Next<'_>> {
+    let mut at = 0usize;
+    if be16(b, 0).ok()? == 1 {
+        at = 4 + usize::from(*b.get(2)?) + usize::from(*b.get(3)?) + 9;
+    }
+    if be16(b, at).ok()? == 0 {
+        at += 8;
+    }
+    let rest = b.get(at..)?;
+    (*rest.first()? >> 4 == 6).then_some(Next::Ip(Ip::V6, rest))
+}
+
+/// AYIYA (draft-massar-v6ops-ayiya): identity length and type, signature
+/// length and hash method, authentication method and operation (1:
+/// forward), next header, epoch time; the identity (2^n bytes) and the
+/// signature (4-byte words); then the packet.
+fn ayiya(b: &[u8]) -> Option<Next<'_>> {
+    if *b.get(2)? & 0x0f != 1 {
+        return None;
+    }
+    let id = 1usize << (*b.first()? >> 4);
+    let sig = usize::from(*b.get(1)? >> 4) * 4;
+    let rest = b.get(8 + id + sig..)?;
+    match *b.get(3)? {
+        4 => Some(Next::Ip(Ip::V4, rest)),
+        41 => Some(Next::Ip(Ip::V6, rest)),
+        _ => None,
+    }
 }
 
 /// VXLAN (RFC 7348 §5): flags with the I bit (a valid VNI), reserved, VNI,

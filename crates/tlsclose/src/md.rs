@@ -5,13 +5,19 @@
 /// become `<br>`, and `<` / `&` cannot start HTML.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    let chars: Vec<char> = s.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
+    escape_into(&mut out, s);
+    out
+}
+
+/// [`escape`], appended to `out` (no allocation of its own).
+pub fn escape_into(out: &mut String, s: &str) {
+    let mut prev: Option<char> = None;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             // inside a word (close_notify) `_` cannot start emphasis
-            '_' if i > 0
-                && chars.get(i - 1).is_some_and(|p| p.is_alphanumeric())
-                && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric()) =>
+            '_' if prev.is_some_and(char::is_alphanumeric)
+                && chars.peek().is_some_and(|n| n.is_alphanumeric()) =>
             {
                 out.push(c)
             }
@@ -27,8 +33,8 @@ pub fn escape(s: &str) -> String {
             c if c.is_control() => out.push('\u{fffd}'),
             c => out.push(c),
         }
+        prev = Some(c);
     }
-    out
 }
 
 /// Inline code; the backtick fence is longer than any run of backticks

@@ -250,15 +250,24 @@ pub fn md_row<S: AsRef<str>>(
     columns: &[Column],
     cells: &[S],
 ) -> io::Result<()> {
-    let mut s = String::from("|");
+    let mut s = String::with_capacity(256);
+    s.push('|');
     for i in 0..columns.len() {
         let cell = cells.get(i).map_or("", |c| c.as_ref());
-        let t = md::escape(&cell.replace('\n', "; "));
         s.push(' ');
-        s.push_str(if t.is_empty() { " " } else { &t });
+        if cell.is_empty() {
+            s.push(' ');
+        }
+        for (n, line) in cell.split('\n').enumerate() {
+            if n > 0 {
+                s.push_str("; ");
+            }
+            md::escape_into(&mut s, line);
+        }
         s.push_str(" |");
     }
-    writeln!(out, "{s}")
+    s.push('\n');
+    out.write_all(s.as_bytes())
 }
 
 /// A whole table (titles and rows in memory): the small tables (groups,

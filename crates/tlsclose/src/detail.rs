@@ -233,6 +233,9 @@ pub fn markdown(number: &str, f: &Flow, heading: &str) -> String {
         s.push('\n');
     }
     s.push_str("```\n");
+    // the same as a picture (GitHub and GitLab draw Mermaid)
+    s.push('\n');
+    s.push_str(&crate::mermaid::block(r));
     s
 }
 

@@ -12,6 +12,7 @@ mod human;
 mod idle;
 mod json;
 mod md;
+mod mermaid;
 mod pipeline;
 mod progress;
 mod report_args;

@@ -7,8 +7,9 @@ use crate::human::{format_secs, percent};
 use crate::idle::{IdleCloses, IdleTimeout};
 use crate::md;
 use crate::report_args::GroupBy;
+use crate::sink::short_cn;
 use crate::sink::{Flow, ReportSink, RunEnd, SummaryLine};
-use crate::table::{clean, Align, Column, Table};
+use crate::table::{clean, Align, Column, Short, Table};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
@@ -157,12 +158,29 @@ impl Groups {
                 Ending::FinOnly | Ending::Rst => 1,
                 Ending::DataAfterAlert | Ending::Open => 2,
             };
-            Column::new(e.as_str(), Align::Right, drop_order)
+            let column = Column::new(e.as_str(), Align::Right, drop_order);
+            if *e == Ending::CloseNotifyThenFin {
+                column.with_short(Short {
+                    title: "cn-then-fin",
+                    cell: short_cn,
+                    legend: "cn = close_notify",
+                })
+            } else {
+                column
+            }
         }));
         columns.extend([
             Column::new("closed by\nclient / server / none", Align::Right, 3),
-            Column::new("close_notify\nfrom client", Align::Right, 4),
-            Column::new("close_notify\nfrom server", Align::Right, 4),
+            Column::new("close_notify\nfrom client", Align::Right, 4).with_short(Short {
+                title: "cn\nfrom client",
+                cell: short_cn,
+                legend: "cn = close_notify",
+            }),
+            Column::new("close_notify\nfrom server", Align::Right, 4).with_short(Short {
+                title: "cn\nfrom server",
+                cell: short_cn,
+                legend: "cn = close_notify",
+            }),
             Column::new("idle before close\nmedian / max", Align::Right, 5),
             Column::new("keep-alive\nraces", Align::Right, 3),
             Column::new("idle timeout (closes)\nserver / client", Align::Right, 5),

@@ -9,7 +9,7 @@ use crate::json::JsonFlow;
 use crate::md;
 use crate::rows::{Row, SortedRows};
 use crate::summary::Summary;
-use crate::table::{self, clean, fit, Align, BoxTable, Column, Widths};
+use crate::table::{self, clean, fit, Align, BoxTable, Column, Short, Widths};
 use serde::Serialize;
 use std::io::{self, Write};
 use tlsclose_analysis::{AlertLabel, CloseNotify, FlowReport};
@@ -248,6 +248,18 @@ pub fn alerts(r: &FlowReport, sep: &str) -> String {
         .join(sep)
 }
 
+/// `close_notify` as `cn`.
+pub fn short_cn(c: &str) -> String {
+    c.replace("close_notify", "cn")
+}
+
+/// `close_notify` as `cn` in a narrow terminal.
+const CN: Short = Short {
+    title: "ending",
+    cell: short_cn,
+    legend: "cn = close_notify",
+};
+
 /// The columns of the flow table (and of its Markdown twin), with the
 /// order a narrow terminal drops them in (0: never).
 pub fn listing_columns(show_file: bool) -> Vec<Column> {
@@ -260,9 +272,14 @@ pub fn listing_columns(show_file: bool) -> Vec<Column> {
         Column::new("server", Align::Left, 0),
         Column::new("version", Align::Left, 4),
         Column::new("SNI", Align::Left, 2),
-        Column::new("ending", Align::Left, 0),
+        Column::new("ending", Align::Left, 0).with_short(CN),
         Column::new("closer", Align::Left, 3),
-        Column::new("close_notify\nclient / server", Align::Left, 5),
+        Column::new("close_notify\nclient / server", Align::Left, 5).with_short(Short {
+            title: "cn\nc / s",
+            cell: |c| c.replace("inferred", "inf"),
+            // (the title's cn is the ending's legend)
+            legend: "c / s = client / server, inf = inferred",
+        }),
         Column::new("alerts", Align::Left, 5),
         Column::new("idle before\nclose", Align::Right, 6),
         Column::new("teardown\nframe", Align::Right, 7),
@@ -431,7 +448,7 @@ impl<W: Write> ReportSink for TableSink<W> {
             table.head(out)?;
             l.drain(|cells| table.row(out, &cells))?;
             table.foot(out)?;
-            if let Some(note) = table.hidden_note() {
+            for note in table.notes() {
                 writeln!(out, "{note}")?;
             }
         }

@@ -32,6 +32,18 @@ pub struct Column {
     /// 0: always shown; in a terminal too narrow for every column, the
     /// highest priority number goes first.
     pub drop_order: u8,
+    /// A shorter form for a narrow terminal, tried before any column is
+    /// dropped.
+    pub short: Option<Short>,
+}
+
+/// How a column's title and cells are shortened, and the legend line that
+/// explains it under the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Short {
+    pub title: &'static str,
+    pub cell: fn(&str) -> String,
+    pub legend: &'static str,
 }
 
 impl Column {
@@ -40,7 +52,13 @@ impl Column {
             title,
             align,
             drop_order,
+            short: None,
         }
+    }
+
+    pub const fn with_short(mut self, short: Short) -> Column {
+        self.short = Some(short);
+        self
     }
 }
 
@@ -68,34 +86,68 @@ pub fn clean(s: &str) -> String {
     }
 }
 
-/// The widest cell of each column, titles included.
+/// The widest cell of each column, titles included: as written, and
+/// shortened (see [`Short`]).
 #[derive(Debug, Clone)]
-pub struct Widths(pub Vec<usize>);
+pub struct Widths {
+    pub full: Vec<usize>,
+    pub short: Vec<usize>,
+    shorts: Vec<Option<Short>>,
+}
 
 impl Widths {
     pub fn of_titles(columns: &[Column]) -> Widths {
-        Widths(columns.iter().map(|c| width(c.title)).collect())
+        Widths {
+            full: columns.iter().map(|c| width(c.title)).collect(),
+            short: columns
+                .iter()
+                .map(|c| width(c.short.map_or(c.title, |s| s.title)))
+                .collect(),
+            shorts: columns.iter().map(|c| c.short).collect(),
+        }
     }
 
     pub fn add_row<S: AsRef<str>>(&mut self, cells: &[S]) {
-        for (w, c) in self.0.iter_mut().zip(cells) {
-            *w = (*w).max(width(c.as_ref()));
+        for (i, c) in cells.iter().enumerate() {
+            let c = c.as_ref();
+            let w = width(c);
+            if let Some(f) = self.full.get_mut(i) {
+                *f = (*f).max(w);
+            }
+            let sw = match self.shorts.get(i).copied().flatten() {
+                Some(short) => width(&(short.cell)(c)),
+                None => w,
+            };
+            if let Some(s) = self.short.get_mut(i) {
+                *s = (*s).max(sw);
+            }
         }
     }
 }
 
-/// Which columns a terminal of `max` columns can show whole: the least
-/// important go first until the table fits (never the ones with
-/// `drop_order` 0). `None`: every column.
-pub fn fit(columns: &[Column], widths: &Widths, max: Option<usize>) -> Vec<bool> {
+/// What a terminal shows of a table: which columns, and whether in their
+/// short form.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    pub shown: Vec<bool>,
+    pub short: bool,
+}
+
+/// Which columns a terminal of `max` columns can show whole: every column
+/// as written if it fits, else the short forms, then the least important
+/// columns go first until the table fits (never the ones with
+/// `drop_order` 0). `None`: every column as written.
+pub fn fit(columns: &[Column], widths: &Widths, max: Option<usize>) -> Fit {
     let mut shown = vec![true; columns.len()];
     let Some(max) = max else {
-        return shown;
+        return Fit {
+            shown,
+            short: false,
+        };
     };
-    let total = |shown: &[bool]| -> usize {
+    let total = |shown: &[bool], w: &[usize]| -> usize {
         let n = shown.iter().filter(|s| **s).count();
-        let cells: usize = widths
-            .0
+        let cells: usize = w
             .iter()
             .zip(shown)
             .filter(|(_, s)| **s)
@@ -103,6 +155,12 @@ pub fn fit(columns: &[Column], widths: &Widths, max: Option<usize>) -> Vec<bool>
             .sum();
         cells + n + 1
     };
+    if total(&shown, &widths.full) <= max {
+        return Fit {
+            shown,
+            short: false,
+        };
+    }
     let mut order: Vec<usize> = (0..columns.len())
         .filter(|&i| columns[i].drop_order > 0)
         .collect();
@@ -114,12 +172,12 @@ pub fn fit(columns: &[Column], widths: &Widths, max: Option<usize>) -> Vec<bool>
         )
     });
     for i in order {
-        if total(&shown) <= max {
+        if total(&shown, &widths.short) <= max {
             break;
         }
         shown[i] = false;
     }
-    shown
+    Fit { shown, short: true }
 }
 
 /// A box-drawn table written row by row (the look of comfy-table's
@@ -127,15 +185,30 @@ pub fn fit(columns: &[Column], widths: &Widths, max: Option<usize>) -> Vec<bool>
 pub struct BoxTable<'a> {
     columns: Vec<(&'a Column, usize)>,
     shown: Vec<bool>,
+    short: bool,
 }
 
 impl<'a> BoxTable<'a> {
-    /// `shown`: which columns to print (see [`fit`]).
-    pub fn new(columns: &'a [Column], widths: &Widths, shown: Vec<bool>) -> BoxTable<'a> {
+    /// `fit`: which columns to print, and how (see [`fit`]).
+    pub fn new(columns: &'a [Column], widths: &Widths, fit: Fit) -> BoxTable<'a> {
+        let w = if fit.short {
+            &widths.short
+        } else {
+            &widths.full
+        };
         BoxTable {
-            columns: columns.iter().zip(widths.0.iter().copied()).collect(),
-            shown,
+            columns: columns.iter().zip(w.iter().copied()).collect(),
+            shown: fit.shown,
+            short: fit.short,
         }
+    }
+
+    /// The short form of column `i`, when this table uses it.
+    fn short(&self, i: usize) -> Option<Short> {
+        if !self.short || !self.shown.get(i).copied().unwrap_or(false) {
+            return None;
+        }
+        self.columns.get(i).and_then(|(c, _)| c.short)
     }
 
     fn rule(&self, out: &mut dyn Write, l: &str, fill: &str, mid: &str, r: &str) -> io::Result<()> {
@@ -194,21 +267,56 @@ impl<'a> BoxTable<'a> {
     /// The top rule and the titles.
     pub fn head(&self, out: &mut dyn Write) -> io::Result<()> {
         self.rule(out, "┌", "─", "┬", "┐")?;
-        let titles: Vec<&str> = self.columns.iter().map(|(c, _)| c.title).collect();
+        let titles: Vec<&str> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| self.short(i).map_or(c.title, |s| s.title))
+            .collect();
         self.line(out, &titles)?;
         self.rule(out, "╞", "═", "╪", "╡")
     }
 
     pub fn row<S: AsRef<str>>(&self, out: &mut dyn Write, cells: &[S]) -> io::Result<()> {
-        self.line(out, cells)
+        if !self.short {
+            return self.line(out, cells);
+        }
+        let cells: Vec<std::borrow::Cow<'_, str>> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match self.short(i) {
+                Some(s) => std::borrow::Cow::Owned((s.cell)(c.as_ref())),
+                None => std::borrow::Cow::Borrowed(c.as_ref()),
+            })
+            .collect();
+        self.line(out, &cells)
     }
 
     pub fn foot(&self, out: &mut dyn Write) -> io::Result<()> {
         self.rule(out, "└", "─", "┴", "┘")
     }
 
-    /// `Not shown (terminal too narrow; --wide shows all): alerts, closer`.
-    pub fn hidden_note(&self) -> Option<String> {
+    /// The legends of the short forms used, then which columns are not
+    /// shown: `Columns not shown (terminal too narrow; --wide shows all):
+    /// alerts, closer`.
+    pub fn notes(&self) -> Vec<String> {
+        let mut legends: Vec<&str> = Vec::new();
+        for i in 0..self.columns.len() {
+            if let Some(s) = self.short(i) {
+                if !legends.contains(&s.legend) {
+                    legends.push(s.legend);
+                }
+            }
+        }
+        let mut notes = Vec::new();
+        if !legends.is_empty() {
+            notes.push(format!("Legend: {}", legends.join("; ")));
+        }
+        notes.extend(self.hidden_note());
+        notes
+    }
+
+    fn hidden_note(&self) -> Option<String> {
         let hidden: Vec<String> = self
             .columns
             .iter()
@@ -291,7 +399,7 @@ impl Table {
             t.row(out, r)?;
         }
         t.foot(out)?;
-        if let Some(note) = t.hidden_note() {
+        for note in t.notes() {
             writeln!(out, "{note}")?;
         }
         Ok(())

@@ -58,6 +58,11 @@ impl IdleCloses {
         self.times.is_empty()
     }
 
+    /// The idle times, unsorted.
+    pub fn times(&self) -> &[f64] {
+        &self.times
+    }
+
     /// The timeout most closes agree on, if they do.
     pub fn timeout(&self) -> Option<IdleTimeout> {
         cluster(&self.times)

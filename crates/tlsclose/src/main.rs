@@ -8,6 +8,7 @@ mod detail;
 mod extract;
 mod generate;
 mod group;
+mod html;
 mod human;
 mod idle;
 mod json;

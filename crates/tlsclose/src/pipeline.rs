@@ -88,7 +88,18 @@ impl Pipeline {
         };
         let mut sinks = vec![main];
         if let Some(path) = &r.report {
-            sinks.push(Box::new(TicketSink::create(path, r.report_flows)?));
+            let html = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+            if html {
+                sinks.push(Box::new(crate::html::HtmlSink::create(
+                    path,
+                    r.report_flows,
+                )?));
+            } else {
+                sinks.push(Box::new(TicketSink::create(path, r.report_flows)?));
+            }
         }
         let pick = match r.flow {
             Some(FlowSel::Number(n)) => Some(Pick {

@@ -93,7 +93,8 @@ pub struct ReportArgs {
 
     /// Also write a self-contained Markdown report for a bug ticket: the capture, the
     /// endings, a per-server summary, and each flow that did not end close_notify-then-fin
-    /// with its Wireshark filter and how it ended.
+    /// with its Wireshark filter and how it ended (text and a Mermaid diagram). A name
+    /// ending in .html writes an HTML page instead (inline SVG charts and ladders).
     #[arg(long, value_name = "FILE.md", help_heading = "Reports")]
     pub report: Option<PathBuf>,
 

@@ -181,3 +181,68 @@ mermaid.initialize({{startOnLoad: false}});
     // each diagram became an SVG
     assert_eq!(dom.matches("<svg").count(), blocks.len());
 }
+
+fn chromium_png(html: &Path, png: &Path) {
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1000,1400",
+        ])
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("run chromium");
+    assert!(png.is_file(), "no screenshot: {}", stderr(&out));
+}
+
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let html = tmp("pictures", "report.html");
+    let out = output(
+        tlsclose!()
+            .arg(case("audit-keepalive-race/capture.pcap"))
+            .arg("--report")
+            .arg(&html)
+            .arg("-q"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&html).expect("the report");
+    // self-contained: nothing to fetch
+    for fetch in ["http:", "https:", "src=", "@import", "url("] {
+        assert!(!text.contains(fetch), "the report fetches {fetch}");
+    }
+    assert!(text.starts_with("<!doctype html>"));
+    if !require_tool("chromium") {
+        return;
+    }
+    let dom = chromium_dom(&html);
+    // what was drawn: the bar chart (3 servers, 2 endings each), the
+    // histogram with the 3 timeouts found, a ladder per flow shown
+    assert!(dom.contains("id=\"endings-chart\""), "{dom}");
+    assert_eq!(dom.matches("<rect class=\"bar\"").count(), 6);
+    assert!(dom.contains("id=\"idle-histogram\""));
+    assert!(dom.matches("<rect class=\"bin\"").count() >= 6);
+    assert_eq!(dom.matches("<line class=\"timeout\"").count(), 3);
+    let shown = text.matches("<section class=\"flow\">").count();
+    assert!(shown >= 12, "{shown}");
+    assert_eq!(dom.matches("class=\"ladder\"").count(), shown);
+    assert_eq!(dom.matches("class=\"arrow race\"").count(), 12);
+    // and it is not blank: a screenshot of it against one of an empty page
+    let png = tmp("pictures", "report.png");
+    chromium_png(&html, &png);
+    let blank = tmp("pictures", "blank.html");
+    std::fs::write(&blank, "<!doctype html><html><body></body></html>").expect("blank");
+    let blank_png = tmp("pictures", "blank.png");
+    chromium_png(&blank, &blank_png);
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let (ours, empty) = (size(&png), size(&blank_png));
+    assert!(
+        ours > 10 * empty.max(1),
+        "the screenshot looks blank: {ours} bytes vs {empty} for an empty page"
+    );
+    let head = std::fs::read(&png).expect("png");
+    assert!(head.starts_with(b"\x89PNG\r\n\x1a\n"));
+}

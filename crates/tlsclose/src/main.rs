@@ -22,6 +22,7 @@ mod run;
 mod select;
 mod shard;
 mod sink;
+mod source;
 mod summary;
 mod table;
 mod ticket;

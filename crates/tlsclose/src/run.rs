@@ -8,6 +8,7 @@ use crate::pipeline::Pipeline;
 use crate::progress::{self, Progress};
 use crate::shard::{self, Done, Keyed, Shard, Workers};
 use crate::sink::InputInfo;
+use crate::source::{Next, Source};
 use crate::summary::Summary;
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
@@ -512,7 +513,7 @@ impl Reading<'_> {
     /// Decryption Secrets Blocks read so far go to every share.
     fn secrets(
         &mut self,
-        reader: &mut CaptureReader,
+        reader: &mut Source,
         dsbs: &mut usize,
         input: &str,
         out: &mut Output<'_>,
@@ -530,6 +531,36 @@ impl Reading<'_> {
                 Engine::Threads(w) => w.secrets(self.event, kind, data, &source),
             }
         }
+    }
+
+    /// A live input has been quiet for `quiet` (wall-clock time) since its
+    /// last frame: the clock moves on by as much, so that flows waiting for
+    /// their last packets, or idle, end on time.
+    fn quiet(&mut self, quiet: std::time::Duration, out: &mut Output<'_>) -> Result<(), Failure> {
+        let Some(g) = &mut self.group else {
+            return Ok(());
+        };
+        let Some(clock) = g.clock.now() else {
+            return Ok(());
+        };
+        let ns = i64::try_from(quiet.as_nanos()).unwrap_or(i64::MAX);
+        let now = Timestamp(clock.0.saturating_add(ns));
+        if g.next_sweep.is_none_or(|t| now < t) {
+            return Ok(());
+        }
+        g.next_sweep = Some(Timestamp(now.0.saturating_add(SWEEP_INTERVAL_NS)));
+        self.event += 1;
+        match &mut *self.engine {
+            Engine::Inline { shard, .. } => {
+                let mut reports = Vec::new();
+                shard.tick(self.event, now, &mut reports);
+                for k in reports {
+                    out.emit(k);
+                }
+            }
+            Engine::Threads(w) => w.tick(self.event, now),
+        }
+        out.check().map_err(Failure::Output)
     }
 
     fn tls_flows(&self) -> u64 {
@@ -553,10 +584,14 @@ fn read_one(
     out: &mut Output<'_>,
     show_progress: bool,
 ) -> Result<(), Failure> {
-    let (mut reader, counter) = open(input, show_progress).map_err(|e| {
+    let (reader, counter) = open(input, show_progress).map_err(|e| {
         let _ = writeln!(io::stderr(), "tlsclose: error: {e}");
         Failure::Input
     })?;
+    // a live input is read on a thread of its own, so that a quiet pipe
+    // still moves the clock on (source.rs)
+    let live = matches!(reading.engine, Engine::Inline { .. }) && any_live(&[input.to_owned()]);
+    let mut reader = Source::new(reader, live);
     let counter = counter.map(|(bar, count)| {
         out.progress = Some(bar);
         count
@@ -580,8 +615,9 @@ fn read_one(
     // whole (capture/src/defrag.rs)
     let mut defrag = Defragmenter::new();
     loop {
-        match reader.next_frame() {
-            Ok(Some(frame)) => {
+        match reader.next() {
+            Ok(Next::Quiet(quiet)) => reading.quiet(quiet, out)?,
+            Ok(Next::Frame(frame)) => {
                 out.summary.frames += 1;
                 if let Some(i) = out.pipeline.inputs.get_mut(out.input) {
                     i.saw(frame.ts);
@@ -617,7 +653,7 @@ fn read_one(
                     }
                 }
             }
-            Ok(None) => break,
+            Ok(Next::End) => break,
             Err(e) => {
                 if let CaptureError::Truncated { .. } = e {
                     cut = true;
@@ -646,7 +682,7 @@ fn read_one(
     if let Some(p) = &mut out.progress {
         p.clear();
     }
-    let bytes_read = reader.stats().bytes_read;
+    let bytes_read = reader.bytes_read();
     if let Some(i) = out.info() {
         i.bytes_read = bytes_read;
     }
@@ -660,7 +696,7 @@ fn read_one(
         // flows read before any damage are still reported
         reading.end_group(out)?;
     }
-    let skipped = reader.stats().skipped_bytes;
+    let skipped = reader.skipped_bytes();
     out.summary.input_skipped_bytes += skipped;
     if out.summary.frames == frames_before && result.is_ok() && !cut {
         out.warn(&format!(

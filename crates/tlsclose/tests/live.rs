@@ -87,3 +87,53 @@ fn a_flow_is_printed_when_it_ends_while_the_pipe_is_still_open() {
         "the first flow came out before the input ended"
     );
 }
+
+#[test]
+fn a_quiet_pipe_still_releases_a_flow_waiting_for_its_last_packets() {
+    let data = std::fs::read(case("sample/capture.pcap")).expect("sample capture");
+    let (header, packets) = split_pcap(&data);
+    let mut child = tlsclose!()
+        .args(["--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tlsclose runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let start = Instant::now();
+    // frames 1–18: the first flow up to its second FIN, not the final ACK
+    // (frame 19); then the pipe is quiet for 3 s, then the rest
+    let feeder = std::thread::spawn(move || {
+        stdin.write_all(&header).expect("header");
+        for p in &packets[..18] {
+            stdin.write_all(p).expect("packet");
+        }
+        stdin.flush().expect("flush");
+        let quiet_from = start.elapsed();
+        std::thread::sleep(Duration::from_secs(3));
+        let quiet_to = start.elapsed();
+        for p in &packets[18..] {
+            stdin.write_all(p).expect("packet");
+        }
+        drop(stdin);
+        (quiet_from, quiet_to)
+    });
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first: Option<(Duration, Value)> = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        if first.is_none() {
+            first = Some((start.elapsed(), serde_json::from_str(&line).expect("JSON")));
+        }
+    }
+    assert!(child.wait().expect("exit").success());
+    let (quiet_from, quiet_to) = feeder.join().expect("feeder");
+    let (at, flow) = first.expect("a flow");
+    assert_eq!(flow["client"], "127.0.0.1:53760");
+    assert_eq!(flow["last_frame"], 18);
+    // the wall clock moved the capture clock on while the pipe was quiet
+    assert!(
+        at < quiet_to && at > quiet_from,
+        "printed at {at:?}, the pipe was quiet from {quiet_from:?} to {quiet_to:?}"
+    );
+}

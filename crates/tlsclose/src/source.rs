@@ -1,0 +1,223 @@
+//! Where frames come from: a capture reader, or, for a live input (a pipe
+//! from `tcpdump -w -`), the same reader on its own thread, so that a quiet
+//! pipe is noticed: capture time does not advance without packets, so the
+//! wall-clock time since the last one moves the clock on instead (a flow
+//! waiting for its last packets, or idle, is then reported on time).
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+use tlsclose_capture::{CaptureError, CaptureFormat, CaptureReader, Frame, LinkType, Timestamp};
+
+/// How long a live input may be quiet before the clock is moved on.
+const QUIET: Duration = Duration::from_millis(250);
+
+pub enum Next<'a> {
+    Frame(Frame<'a>),
+    /// A live input has been quiet this long since its last frame.
+    Quiet(Duration),
+    End,
+}
+
+pub enum Source {
+    Direct(CaptureReader),
+    Live(Live),
+}
+
+impl Source {
+    /// `live`: read `reader` on a thread of its own (see the module docs).
+    pub fn new(reader: CaptureReader, live: bool) -> Source {
+        if !live {
+            return Source::Direct(reader);
+        }
+        let format = reader.format();
+        let gzip = reader.is_gzip();
+        let (tx, rx) = mpsc::sync_channel::<Msg>(64);
+        let spawned = std::thread::Builder::new()
+            .name("tlsclose-live".into())
+            .spawn(move || {
+                let mut reader = reader;
+                loop {
+                    let next = match reader.next_frame() {
+                        Ok(Some(f)) => Msg::Frame(Owned {
+                            number: f.number,
+                            ts: f.ts,
+                            link: f.link,
+                            data: f.data.to_vec(),
+                            orig_len: f.orig_len,
+                            file_offset: f.file_offset,
+                        }),
+                        Ok(None) => Msg::End(Ok(())),
+                        Err(e) => Msg::End(Err(e)),
+                    };
+                    let end = matches!(next, Msg::End(_));
+                    let warnings = reader.take_warnings();
+                    let secrets = reader.take_decryption_secrets();
+                    let stats = (reader.stats().bytes_read, reader.stats().skipped_bytes);
+                    let sent = tx
+                        .send(Msg::Side(warnings, secrets, stats))
+                        .and_then(|()| tx.send(next));
+                    if end || sent.is_err() {
+                        return;
+                    }
+                }
+            });
+        match spawned {
+            Ok(_) => Source::Live(Live {
+                rx,
+                current: None,
+                warnings: Vec::new(),
+                secrets: Vec::new(),
+                stats: (0, 0),
+                format,
+                gzip,
+                last: Instant::now(),
+                done: false,
+            }),
+            // (the reader moved into the closure that failed to start)
+            Err(e) => Source::Live(Live::failed(format, gzip, e)),
+        }
+    }
+
+    pub fn next(&mut self) -> Result<Next<'_>, CaptureError> {
+        match self {
+            Source::Direct(r) => Ok(match r.next_frame()? {
+                Some(f) => Next::Frame(f),
+                None => Next::End,
+            }),
+            Source::Live(l) => l.next(),
+        }
+    }
+
+    pub fn format(&self) -> CaptureFormat {
+        match self {
+            Source::Direct(r) => r.format(),
+            Source::Live(l) => l.format,
+        }
+    }
+
+    pub fn is_gzip(&self) -> bool {
+        match self {
+            Source::Direct(r) => r.is_gzip(),
+            Source::Live(l) => l.gzip,
+        }
+    }
+
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        match self {
+            Source::Direct(r) => r.take_warnings(),
+            Source::Live(l) => std::mem::take(&mut l.warnings),
+        }
+    }
+
+    pub fn take_decryption_secrets(&mut self) -> Vec<(u32, Vec<u8>)> {
+        match self {
+            Source::Direct(r) => r.take_decryption_secrets(),
+            Source::Live(l) => std::mem::take(&mut l.secrets),
+        }
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        match self {
+            Source::Direct(r) => r.stats().bytes_read,
+            Source::Live(l) => l.stats.0,
+        }
+    }
+
+    pub fn skipped_bytes(&self) -> u64 {
+        match self {
+            Source::Direct(r) => r.stats().skipped_bytes,
+            Source::Live(l) => l.stats.1,
+        }
+    }
+}
+
+/// A frame copied out of the reader's buffer.
+struct Owned {
+    number: u64,
+    ts: Timestamp,
+    link: LinkType,
+    data: Vec<u8>,
+    orig_len: u32,
+    file_offset: u64,
+}
+
+type SideInfo = (Vec<String>, Vec<(u32, Vec<u8>)>, (u64, u64));
+
+enum Msg {
+    Frame(Owned),
+    /// The reader's warnings, secrets and byte counts so far.
+    Side(Vec<String>, Vec<(u32, Vec<u8>)>, (u64, u64)),
+    End(Result<(), CaptureError>),
+}
+
+pub struct Live {
+    rx: Receiver<Msg>,
+    current: Option<Owned>,
+    warnings: Vec<String>,
+    secrets: Vec<(u32, Vec<u8>)>,
+    stats: (u64, u64),
+    format: CaptureFormat,
+    gzip: bool,
+    /// When the last frame came.
+    last: Instant,
+    done: bool,
+}
+
+impl Live {
+    fn failed(format: CaptureFormat, gzip: bool, e: std::io::Error) -> Live {
+        let (tx, rx) = mpsc::sync_channel::<Msg>(1);
+        let _ = tx.send(Msg::End(Err(CaptureError::Io {
+            file: "<live input>".into(),
+            source: e,
+        })));
+        Live {
+            rx,
+            current: None,
+            warnings: Vec::new(),
+            secrets: Vec::new(),
+            stats: (0, 0),
+            format,
+            gzip,
+            last: Instant::now(),
+            done: false,
+        }
+    }
+
+    fn side(&mut self, (mut w, mut s, stats): SideInfo) {
+        self.warnings.append(&mut w);
+        self.secrets.append(&mut s);
+        self.stats = stats;
+    }
+
+    fn next(&mut self) -> Result<Next<'_>, CaptureError> {
+        if self.done {
+            return Ok(Next::End);
+        }
+        loop {
+            match self.rx.recv_timeout(QUIET) {
+                Ok(Msg::Frame(f)) => {
+                    self.last = Instant::now();
+                    let f = self.current.insert(f);
+                    return Ok(Next::Frame(Frame {
+                        number: f.number,
+                        ts: f.ts,
+                        link: f.link,
+                        data: &f.data,
+                        orig_len: f.orig_len,
+                        file_offset: f.file_offset,
+                    }));
+                }
+                Ok(Msg::Side(w, s, stats)) => self.side((w, s, stats)),
+                Ok(Msg::End(r)) => {
+                    self.done = true;
+                    return r.map(|()| Next::End);
+                }
+                Err(RecvTimeoutError::Timeout) => return Ok(Next::Quiet(self.last.elapsed())),
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.done = true;
+                    return Ok(Next::End);
+                }
+            }
+        }
+    }
+}

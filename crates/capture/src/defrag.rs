@@ -92,12 +92,23 @@ impl Defragmenter {
     /// Decodes `frame` to its TCP segment, reassembling IP fragments: a
     /// fragment is [`SkipReason::IpFragment`] until its datagram is whole;
     /// then the segment of the datagram is returned.
+    #[inline]
     pub fn decode<'a>(&'a mut self, frame: &Frame<'a>) -> Result<Segment<'a>, SkipReason> {
-        let ip = match decode(frame) {
-            Ok(s) => return Ok(s),
-            Err(Stop::Skip(why)) => return Err(why),
-            Err(Stop::Fragment(ip)) => ip,
-        };
+        match decode(frame) {
+            Ok(s) => Ok(s),
+            Err(Stop::Skip(why)) => Err(why),
+            Err(Stop::Fragment(ip)) => self.reassembled(frame, ip),
+        }
+    }
+
+    /// Holds the fragment `ip` of `frame`; the segment of its datagram when
+    /// it completes one.
+    #[cold]
+    fn reassembled<'a>(
+        &'a mut self,
+        frame: &Frame<'a>,
+        ip: &[u8],
+    ) -> Result<Segment<'a>, SkipReason> {
         if !self.add(ip, frame.ts.as_nanos()) {
             return Err(SkipReason::IpFragment);
         }

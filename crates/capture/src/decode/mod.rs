@@ -143,6 +143,7 @@ impl From<SkipReason> for Stop<'_> {
     }
 }
 
+#[inline]
 pub(crate) fn decode<'a>(frame: &Frame<'a>) -> Result<Segment<'a>, Stop<'a>> {
     let mut next = link::link_layer(frame.link, frame.data)?;
     for _ in 0..MAX_LAYERS {

@@ -274,6 +274,7 @@ pub fn listing_columns(show_file: bool) -> Vec<Column> {
         Column::new("SNI", Align::Left, 2),
         Column::new("ending", Align::Left, 0).with_short(CN),
         Column::new("closer", Align::Left, 3),
+        Column::new("started\nby", Align::Left, 8),
         Column::new("close_notify\nclient / server", Align::Left, 5).with_short(Short {
             title: "cn\nc / s",
             cell: |c| c.replace("inferred", "inf"),
@@ -282,6 +283,8 @@ pub fn listing_columns(show_file: bool) -> Vec<Column> {
         }),
         Column::new("alerts", Align::Left, 5),
         Column::new("idle before\nclose", Align::Right, 6),
+        // keep-alive race (the window is in --flow and the JSON)
+        Column::new("race", Align::Left, 8),
         Column::new("teardown\nframe", Align::Right, 7),
         Column::new("confidence", Align::Left, 1),
     ]);
@@ -301,6 +304,7 @@ fn listing_cells(r: &FlowReport, show_file: bool) -> Vec<String> {
         r.sni.as_deref().map_or_else(|| "-".into(), clean),
         r.ending.to_string(),
         r.closer.as_str().to_string(),
+        r.initiator.as_str().to_string(),
         format!(
             "{} / {}",
             cn(r.client_close_notify),
@@ -308,6 +312,7 @@ fn listing_cells(r: &FlowReport, show_file: bool) -> Vec<String> {
         ),
         alerts(r, "\n"),
         r.idle_before_close.map_or_else(|| "-".into(), format_secs),
+        if r.keepalive_race { "yes" } else { "-" }.to_string(),
         r.teardown_frame
             .map_or_else(|| "-".into(), |f| f.to_string()),
         confidence(r),

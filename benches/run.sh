@@ -12,7 +12,8 @@
 #   benches/run.sh [WORKDIR]        (default /tmp/bench; needs ~6 GB free)
 #
 # Environment: RUNS=3 (hyperfine runs of each fast command), FILES="tiny:200M
-# bulk:1G", FLAT=1 (bulk 4G for memory), TSHARK=1, THREADS (default: nproc),
+# bulk:1G", FLAT=1 (memory on FLAT_FILES="bulk:1G bulk:4G"), TSHARK=1,
+# THREADS (default: nproc),
 # BUILD=0 (use target/release/tlsclose as it is).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -112,8 +113,10 @@ EOF
 done
 
 if [ "${FLAT:-1}" = 1 ]; then
-  f1=$(capture bulk 1G)
-  f4=$(capture bulk 4G)
+  # the same profile, a file 4 times larger: memory must stay flat
+  set -- ${FLAT_FILES:-bulk:1G bulk:4G}
+  f1=$(capture "${1%%:*}" "${1#*:}")
+  f4=$(capture "${2%%:*}" "${2#*:}")
   for fmt in json table; do
     for j in 1 "$threads"; do
       say "memory: -j $j -f $fmt on bulk 1G and 4G"

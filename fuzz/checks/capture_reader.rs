@@ -127,11 +127,16 @@ pub fn check(data: &[u8]) {
         // A corrupt deflate stream: how much is decompressed before the
         // decoder notices depends on how the compressed bytes arrive (the
         // decoder drops what it produced in the failing call), so only
-        // the frames both got must agree.
+        // the frames both got must agree, and not the last one the shorter
+        // read got: whether a record with odd lengths or time is taken, or
+        // where reading resumes after damage, looks at the record header
+        // after it, which the shorter read does not have (its bytes end
+        // there) and the longer read does.
         let n = whole.frames.len().min(trickled.frames.len());
+        let agreed = n.saturating_sub(1);
         assert_eq!(
-            whole.frames.get(..n),
-            trickled.frames.get(..n),
+            whole.frames.get(..agreed),
+            trickled.frames.get(..agreed),
             "gzip, read in pieces of {step} bytes"
         );
         return;

@@ -331,3 +331,46 @@ fn group_by_shows_races_and_timeouts_in_every_format() {
         assert!(got > 0.9, "{row}");
     }
 }
+
+#[test]
+fn the_markdown_report_describes_every_racing_flow_even_when_it_ended_cleanly() {
+    let dir = case("audit-keepalive-race");
+    let t = truth(&dir);
+    let cap = dir.join("capture.pcap");
+    let cap = cap.to_str().expect("path");
+    let flows: Vec<Value> = json_lines(&run(&[cap, "--format", "json"]))
+        .into_iter()
+        .filter(|v| v.get("summary").is_none())
+        .collect();
+    // the racing clients of the truth, found by tlsclose as races
+    let racing = t.kinds.values().filter(|k| *k == "racing").count();
+    assert!(racing >= 10, "{racing}");
+    let clean_races = flows
+        .iter()
+        .filter(|f| f["keepalive_race"] == true && f["ending"] == "close_notify-then-fin")
+        .count();
+    assert!(clean_races > 0, "the premise: races that ended cleanly");
+    let described = flows
+        .iter()
+        .filter(|f| f["keepalive_race"] == true || f["ending"] != "close_notify-then-fin")
+        .count();
+    let path = tlsclose_testkit::paths::tmp("audit", "race.md");
+    let p = path.to_str().expect("path");
+    run(&[
+        cap,
+        "--report",
+        p,
+        "--report-flows",
+        "1000",
+        "--format",
+        "json",
+    ]);
+    let md = std::fs::read_to_string(&path).expect("the report");
+    let sections: Vec<&str> = md.split("\n### ").skip(1).collect();
+    assert_eq!(sections.len(), described, "{md}");
+    let raced = sections
+        .iter()
+        .filter(|s| s.contains("- keep-alive race: yes"))
+        .count();
+    assert_eq!(raced, racing, "every racing flow described:\n{md}");
+}

@@ -650,7 +650,7 @@ fn report_is_self_contained_github_markdown() {
         "| fin-only | 2 | 33.3% |",
         "## Per server",
         "| 127.0.0.1:21740 | 1 | 1 (100%) |",
-        "## Flows that did not end with close_notify then FIN",
+        "## Flows that did not end with close_notify then FIN, or raced the close",
         "Wireshark filter: `ip.addr==127.0.0.1 && tcp.port==52198 && tcp.port==20560 && frame.number>=38 && frame.number<=50`",
         "client → server  +0.300s  frame 50  TCP RST",
     ] {

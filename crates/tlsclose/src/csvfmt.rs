@@ -298,7 +298,6 @@ pub fn write_flow<W: Write>(out: &mut W, scratch: &mut Scratch, r: &FlowReport) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::JsonFlow;
     use serde_json::Value;
 
     #[test]
@@ -354,7 +353,7 @@ mod tests {
         let reports = sample_reports();
         assert_eq!(reports.len(), 6);
         for r in &reports {
-            let v = serde_json::to_value(JsonFlow(r)).unwrap_or_default();
+            let v = crate::json::value(r).unwrap_or_default();
             let mut all = Vec::new();
             leaves(&v, String::new(), &mut all);
             for p in all {
@@ -377,7 +376,7 @@ mod tests {
     fn rows_are_the_json_values() {
         let mut scratch = Scratch::default();
         for r in sample_reports() {
-            let v = serde_json::to_value(JsonFlow(&r)).unwrap_or_default();
+            let v = crate::json::value(&r).unwrap_or_default();
             let mut want = Vec::new();
             write_row(
                 &mut want,

@@ -6,7 +6,7 @@
 use crate::cli::Format;
 use crate::csvfmt;
 use crate::human::{format_secs, utc};
-use crate::json::{JsonFlow, LadderLine};
+use crate::json::LadderLine;
 use crate::md;
 use crate::sink::{alerts, cn, Flow, ReportSink, RunEnd};
 use crate::words::{direction, NoteText, StepText, WiresharkFilter};
@@ -302,7 +302,7 @@ impl<W: Write> ReportSink for DetailSink<W> {
             }
             Format::Json => {
                 for f in &self.flows {
-                    let mut v = serde_json::to_value(JsonFlow(&f.report))?;
+                    let mut v = crate::json::value(&f.report)?;
                     if let Some(obj) = v.as_object_mut() {
                         if let Some(n) = end.numbers.number(f.key()) {
                             obj.insert("flow".into(), n.into());

@@ -5,7 +5,7 @@
 
 use crate::csvfmt;
 use crate::human::format_secs;
-use crate::json::JsonFlow;
+use crate::json::JsonLine;
 use crate::md;
 use crate::rows::{Row, SortedRows};
 use crate::summary::Summary;
@@ -141,11 +141,16 @@ pub trait ReportSink {
 /// JSON Lines, written as flows end (streaming).
 pub struct JsonSink<W: Write> {
     out: W,
+    /// The line being written, reused; the output gets one write per flow.
+    line: JsonLine,
 }
 
 impl<W: Write> JsonSink<W> {
     pub fn new(out: W) -> Self {
-        JsonSink { out }
+        JsonSink {
+            out,
+            line: JsonLine::default(),
+        }
     }
 }
 
@@ -158,8 +163,9 @@ pub struct SummaryLine<'a> {
 
 impl<W: Write> ReportSink for JsonSink<W> {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, &JsonFlow(&flow.report))?;
-        self.out.write_all(b"\n")
+        self.line.write(&flow.report)?;
+        self.line.bytes.push(b'\n');
+        self.out.write_all(&self.line.bytes)
     }
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
@@ -182,6 +188,8 @@ pub struct CsvSink<W: Write> {
     out: W,
     header_done: bool,
     scratch: csvfmt::Scratch,
+    /// The row being written (the output gets one write per flow).
+    line: Vec<u8>,
 }
 
 impl<W: Write> CsvSink<W> {
@@ -190,6 +198,7 @@ impl<W: Write> CsvSink<W> {
             out,
             header_done: false,
             scratch: csvfmt::Scratch::default(),
+            line: Vec::with_capacity(1024),
         }
     }
 
@@ -205,7 +214,9 @@ impl<W: Write> CsvSink<W> {
 impl<W: Write> ReportSink for CsvSink<W> {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
         self.header()?;
-        csvfmt::write_flow(&mut self.out, &mut self.scratch, &flow.report)
+        self.line.clear();
+        csvfmt::write_flow(&mut self.line, &mut self.scratch, &flow.report)?;
+        self.out.write_all(&self.line)
     }
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
@@ -292,32 +303,50 @@ pub fn listing_columns(show_file: bool) -> Vec<Column> {
 }
 
 /// A flow's cells in the listing, but its number (known at the end).
-fn listing_cells(r: &FlowReport, show_file: bool) -> Vec<String> {
-    let mut row = vec![String::new()];
+/// The listing's cells of a flow, written into `row`'s reused Strings
+/// (the first, the flow's number, stays empty until it is printed).
+fn listing_cells(row: &mut Vec<String>, r: &FlowReport, show_file: bool) {
+    use std::fmt::Write as _;
+    row.resize_with(if show_file { 15 } else { 14 }, String::new);
+    row.iter_mut().for_each(String::clear);
+    let mut cells = row.iter_mut().skip(1);
+    let mut cell = |v: &dyn std::fmt::Display| {
+        if let Some(c) = cells.next() {
+            let _ = write!(c, "{v}");
+        }
+    };
     if show_file {
-        row.push(clean(&r.file));
+        cell(&clean(&r.file));
     }
-    row.extend([
-        r.client.to_string(),
-        r.server.to_string(),
-        r.version.map_or_else(|| "?".into(), |v| v.to_string()),
-        r.sni.as_deref().map_or_else(|| "-".into(), clean),
-        r.ending.to_string(),
-        r.closer.as_str().to_string(),
-        r.initiator.as_str().to_string(),
-        format!(
-            "{} / {}",
-            cn(r.client_close_notify),
-            cn(r.server_close_notify)
-        ),
-        alerts(r, "\n"),
-        r.idle_before_close.map_or_else(|| "-".into(), format_secs),
-        if r.keepalive_race { "yes" } else { "-" }.to_string(),
-        r.teardown_frame
-            .map_or_else(|| "-".into(), |f| f.to_string()),
-        confidence(r),
-    ]);
-    row
+    cell(&r.client);
+    cell(&r.server);
+    match &r.version {
+        Some(v) => cell(v),
+        None => cell(&"?"),
+    }
+    match r.sni.as_deref() {
+        Some(s) => cell(&clean(s)),
+        None => cell(&"-"),
+    }
+    cell(&r.ending);
+    cell(&r.closer.as_str());
+    cell(&r.initiator.as_str());
+    cell(&format_args!(
+        "{} / {}",
+        cn(r.client_close_notify),
+        cn(r.server_close_notify)
+    ));
+    cell(&alerts(r, "\n"));
+    match r.idle_before_close {
+        Some(s) => cell(&format_secs(s)),
+        None => cell(&"-"),
+    }
+    cell(&if r.keepalive_race { "yes" } else { "-" });
+    match r.teardown_frame {
+        Some(f) => cell(&f),
+        None => cell(&"-"),
+    }
+    cell(&confidence(r));
 }
 
 /// The flow table's rows as they arrive: compact, sorted and spilled to
@@ -328,6 +357,8 @@ struct Listing {
     rows: SortedRows,
     widths: Widths,
     flows: u64,
+    /// The cells of the flow being added (reused).
+    cells: Vec<String>,
 }
 
 impl Listing {
@@ -339,14 +370,15 @@ impl Listing {
             show_file,
             rows: SortedRows::new(),
             flows: 0,
+            cells: Vec::new(),
         }
     }
 
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
-        let cells = listing_cells(&flow.report, self.show_file);
-        self.widths.add_row(&cells);
+        listing_cells(&mut self.cells, &flow.report, self.show_file);
+        self.widths.add_row(&self.cells);
         self.flows += 1;
-        self.rows.push(Row::shown(flow.key(), &cells))
+        self.rows.push(Row::shown(flow.key(), &self.cells))
     }
 
     fn skipped(&mut self, input: usize, first_frame: u64) -> io::Result<()> {

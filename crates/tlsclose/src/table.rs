@@ -231,19 +231,20 @@ impl<'a> BoxTable<'a> {
     /// Cells are left-aligned in a terminal (numbers too: the look the
     /// tables always had); Markdown right-aligns numbers.
     fn line<S: AsRef<str>>(&self, out: &mut dyn Write, cells: &[S]) -> io::Result<()> {
-        let lines: Vec<Vec<&str>> = cells.iter().map(|c| c.as_ref().lines().collect()).collect();
-        let height = lines
+        let height = cells
             .iter()
             .zip(&self.shown)
             .filter(|(_, s)| **s)
-            .map(|(l, _)| l.len())
+            .map(|(c, _)| c.as_ref().lines().count())
             .max()
             .unwrap_or(0)
             .max(1);
+        let mut s = String::with_capacity(256);
         for n in 0..height {
-            let mut s = String::from("│");
+            s.clear();
+            s.push('│');
             let mut first = true;
-            for (((_, w), shown), cell) in self.columns.iter().zip(&self.shown).zip(&lines) {
+            for (((_, w), shown), cell) in self.columns.iter().zip(&self.shown).zip(cells) {
                 if !shown {
                     continue;
                 }
@@ -251,15 +252,14 @@ impl<'a> BoxTable<'a> {
                     s.push('┆');
                 }
                 first = false;
-                let text = cell.get(n).copied().unwrap_or("");
-                let pad = w.saturating_sub(text.chars().count());
+                let text = cell.as_ref().lines().nth(n).unwrap_or("");
                 s.push(' ');
                 s.push_str(text);
-                s.extend(std::iter::repeat_n(' ', pad));
+                spaces(&mut s, w.saturating_sub(text.chars().count()));
                 s.push(' ');
             }
-            s.push('│');
-            writeln!(out, "{s}")?;
+            s.push_str("│\n");
+            out.write_all(s.as_bytes())?;
         }
         Ok(())
     }
@@ -330,6 +330,16 @@ impl<'a> BoxTable<'a> {
                 hidden.join(", ")
             )
         })
+    }
+}
+
+/// `n` spaces.
+fn spaces(s: &mut String, mut n: usize) {
+    const SPACES: &str = "                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        s.push_str(SPACES.get(..k).unwrap_or_default());
+        n -= k;
     }
 }
 

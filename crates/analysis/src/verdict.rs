@@ -324,7 +324,8 @@ impl<'a> Judged<'a> {
     }
 
     /// From the last non-alert record before the closing began (the
-    /// closer's close_notify, or else the first FIN/RST) to that moment.
+    /// closer's close_notify, or else the first FIN/RST) to that moment,
+    /// the closer's closing preamble left out ([`closing::idle_before`]).
     fn idle_before_close(&self, ending: Ending, first: Option<FirstTeardown>) -> Option<f64> {
         let first = first?;
         let closing_at = if ending == Ending::CloseNotifyThenFin {
@@ -332,19 +333,12 @@ impl<'a> Judged<'a> {
         } else {
             first.at
         };
-        let mut last: Option<SegMeta> = None;
-        for role in ROLES {
-            let v = self.side(role);
-            for r in self.facts(role).recent.iter() {
-                if r.at.frame < closing_at.frame
-                    && !v.alert_indexes.contains(&r.index)
-                    && last.is_none_or(|l| r.at.ts > l.ts)
-                {
-                    last = Some(r.at);
-                }
-            }
-        }
-        last.map(|l| closing_at.ts.secs_since(l.ts).max(0.0))
+        let records = |role: Role| closing::Records {
+            verdict: self.side(role),
+            facts: self.facts(role),
+            closing: role == first.by,
+        };
+        closing::idle_before([records(Role::Client), records(Role::Server)], closing_at)
     }
 
     /// Remarks on how the verdict was reached: per side, then per flow.

@@ -297,3 +297,52 @@ fn data_after_the_initiators_own_close_notify_answering_the_peer_is_no_race() {
     assert_eq!(r.ending, Ending::DataAfterAlert);
     assert!(!r.keepalive_race);
 }
+
+#[test]
+fn an_http2_goaway_just_before_the_close_notify_does_not_hide_the_idle_time() {
+    // nginx and Envoy close an idle HTTP/2 connection with GOAWAY (a small
+    // application-data record), then close_notify, in the same millisecond
+    for tls13 in [true, false] {
+        let mut c = Conn::new();
+        let (goaway, alert) = if tls13 {
+            c.tls13();
+            (opaque(23, 34), opaque(23, 19))
+        } else {
+            c.tls12();
+            (opaque(23, 41), opaque(21, 26))
+        };
+        exchange(&mut c)
+            .idle(1200)
+            .send(Side::S, &[goaway])
+            .send(Side::S, &[alert])
+            .fin(Side::S)
+            .idle(30)
+            .fin(Side::C);
+        let r = c.report();
+        assert_eq!(r.ending, Ending::CloseNotifyThenFin, "TLS 1.3: {tls13}");
+        assert_eq!(r.initiator, Closer::Server);
+        for idle in [r.idle_before_first_signal, r.idle_before_close] {
+            let idle = idle.unwrap_or_default();
+            assert!((idle - 1.2).abs() < 0.005, "TLS 1.3: {tls13}: {idle}");
+        }
+    }
+}
+
+#[test]
+fn a_response_just_before_the_close_notify_is_traffic() {
+    // a server that answers and closes at once (Connection: close) closed
+    // after 0 s of idleness: a record larger than a preamble counts
+    let mut c = Conn::new();
+    c.tls13();
+    c.send(Side::C, &[opaque(23, 60)])
+        .idle(1200)
+        .send(Side::S, &[opaque(23, 180)])
+        .send(Side::S, &[opaque(23, 19)])
+        .fin(Side::S)
+        .idle(30)
+        .fin(Side::C);
+    let r = c.report();
+    assert_eq!(r.initiator, Closer::Server);
+    let idle = r.idle_before_first_signal.unwrap_or_default();
+    assert!(idle < 0.005, "{idle}");
+}

@@ -374,3 +374,84 @@ fn the_markdown_report_describes_every_racing_flow_even_when_it_ended_cleanly() 
         .count();
     assert_eq!(raced, racing, "every racing flow described:\n{md}");
 }
+
+/// The ladder of a flow (`--flow CLIENT-SERVER --format json`).
+fn ladder_of(cap: &str, client: &str, server: &str) -> Vec<Value> {
+    let tuple = format!("{client}-{server}");
+    let lines = json_lines(&run(&[cap, "--flow", &tuple, "--format", "json"]));
+    lines
+        .into_iter()
+        .next()
+        .and_then(|v| v["ladder"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn http2_idle_timeouts_are_found_behind_the_servers_goaway() {
+    let dir = case("audit-h2-goaway");
+    let t = truth(&dir);
+    let cap = dir.join("capture.pcap");
+    let keys = dir.join("sslkeys.log");
+    let cap = cap.to_str().expect("path");
+    let keys = keys.to_str().expect("path");
+    let flows: Vec<Value> = json_lines(&run(&[cap, "--format", "json"]))
+        .into_iter()
+        .filter(|v| v.get("summary").is_none())
+        .collect();
+    assert_eq!(flows.len(), t.kinds.len());
+    // the premise: each idle close is GOAWAY (a small application-data
+    // record) and close_notify from the server in the same millisecond
+    let mut patient = 0;
+    for f in &flows {
+        let key = (
+            f["client"].as_str().expect("client").to_owned(),
+            f["server"].as_str().expect("server").to_owned(),
+        );
+        if t.kinds.get(&key).map(String::as_str) != Some("patient") {
+            continue;
+        }
+        patient += 1;
+        let ladder = ladder_of(cap, &key.0, &key.1);
+        let alert = ladder
+            .iter()
+            .position(|l| {
+                l["from"] == "server" && l["what"].as_str().is_some_and(|w| w.contains("alert"))
+            })
+            .expect("the server's close_notify");
+        let before = &ladder[alert - 1];
+        let what = before["what"].as_str().expect("what");
+        assert!(
+            before["from"] == "server" && what.starts_with("TLS application_data ("),
+            "{ladder:?}"
+        );
+        let gap =
+            ladder[alert]["time"].as_f64().expect("time") - before["time"].as_f64().expect("time");
+        assert!(gap < 0.01, "{ladder:?}");
+        // and the idle time is the server's timeout, measured before the GOAWAY
+        let want = t.timeouts[&key.1];
+        let got = f["idle_before_first_signal"].as_f64().expect("idle");
+        assert!((got - want).abs() < 0.1, "{key:?}: {got} vs {want}");
+        assert_eq!(f["initiator"], "server");
+        assert_eq!(f["keepalive_race"], false);
+    }
+    assert_eq!(patient, 10);
+    for extra in [vec![], vec!["--keylog", keys]] {
+        let mut args = vec![cap, "--group-by", "server", "--format", "json"];
+        args.extend(extra);
+        let groups: Vec<Value> = json_lines(&run(&args))
+            .into_iter()
+            .filter(|v| v.get("group").is_some())
+            .collect();
+        assert_eq!(groups.len(), t.timeouts.len());
+        for g in &groups {
+            let server = g["group"].as_str().expect("group");
+            let want = t.timeouts[server];
+            let got = g["server_idle_timeout_s"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{g}"));
+            assert!((got - want).abs() < 0.1, "{server}: {got} vs {want}");
+            assert_eq!(g["server_idle_timeout_closes"], 5, "{g}");
+            assert_eq!(g["keepalive_races"], 0, "{g}");
+        }
+    }
+}

@@ -14,9 +14,64 @@
 //! nothing but its Finished.
 
 use super::{Found, SideVerdict, TLS13_ALERT_LENGTHS};
-use crate::flow::{DirFacts, LateRecord};
+use crate::flow::{DirFacts, LateRecord, RecentRecord};
 use crate::report::{Closer, Role};
 use tlsclose_tcp::SegMeta;
+use tlsclose_tls::ContentType;
+
+/// Largest record body of a closing preamble: an HTTP/2 GOAWAY or PING
+/// (17 bytes of frame) under any cipher suite, CBC with its IV and MAC
+/// included, fits; a response with a body does not.
+const PREAMBLE_MAX_BODY: u16 = 96;
+
+/// One side's records for [`idle_before`].
+pub(super) struct Records<'a> {
+    pub verdict: &'a SideVerdict,
+    pub facts: &'a DirFacts,
+    /// The side whose close signal `at` is.
+    pub closing: bool,
+}
+
+/// A small application-data record: what a closing preamble is made of.
+fn small_data(r: &RecentRecord) -> bool {
+    r.length <= PREAMBLE_MAX_BODY
+        && r.content_type == ContentType::APPLICATION_DATA
+        && r.decrypted
+            .is_none_or(|d| d == ContentType::APPLICATION_DATA)
+}
+
+/// Seconds without records before `at` (a side's close signal): from the
+/// latest record of either side before it, alerts left out, to `at`.
+///
+/// The closing side's own small application-data records just before
+/// `at` are left out too, back to the latest record that is the peer's or
+/// larger: they are a closing preamble, not traffic. An HTTP/2 server
+/// closing an idle connection sends GOAWAY and then close_notify in the
+/// same millisecond (nginx, Envoy); counted as traffic, that GOAWAY would
+/// make every idle close look like a close after 0 s of idleness, and hide
+/// the server's idle timeout. What is left out can only lengthen the idle
+/// time by the peer's request-to-response time when a tiny response
+/// preceded the close.
+pub(super) fn idle_before(sides: [Records<'_>; 2], at: SegMeta) -> Option<f64> {
+    let mut newest: Option<SegMeta> = None;
+    let mut traffic: Option<SegMeta> = None;
+    for s in &sides {
+        for r in s.facts.recent.iter() {
+            if r.at.frame >= at.frame || s.verdict.alert_indexes.contains(&r.index) {
+                continue;
+            }
+            if newest.is_none_or(|l| r.at.ts > l.ts) {
+                newest = Some(r.at);
+            }
+            if !(s.closing && small_data(r)) && traffic.is_none_or(|l| r.at.ts > l.ts) {
+                traffic = Some(r.at);
+            }
+        }
+    }
+    // a preamble only when traffic came before it (else as before)
+    let last = traffic.or(newest)?;
+    Some(at.ts.secs_since(last.ts).max(0.0))
+}
 
 /// A peer's application data after the initiator's close.
 #[derive(Debug, Clone, Copy)]
@@ -89,20 +144,13 @@ pub(super) fn closing(client: Side<'_>, server: Side<'_>, tls13: bool) -> Closin
         _ => false,
     };
 
-    let idle_before_first_signal = first.and_then(|(_, (at, _))| {
-        let mut last: Option<SegMeta> = None;
-        for r in [Role::Client, Role::Server] {
-            let s = side(r);
-            for rec in s.facts.recent.iter() {
-                if rec.at.frame < at.frame
-                    && !s.verdict.alert_indexes.contains(&rec.index)
-                    && last.is_none_or(|l| rec.at.ts > l.ts)
-                {
-                    last = Some(rec.at);
-                }
-            }
-        }
-        last.map(|l| at.ts.secs_since(l.ts).max(0.0))
+    let idle_before_first_signal = first.and_then(|(by, (at, _))| {
+        let records = |r: Role| Records {
+            verdict: side(r).verdict,
+            facts: side(r).facts,
+            closing: r == by,
+        };
+        idle_before([records(Role::Client), records(Role::Server)], at)
     });
 
     let race = first.and_then(|(by, (at, signal))| {

@@ -36,7 +36,6 @@ import socket
 import ssl
 import struct
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -149,26 +148,11 @@ def inner(out, seed):
     w = tempfile.mkdtemp(prefix='h2idle-')
     kar.sh('ip link set lo up')
     kar.make_certs(w)
-    tdump = subprocess.Popen(['tcpdump', '-i', 'lo', '-s', '0', '-U', '--immediate-mode', '-Z', 'root',
-                              '-w', f'{w}/capture.pcap', 'tcp'], stderr=open(f'{w}/tcpdump.err', 'w'))
-    for _ in range(60):
-        if 'listening' in open(f'{w}/tcpdump.err').read():
-            break
-        time.sleep(0.05)
+    tdump = kar.start_capture(w)
     nginx = start_nginx(w)
     time.sleep(0.7)
     keylog = f'{w}/sslkeys.log'
-    ctxs = {}
-    for proto in ('TLSv1.2', 'TLSv1.3'):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        v = ssl.TLSVersion.TLSv1_2 if proto == 'TLSv1.2' else ssl.TLSVersion.TLSv1_3
-        ctx.minimum_version = v
-        ctx.maximum_version = v
-        ctx.set_alpn_protocols(['h2'])
-        ctx.keylog_filename = keylog
-        ctxs[proto] = ctx
+    ctxs = kar.contexts(keylog, alpn=['h2'])
     truth, lock, threads = [], threading.Lock(), []
     for port, proto, to in SERVERS:
         for kind, n in (('patient', PATIENT), ('closing', CLOSING)):
@@ -202,22 +186,5 @@ def inner(out, seed):
     shutil.rmtree(w, ignore_errors=True)
 
 
-def main():
-    args = sys.argv[1:]
-    seed = 7
-    if '--seed' in args:
-        i = args.index('--seed')
-        seed = int(args[i + 1])
-        del args[i:i + 2]
-    if args and args[0] == '--inner':
-        inner(args[1], seed)
-        return
-    out = os.path.abspath(args[0] if args else os.path.join(ROOT, 'testdata', 'audit-h2-goaway'))
-    subprocess.run(['unshare', '-n', sys.executable, os.path.abspath(__file__), '--inner', out,
-                    '--seed', str(seed)], check=True)
-    kar.expected(out)
-    print(f'wrote {out}')
-
-
 if __name__ == '__main__':
-    main()
+    kar.main(inner, os.path.abspath(__file__), 'audit-h2-goaway', seed=7)

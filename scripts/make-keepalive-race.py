@@ -114,6 +114,34 @@ frontend fe
     return procs
 
 
+def start_capture(w):
+    """tcpdump on lo into w/capture.pcap, once it listens."""
+    tdump = subprocess.Popen(['tcpdump', '-i', 'lo', '-s', '0', '-U', '--immediate-mode', '-Z', 'root',
+                              '-w', f'{w}/capture.pcap', 'tcp'], stderr=open(f'{w}/tcpdump.err', 'w'))
+    for _ in range(60):
+        if 'listening' in open(f'{w}/tcpdump.err').read():
+            break
+        time.sleep(0.05)
+    return tdump
+
+
+def contexts(keylog, alpn=None):
+    """Client contexts for TLS 1.2 and 1.3 (no verification), logging keys."""
+    ctxs = {}
+    for proto in ('TLSv1.2', 'TLSv1.3'):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        v = ssl.TLSVersion.TLSv1_2 if proto == 'TLSv1.2' else ssl.TLSVersion.TLSv1_3
+        ctx.minimum_version = v
+        ctx.maximum_version = v
+        if alpn:
+            ctx.set_alpn_protocols(alpn)
+        ctx.keylog_filename = keylog
+        ctxs[proto] = ctx
+    return ctxs
+
+
 def read_response(s):
     """Reads one HTTP response (headers with Content-Length, then body)."""
     buf = b''
@@ -195,25 +223,11 @@ def inner(out, seed):
     w = tempfile.mkdtemp(prefix='kar-')
     sh('ip link set lo up')
     make_certs(w)
-    tdump = subprocess.Popen(['tcpdump', '-i', 'lo', '-s', '0', '-U', '--immediate-mode', '-Z', 'root',
-                              '-w', f'{w}/capture.pcap', 'tcp'], stderr=open(f'{w}/tcpdump.err', 'w'))
-    for _ in range(60):
-        if 'listening' in open(f'{w}/tcpdump.err').read():
-            break
-        time.sleep(0.05)
+    tdump = start_capture(w)
     procs = start_servers(w)
     time.sleep(0.7)
     keylog = f'{w}/sslkeys.log'
-    ctxs = {}
-    for proto in ('TLSv1.2', 'TLSv1.3'):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        v = ssl.TLSVersion.TLSv1_2 if proto == 'TLSv1.2' else ssl.TLSVersion.TLSv1_3
-        ctx.minimum_version = v
-        ctx.maximum_version = v
-        ctx.keylog_filename = keylog
-        ctxs[proto] = ctx
+    ctxs = contexts(keylog)
     truth, lock, threads = [], threading.Lock(), []
     for name, port, proto, to in SERVERS:
         for kind in ('patient', 'racing', 'closing'):
@@ -279,9 +293,12 @@ def expected(out):
                 f.write(json.dumps(r) + '\n')
 
 
-def main():
+def main(inner=None, script=None, case='audit-keepalive-race', seed=12):
+    """`[OUTDIR] [--seed N]`: runs `inner(out, seed)` in a network namespace
+    of its own (as `script --inner`), then writes the expected files."""
+    inner = inner or globals()['inner']
+    script = script or os.path.abspath(__file__)
     args = sys.argv[1:]
-    seed = 12
     if '--seed' in args:
         i = args.index('--seed')
         seed = int(args[i + 1])
@@ -289,8 +306,8 @@ def main():
     if args and args[0] == '--inner':
         inner(args[1], seed)
         return
-    out = os.path.abspath(args[0] if args else os.path.join(ROOT, 'testdata', 'audit-keepalive-race'))
-    subprocess.run(['unshare', '-n', sys.executable, os.path.abspath(__file__), '--inner', out,
+    out = os.path.abspath(args[0] if args else os.path.join(ROOT, 'testdata', case))
+    subprocess.run(['unshare', '-n', sys.executable, script, '--inner', out,
                     '--seed', str(seed)], check=True)
     expected(out)
     print(f'wrote {out}')

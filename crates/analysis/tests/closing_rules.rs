@@ -346,3 +346,22 @@ fn a_response_just_before_the_close_notify_is_traffic() {
     let idle = r.idle_before_first_signal.unwrap_or_default();
     assert!(idle < 0.005, "{idle}");
 }
+
+#[test]
+fn data_after_the_closers_own_alert_is_no_preamble() {
+    // what a side sends after its own close_notify is data after the alert:
+    // the idle time before its FIN is measured from it
+    let mut c = Conn::new();
+    c.tls12();
+    exchange(&mut c)
+        .idle(40)
+        .send(Side::S, &[opaque(21, 26)])
+        .send(Side::S, &[opaque(23, 40)])
+        .idle(160)
+        .fin(Side::S)
+        .fin(Side::C);
+    let r = c.report();
+    assert_eq!(r.ending, Ending::DataAfterAlert);
+    let idle = r.idle_before_close.unwrap_or_default();
+    assert!((idle - 0.16).abs() < 0.005, "{idle}");
+}

@@ -56,6 +56,13 @@ pub(super) fn idle_before(sides: [Records<'_>; 2], at: SegMeta) -> Option<f64> {
     let mut newest: Option<SegMeta> = None;
     let mut traffic: Option<SegMeta> = None;
     for s in &sides {
+        // a preamble comes before the side's first alert: what it sent
+        // after its own close_notify is data after the alert, not a preamble
+        let first_alert = [s.verdict.close_notify, s.verdict.fatal]
+            .into_iter()
+            .flatten()
+            .map(|f| f.at.frame)
+            .min();
         for r in s.facts.recent.iter() {
             if r.at.frame >= at.frame || s.verdict.alert_indexes.contains(&r.index) {
                 continue;
@@ -63,7 +70,8 @@ pub(super) fn idle_before(sides: [Records<'_>; 2], at: SegMeta) -> Option<f64> {
             if newest.is_none_or(|l| r.at.ts > l.ts) {
                 newest = Some(r.at);
             }
-            if !(s.closing && small_data(r)) && traffic.is_none_or(|l| r.at.ts > l.ts) {
+            let preamble = s.closing && small_data(r) && first_alert.is_none_or(|a| r.at.frame < a);
+            if !preamble && traffic.is_none_or(|l| r.at.ts > l.ts) {
                 traffic = Some(r.at);
             }
         }

@@ -187,4 +187,4 @@ def inner(out, seed):
 
 
 if __name__ == '__main__':
-    kar.main(inner, os.path.abspath(__file__), 'audit-h2-goaway', seed=7)
+    kar.main(inner, os.path.abspath(__file__), 'audit-h2-goaway', seed=7, doc=__doc__)

@@ -293,12 +293,15 @@ def expected(out):
                 f.write(json.dumps(r) + '\n')
 
 
-def main(inner=None, script=None, case='audit-keepalive-race', seed=12):
+def main(inner=None, script=None, case='audit-keepalive-race', seed=12, doc=None):
     """`[OUTDIR] [--seed N]`: runs `inner(out, seed)` in a network namespace
     of its own (as `script --inner`), then writes the expected files."""
     inner = inner or globals()['inner']
     script = script or os.path.abspath(__file__)
     args = sys.argv[1:]
+    if args and args[0] in ('-h', '--help'):
+        print(doc or __doc__)
+        return
     if '--seed' in args:
         i = args.index('--seed')
         seed = int(args[i + 1])

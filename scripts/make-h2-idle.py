@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Makes testdata/audit-h2-goaway/: nginx serving HTTP/2 with idle timeouts
-set, and minimal HTTP/2 clients over Python ssl, captured on loopback.
+"""Makes testdata/audit-h2-goaway/: nginx and haproxy serving HTTP/2 with
+idle timeouts set, and minimal HTTP/2 clients over Python ssl, captured on
+loopback.
 
     sudo scripts/make-h2-idle.py [OUTDIR] [--seed N]
 
 OUTDIR defaults to testdata/audit-h2-goaway. Needs root (unshare -n,
-tcpdump), nginx (HTTP/2), openssl, tshark and the shared oracle (as
+tcpdump), nginx and haproxy (HTTP/2), openssl, tshark and the shared oracle (as
 scripts/make-keepalive-race.py, whose helpers it uses).
 
 An HTTP/2 server closing an idle connection sends GOAWAY (a small
@@ -16,6 +17,7 @@ traffic before the GOAWAY, or every idle close looks like one after 0 s.
 Servers (the truth the tool must find):
   127.0.0.1:8543  nginx, HTTP/2, TLS 1.3, keepalive_timeout 1200ms
   127.0.0.1:8544  nginx, HTTP/2, TLS 1.2, keepalive_timeout 800ms
+  127.0.0.1:9543  haproxy, HTTP/2, TLS 1.3, timeout http-keep-alive 1s
 
 Clients (threads started with random jitter):
   patient   one or two requests (streams 1 and 3), then waits: the server's
@@ -47,9 +49,10 @@ kar = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(kar)
 
 SERVERS = [
-    # (port, TLS version, idle timeout in s)
-    (8543, 'TLSv1.3', 1.2),
-    (8544, 'TLSv1.2', 0.8),
+    # (software, port, TLS version, idle timeout in s)
+    ('nginx', 8543, 'TLSv1.3', 1.2),
+    ('nginx', 8544, 'TLSv1.2', 0.8),
+    ('haproxy', 9543, 'TLSv1.3', 1.0),
 ]
 PATIENT, CLOSING = 5, 3
 PREFACE = b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
@@ -83,14 +86,15 @@ def read_until_end(s, stream, buf):
         buf += chunk
 
 
-def start_nginx(w):
+def start_servers(w):
     os.makedirs(f'{w}/tmp', exist_ok=True)
     www = f'{w}/www'
     os.makedirs(www, exist_ok=True)
     open(f'{www}/index.html', 'w').write('ok\n')
     blocks = [f'''server {{ listen 127.0.0.1:{port} ssl http2; ssl_certificate {w}/server.crt;
     ssl_certificate_key {w}/server.key; ssl_protocols {proto};
-    keepalive_timeout {int(to * 1000)}ms; root {www}; }}''' for port, proto, to in SERVERS]
+    keepalive_timeout {int(to * 1000)}ms; root {www}; }}'''
+              for name, port, proto, to in SERVERS if name == 'nginx']
     conf = f'''daemon off; worker_processes 1; pid {w}/nginx.pid; error_log {w}/nginx.err info;
 events {{ worker_connections 256; }}
 http {{ access_log off; client_body_temp_path {w}/tmp; proxy_temp_path {w}/tmp;
@@ -98,7 +102,27 @@ http {{ access_log off; client_body_temp_path {w}/tmp; proxy_temp_path {w}/tmp;
   {chr(10).join(blocks)} }}
 '''
     open(f'{w}/nginx.conf', 'w').write(conf)
-    return subprocess.Popen(['nginx', '-c', f'{w}/nginx.conf', '-p', w])
+    procs = [subprocess.Popen(['nginx', '-c', f'{w}/nginx.conf', '-p', w])]
+    for name, port, proto, to in SERVERS:
+        if name != 'haproxy':
+            continue
+        cfg = f'''global
+  maxconn 200
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  timeout http-keep-alive {int(to * 1000)}ms
+  timeout http-request 10s
+frontend fe
+  bind 127.0.0.1:{port} ssl crt {w}/server.pem alpn h2 ssl-min-ver {proto}
+  http-request return status 200 content-type text/plain string ok
+'''
+        open(f'{w}/haproxy.cfg', 'w').write(cfg)
+        procs.append(subprocess.Popen(['haproxy', '-db', '-f', f'{w}/haproxy.cfg'],
+                                      stdout=open(f'{w}/haproxy.log', 'w'), stderr=subprocess.STDOUT))
+    return procs
 
 
 def client(ctx, port, kind, plan, truth, lock):
@@ -149,12 +173,12 @@ def inner(out, seed):
     kar.sh('ip link set lo up')
     kar.make_certs(w)
     tdump = kar.start_capture(w)
-    nginx = start_nginx(w)
+    procs = start_servers(w)
     time.sleep(0.7)
     keylog = f'{w}/sslkeys.log'
     ctxs = kar.contexts(keylog, alpn=['h2'])
     truth, lock, threads = [], threading.Lock(), []
-    for port, proto, to in SERVERS:
+    for name, port, proto, to in SERVERS:
         for kind, n in (('patient', PATIENT), ('closing', CLOSING)):
             for i in range(n):
                 plan = dict(start=round(rnd.uniform(0, 1.5), 3), requests=1 + (i % 2), timeout=to,
@@ -172,13 +196,14 @@ def inner(out, seed):
     time.sleep(0.5)
     tdump.send_signal(2)
     tdump.wait()
-    nginx.terminate()
-    nginx.wait()
+    for p in procs:
+        p.terminate()
+        p.wait()
     os.makedirs(out, exist_ok=True)
     shutil.copy(f'{w}/capture.pcap', f'{out}/capture.pcap')
     shutil.copy(keylog, f'{out}/sslkeys.log')
-    servers = {f'127.0.0.1:{port}': dict(software='nginx (HTTP/2)', version=proto, idle_timeout_s=to)
-               for port, proto, to in SERVERS}
+    servers = {f'127.0.0.1:{port}': dict(software=f'{name} (HTTP/2)', version=proto, idle_timeout_s=to)
+               for name, port, proto, to in SERVERS}
     truth.sort(key=lambda r: (r['server'], r['client']))
     json.dump(dict(seed=seed, servers=servers, clients={}, flows=truth),
               open(f'{out}/truth.json', 'w'), indent=1)

@@ -83,6 +83,9 @@ pub struct Example {
     pub wireshark_filter: String,
     #[serde(skip)]
     key: (usize, u64),
+    /// The idle time it shows (idle-timeout candidates).
+    #[serde(skip)]
+    idle: Option<f64>,
 }
 
 /// One finding.
@@ -118,14 +121,34 @@ pub struct Finding {
     kind: FindingKind,
 }
 
-/// Example flows of one kind, the first [`EXAMPLES`] in order.
+/// Example flows of one kind, the first `N` in order.
 #[derive(Debug, Default)]
-struct Examples(Vec<Example>);
+struct Examples<const N: usize = EXAMPLES>(Vec<Example>);
 
-impl Examples {
+/// Idle closes kept as candidate examples of a server's idle timeout; the
+/// finding shows the first [`EXAMPLES`] inside the timeout's cluster.
+const IDLE_CANDIDATES: usize = 32;
+
+impl Examples<IDLE_CANDIDATES> {
+    /// The first [`EXAMPLES`] candidates whose idle time is in `min..=max`.
+    fn within(&self, min: f64, max: f64) -> Vec<Example> {
+        self.0
+            .iter()
+            .filter(|e| e.idle.is_some_and(|i| (min..=max).contains(&i)))
+            .take(EXAMPLES)
+            .cloned()
+            .collect()
+    }
+}
+
+impl<const N: usize> Examples<N> {
     fn offer(&mut self, f: &Flow, what: impl FnOnce() -> String) {
+        self.offer_idle(f, None, what);
+    }
+
+    fn offer_idle(&mut self, f: &Flow, idle: Option<f64>, what: impl FnOnce() -> String) {
         let key = f.key();
-        if self.0.len() >= EXAMPLES && self.0.last().is_some_and(|e| e.key <= key) {
+        if self.0.len() >= N && self.0.last().is_some_and(|e| e.key <= key) {
             return;
         }
         let r = &f.report;
@@ -137,9 +160,10 @@ impl Examples {
             what: what(),
             wireshark_filter: wireshark_filter(r),
             key,
+            idle,
         });
         self.0.sort_by_key(|e| e.key);
-        self.0.truncate(EXAMPLES);
+        self.0.truncate(N);
     }
 }
 
@@ -172,7 +196,7 @@ struct ServerStats {
     /// by sender: client, server.
     truncation: [u64; 2],
     truncation_examples: [Examples; 2],
-    idle_examples: Examples,
+    idle_examples: Examples<IDLE_CANDIDATES>,
 }
 
 /// Per client address.
@@ -231,8 +255,9 @@ impl AuditSink {
                 Closer::Server => {
                     s.server_idle.add(idle);
                     if !r.keepalive_race {
-                        s.idle_examples
-                            .offer(f, || format!("the server closed after {} idle", secs(idle)));
+                        s.idle_examples.offer_idle(f, Some(idle), || {
+                            format!("the server closed after {} idle", secs(idle))
+                        });
                     }
                 }
                 Closer::Client => s.client_idle.add(idle),
@@ -382,7 +407,7 @@ impl AuditSink {
                         secs(t.seconds)
                     )
                 });
-                f.examples = s.idle_examples.0.clone();
+                f.examples = s.idle_examples.within(t.min, t.max);
                 v.push(f);
             }
             for (i, who) in [(1usize, "server"), (0, "client")] {

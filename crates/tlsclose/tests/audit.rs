@@ -455,3 +455,44 @@ fn http2_idle_timeouts_are_found_behind_the_servers_goaway() {
         }
     }
 }
+
+#[test]
+fn idle_timeout_examples_are_closes_inside_the_timeout() {
+    // haproxy closes at once after a client's GOAWAY: server closes after
+    // no idle time, which are no examples of its idle timeout
+    let dir = case("audit-h2-goaway");
+    let t = truth(&dir);
+    let cap = dir.join("capture.pcap");
+    let cap = cap.to_str().expect("path");
+    let idle: HashMap<(String, String), f64> = json_lines(&run(&[cap, "--format", "json"]))
+        .into_iter()
+        .filter_map(|v| {
+            let key = (
+                v["client"].as_str()?.to_owned(),
+                v["server"].as_str()?.to_owned(),
+            );
+            Some((key, v["idle_before_first_signal"].as_f64()?))
+        })
+        .collect();
+    let short = idle.values().filter(|i| **i < 0.01).count();
+    assert!(
+        short > 0,
+        "the premise: server closes right after the client's GOAWAY"
+    );
+    let f = findings(&[cap]);
+    let timeouts = of_kind(&f, "idle-timeout");
+    assert_eq!(timeouts.len(), t.timeouts.len(), "{f:?}");
+    for finding in timeouts {
+        let want = t.timeouts[finding["subject_addr"].as_str().expect("server")];
+        let examples = finding["examples"].as_array().expect("examples");
+        assert_eq!(examples.len(), 3, "{finding}");
+        for e in examples {
+            let key = (
+                e["client"].as_str().expect("client").to_owned(),
+                e["server"].as_str().expect("server").to_owned(),
+            );
+            let got = idle[&key];
+            assert!((got - want).abs() < 0.1, "{key:?}: {got} vs {want}");
+        }
+    }
+}

@@ -27,8 +27,8 @@ use tlsclose_decrypt::{
 };
 use tlsclose_tcp::{Dir, SegMeta};
 use tlsclose_tls::{
-    parse_client_hello, parse_server_hello, Alert, ContentType, HandshakeAssembler, HandshakeType,
-    ProtocolVersion, Record, MAX_RECORD_LEN,
+    parse_client_hello, parse_encrypted_extensions_alpn, parse_server_hello, Alert, ContentType,
+    HandshakeAssembler, HandshakeType, ProtocolVersion, Record, MAX_RECORD_LEN,
 };
 
 /// Longest handshake message joined from decrypted records (a
@@ -173,8 +173,12 @@ pub(crate) struct KeyedDir {
     pub first_failure: Option<Failure>,
     /// Set when this direction stopped being read with keys.
     pub blind: Option<Blind>,
-    /// TLS ≤ 1.2: decrypted handshake messages (a renegotiation's hellos).
+    /// Decrypted handshake messages: TLS ≤ 1.2, a renegotiation's hellos;
+    /// TLS 1.3, up to the EncryptedExtensions (or this side's Finished).
     handshake: Option<Box<HandshakeAssembler>>,
+    /// TLS 1.3: this side's EncryptedExtensions or Finished was read; its
+    /// handshake is no longer joined.
+    handshake_read: bool,
     /// Keys of a renegotiated handshake, for this side's next
     /// ChangeCipherSpec.
     next: Option<RecordDecrypter>,
@@ -258,6 +262,9 @@ pub(crate) struct KeyedFlow {
     transcript: Option<Vec<u8>>,
     /// Bytes of `transcript` already walked message by message.
     transcript_walked: usize,
+    /// TLS 1.3: the ALPN protocol of the server's EncryptedExtensions
+    /// (read with keys; TLS ≤ 1.2 has it in the plaintext ServerHello).
+    pub alpn: Option<String>,
 }
 
 impl KeyedFlow {
@@ -269,6 +276,7 @@ impl KeyedFlow {
             pending_client_random: None,
             transcript: Some(Vec::new()),
             transcript_walked: 0,
+            alpn: None,
         }
     }
 
@@ -469,11 +477,17 @@ impl KeyedFlow {
             return None;
         };
         let mut hello = None;
+        let mut alpn = None;
         let tls13 = dec.is_tls13();
         let read = match dec.decrypt(ct, rec.header.version, body) {
             Ok(p) => {
-                if p.encrypted && p.content_type == ContentType::HANDSHAKE && !tls13 {
-                    hello = decrypted_handshake(&mut d.handshake, p.data);
+                if p.encrypted && p.content_type == ContentType::HANDSHAKE {
+                    if !tls13 {
+                        hello = decrypted_handshake(&mut d.handshake, p.data);
+                    } else if !d.handshake_read {
+                        alpn =
+                            encrypted_extensions(&mut d.handshake, p.data, &mut d.handshake_read);
+                    }
                 }
                 Ok((p.content_type, p.encrypted, p.alert()))
             }
@@ -487,6 +501,9 @@ impl KeyedFlow {
         }
         if let Some(hello) = hello {
             self.renegotiation_hello(dir, hello);
+        }
+        if self.alpn.is_none() {
+            self.alpn = alpn;
         }
         let d = &mut self.dirs[dir.index()];
         match read {
@@ -680,6 +697,35 @@ fn decrypted_handshake(
             _ => {}
         });
     found
+}
+
+/// TLS 1.3: the ALPN protocol of an EncryptedExtensions message in a
+/// side's decrypted handshake. Sets `done` at the EncryptedExtensions (the
+/// server's first encrypted message) or the side's Finished, and drops the
+/// assembler then: certificates and tickets are not joined.
+fn encrypted_extensions(
+    assembler: &mut Option<Box<HandshakeAssembler>>,
+    data: &[u8],
+    done: &mut bool,
+) -> Option<String> {
+    let mut alpn = None;
+    assembler
+        .get_or_insert_with(|| Box::new(HandshakeAssembler::new(MAX_DECRYPTED_HANDSHAKE)))
+        .push(data, &mut |t, m| {
+            if *done {
+                return;
+            }
+            if t == HandshakeType::ENCRYPTED_EXTENSIONS {
+                alpn = parse_encrypted_extensions_alpn(m);
+                *done = true;
+            } else if t == HandshakeType::FINISHED {
+                *done = true;
+            }
+        });
+    if *done {
+        *assembler = None;
+    }
+    alpn
 }
 
 impl KeyedDir {

@@ -528,7 +528,11 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
                 .then_some(Version::Sslv2ClientHello)
         }),
         sni: flow.hello.sni.clone(),
-        alpn: flow.hello.alpn.clone(),
+        alpn: flow
+            .hello
+            .alpn
+            .clone()
+            .or_else(|| flow.keyed.as_ref().and_then(|k| k.alpn.clone())),
         cipher: flow.hello.cipher.map(Cipher),
         confidence: j.confidence(gap),
         decrypted: j.keyed.is_some(),

@@ -392,6 +392,23 @@ fn server_hello_layout(
     Ok((sh, exact))
 }
 
+/// The ALPN protocol selected in a TLS 1.3 EncryptedExtensions message
+/// *body* (RFC 8446 §4.3.1: the extensions block alone; RFC 7301 §3.1:
+/// exactly one name), read once the server's handshake is decrypted.
+/// `None` without ALPN or when the message is malformed.
+pub fn parse_encrypted_extensions_alpn(body: &[u8]) -> Option<String> {
+    let limits = HelloLimits::default();
+    let mut alpn = None;
+    let mut cut = false;
+    for_each_extension(body, |ty, data| {
+        if ty == EXT_ALPN && alpn.is_none() {
+            alpn = parse_alpn(data, 1, &limits, &mut cut).into_iter().next();
+        }
+    })
+    .ok()?;
+    alpn
+}
+
 /// Joins plaintext handshake record bodies into whole handshake messages
 /// (a message may span records; a record may hold several messages).
 /// Bounded: a message announced longer than `max_message` is skipped.

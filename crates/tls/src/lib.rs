@@ -17,9 +17,9 @@ pub mod types;
 
 pub use deframer::{DeframeEvent, Deframer, DeframerConfig, Record, StartMode};
 pub use hello::{
-    parse_client_hello, parse_client_hello_with, parse_server_hello, parse_server_hello_with,
-    ClientHello, HandshakeAssembler, HelloError, HelloLimits, ServerHello,
-    HELLO_RETRY_REQUEST_RANDOM,
+    parse_client_hello, parse_client_hello_with, parse_encrypted_extensions_alpn,
+    parse_server_hello, parse_server_hello_with, ClientHello, HandshakeAssembler, HelloError,
+    HelloLimits, ServerHello, HELLO_RETRY_REQUEST_RANDOM,
 };
 pub use record::{
     alert, handshake_header, header_prefix_ok, plausible, record_header, RecordHeader,

@@ -192,3 +192,36 @@ fn data_after_close_notify_is_read_from_decrypted_types_in_tls13() {
         assert_eq!(flows(&out)[0]["ending"], keyless, "{name}");
     }
 }
+
+#[test]
+fn tls13_alpn_is_read_from_the_encrypted_extensions_with_keys() {
+    // TLS 1.3 sends the selected ALPN in the encrypted EncryptedExtensions:
+    // without keys it is unknown; with them, the server's choice
+    for (name, tls12) in [("curl-h2-nginx-tls13", 0), ("audit-h2-goaway", 8)] {
+        let c = case(name);
+        let keys = c.join("sslkeys.log");
+        let keyless = flows(&run(&["-f", "json"], &c.join("capture.pcap")));
+        let keyed = flows(&run(
+            &["-f", "json", "--keylog", keys.to_str().expect("utf-8")],
+            &c.join("capture.pcap"),
+        ));
+        assert_eq!(keyless.len(), keyed.len());
+        let tls13 = |f: &&serde_json::Value| f["version"] == "TLS 1.3";
+        assert!(
+            keyless.iter().filter(tls13).all(|f| f["alpn"].is_null()),
+            "{name}"
+        );
+        assert!(keyed.iter().filter(tls13).count() > 0, "{name}");
+        for f in keyed.iter().filter(tls13) {
+            assert_eq!(f["decrypted"], true, "{name}: {f}");
+            assert_eq!(f["alpn"], "h2", "{name}: {f}");
+        }
+        // TLS 1.2 has it in the plaintext ServerHello either way
+        let h2_12 = |v: &[serde_json::Value]| {
+            v.iter()
+                .filter(|f| f["version"] == "TLS 1.2" && f["alpn"] == "h2")
+                .count()
+        };
+        assert_eq!((h2_12(&keyless), h2_12(&keyed)), (tls12, tls12), "{name}");
+    }
+}

@@ -401,3 +401,29 @@ fn assembler_skips_oversized_and_resets() {
     collect(&mut asm, &[20, 0, 0, 1, 7], &mut out);
     assert_eq!(out, vec![(20, vec![7])]);
 }
+
+#[test]
+fn encrypted_extensions_alpn() {
+    // extensions block: supported_groups-like filler (type 10), then ALPN
+    // (type 16) with one protocol name, "h2"
+    let alpn = [0x00, 0x10, 0x00, 0x05, 0x00, 0x03, 0x02, b'h', b'2'];
+    let filler = [0x00, 0x0a, 0x00, 0x02, 0x00, 0x1d];
+    let mut body = Vec::new();
+    body.extend_from_slice(&((alpn.len() + filler.len()) as u16).to_be_bytes());
+    body.extend_from_slice(&filler);
+    body.extend_from_slice(&alpn);
+    assert_eq!(
+        parse_encrypted_extensions_alpn(&body),
+        Some("h2".to_string())
+    );
+    // no ALPN, an empty block, and a block that overruns the message
+    assert_eq!(parse_encrypted_extensions_alpn(&[0, 0]), None);
+    assert_eq!(
+        parse_encrypted_extensions_alpn(&[0, 6, 0, 0x0a, 0, 2, 0, 0x1d]),
+        None
+    );
+    assert_eq!(
+        parse_encrypted_extensions_alpn(&body[..body.len() - 1]),
+        None
+    );
+}

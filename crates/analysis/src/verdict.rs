@@ -333,12 +333,24 @@ impl<'a> Judged<'a> {
         } else {
             first.at
         };
-        let records = |role: Role| closing::Records {
+        closing::idle_before(
+            &self.closing_side(Role::Client),
+            &self.closing_side(Role::Server),
+            first.by,
+            closing_at,
+        )
+    }
+
+    /// A side as [`closing`] reads it.
+    fn closing_side(&self, role: Role) -> closing::Side<'_> {
+        closing::Side {
             verdict: self.side(role),
             facts: self.facts(role),
-            closing: role == first.by,
-        };
-        closing::idle_before([records(Role::Client), records(Role::Server)], closing_at)
+            keyed: self
+                .keyed
+                .and_then(|k| k.readable(self.dir(role)))
+                .is_some(),
+        }
     }
 
     /// Remarks on how the verdict was reached: per side, then per flow.
@@ -496,13 +508,12 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
     let (ending, closer) = j.ending(first);
     let gap = fin.reassembly.iter().any(|r| r.gaps > 0);
     let [client, server] = &j.sides;
-    let side = |role: Role| closing::Side {
-        verdict: j.side(role),
-        facts: j.facts(role),
-        keyed: j.keyed.and_then(|k| k.readable(j.dir(role))).is_some(),
-    };
     let tls13 = flow.hello.version.is_some_and(|v| v.is_tls13());
-    let closing = closing::closing(side(Role::Client), side(Role::Server), tls13);
+    let closing = closing::closing(
+        j.closing_side(Role::Client),
+        j.closing_side(Role::Server),
+        tls13,
+    );
     let cn_state = |v: &SideVerdict| v.close_notify.map_or(CloseNotify::None, |c| c.how);
     let key = fin.start.key;
     Some(FlowReport {

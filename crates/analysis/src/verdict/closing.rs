@@ -24,14 +24,6 @@ use tlsclose_tls::ContentType;
 /// included, fits; a response with a body does not.
 const PREAMBLE_MAX_BODY: u16 = 96;
 
-/// One side's records for [`idle_before`].
-pub(super) struct Records<'a> {
-    pub verdict: &'a SideVerdict,
-    pub facts: &'a DirFacts,
-    /// The side whose close signal `at` is.
-    pub closing: bool,
-}
-
 /// A small application-data record: what a closing preamble is made of.
 fn small_data(r: &RecentRecord) -> bool {
     r.length <= PREAMBLE_MAX_BODY
@@ -40,8 +32,9 @@ fn small_data(r: &RecentRecord) -> bool {
             .is_none_or(|d| d == ContentType::APPLICATION_DATA)
 }
 
-/// Seconds without records before `at` (a side's close signal): from the
-/// latest record of either side before it, alerts left out, to `at`.
+/// Seconds without records before `at` (the `closing` side's close
+/// signal): from the latest record of either side before it, alerts left
+/// out, to `at`.
 ///
 /// The closing side's own small application-data records just before
 /// `at` are left out too, back to the latest record that is the peer's or
@@ -52,10 +45,15 @@ fn small_data(r: &RecentRecord) -> bool {
 /// the server's idle timeout. What is left out can only lengthen the idle
 /// time by the peer's request-to-response time when a tiny response
 /// preceded the close.
-pub(super) fn idle_before(sides: [Records<'_>; 2], at: SegMeta) -> Option<f64> {
+pub(super) fn idle_before(
+    client: &Side<'_>,
+    server: &Side<'_>,
+    closing: Role,
+    at: SegMeta,
+) -> Option<f64> {
     let mut newest: Option<SegMeta> = None;
     let mut traffic: Option<SegMeta> = None;
-    for s in &sides {
+    for (role, s) in [(Role::Client, client), (Role::Server, server)] {
         // a preamble comes before the side's first alert: what it sent
         // after its own close_notify is data after the alert, not a preamble
         let first_alert = [s.verdict.close_notify, s.verdict.fatal]
@@ -70,7 +68,8 @@ pub(super) fn idle_before(sides: [Records<'_>; 2], at: SegMeta) -> Option<f64> {
             if newest.is_none_or(|l| r.at.ts > l.ts) {
                 newest = Some(r.at);
             }
-            let preamble = s.closing && small_data(r) && first_alert.is_none_or(|a| r.at.frame < a);
+            let preamble =
+                role == closing && small_data(r) && first_alert.is_none_or(|a| r.at.frame < a);
             if !preamble && traffic.is_none_or(|l| r.at.ts > l.ts) {
                 traffic = Some(r.at);
             }
@@ -152,14 +151,8 @@ pub(super) fn closing(client: Side<'_>, server: Side<'_>, tls13: bool) -> Closin
         _ => false,
     };
 
-    let idle_before_first_signal = first.and_then(|(by, (at, _))| {
-        let records = |r: Role| Records {
-            verdict: side(r).verdict,
-            facts: side(r).facts,
-            closing: r == by,
-        };
-        idle_before([records(Role::Client), records(Role::Server)], at)
-    });
+    let idle_before_first_signal =
+        first.and_then(|(by, (at, _))| idle_before(&client, &server, by, at));
 
     let race = first.and_then(|(by, (at, signal))| {
         // a reset connection is not one the peer could race

@@ -4,12 +4,12 @@
 //! clusters (the timeouts found are marked), and each flow that did not end
 //! close_notify-then-fin, or raced, drawn as a ladder.
 
+use crate::described::Described;
 use crate::group::Groups;
 use crate::human::{format_secs, plural};
 use crate::report_args::GroupBy;
 use crate::sink::{Flow, ReportSink, RunEnd};
 use crate::words::{direction, StepText, WiresharkFilter};
-use std::collections::BinaryHeap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -19,34 +19,13 @@ use tlsclose_analysis::{Ending, LadderEvent, Role};
 /// Colours of the endings, in [`Ending::ALL`] order.
 const COLOURS: [&str; 5] = ["#2e7d32", "#f9a825", "#c62828", "#6a1b9a", "#78909c"];
 
-/// A flow kept for its ladder, ordered by its place in the capture.
-struct Kept(Flow);
-
-impl PartialEq for Kept {
-    fn eq(&self, o: &Self) -> bool {
-        self.0.key() == o.0.key()
-    }
-}
-impl Eq for Kept {}
-impl PartialOrd for Kept {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Kept {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.0.key().cmp(&o.0.key())
-    }
-}
-
 pub struct HtmlSink {
     path: PathBuf,
     out: Option<BufWriter<File>>,
     servers: Groups,
     flows: u64,
-    kept: BinaryHeap<Kept>,
-    shown_total: u64,
-    limit: usize,
+    /// The flows drawn as ladders.
+    described: Described,
 }
 
 /// Text safe in HTML.
@@ -74,9 +53,7 @@ impl HtmlSink {
             out: Some(BufWriter::new(file)),
             servers: Groups::new(GroupBy::Server),
             flows: 0,
-            kept: BinaryHeap::new(),
-            shown_total: 0,
-            limit,
+            described: Described::new(limit),
         })
     }
 
@@ -96,13 +73,13 @@ impl HtmlSink {
         h.push_str(&self.bar_chart());
         h.push_str("<h2>Idle time before the close</h2>\n");
         h.push_str(&self.histogram());
-        let kept = std::mem::take(&mut self.kept).into_sorted_vec();
+        let kept = self.described.take();
         let _ = writeln!(
             h,
             "<h2>Flows that did not end cleanly, or raced</h2>\n<p>{} flow{}{}.</p>",
-            self.shown_total,
-            plural(self.shown_total),
-            if self.shown_total > kept.len() as u64 {
+            self.described.total,
+            plural(self.described.total),
+            if self.described.total > kept.len() as u64 {
                 format!(
                     "; the first {} are drawn (raise --report-flows for more)",
                     kept.len()
@@ -112,7 +89,7 @@ impl HtmlSink {
             }
         );
         for (i, k) in kept.iter().enumerate() {
-            h.push_str(&ladder(&end.number(&k.0), &k.0, i));
+            h.push_str(&ladder(&end.number(k), k, i));
         }
         h.push_str("</body></html>\n");
         Ok(h)
@@ -383,13 +360,7 @@ impl ReportSink for HtmlSink {
         let r = &flow.report;
         self.flows += 1;
         self.servers.add(r);
-        if r.ending != Ending::CloseNotifyThenFin || r.keepalive_race {
-            self.shown_total += 1;
-            self.kept.push(Kept(flow.clone()));
-            if self.kept.len() > self.limit {
-                self.kept.pop();
-            }
-        }
+        self.described.offer(flow);
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 mod audit;
 mod cli;
 mod csvfmt;
+mod described;
 mod detail;
 mod extract;
 mod generate;

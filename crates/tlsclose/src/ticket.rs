@@ -1,8 +1,9 @@
 //! `--report FILE.md`: a self-contained Markdown report to paste into a bug
 //! ticket: what was read, how the flows ended, per server, and each flow
-//! that did not end close_notify-then-fin with its Wireshark filter and how
-//! it ended.
+//! that did not end close_notify-then-fin or had a keep-alive race
+//! ([`crate::described`]) with its Wireshark filter and how it ended.
 
+use crate::described::Described;
 use crate::detail;
 use crate::group::Groups;
 use crate::human::{format_bytes, format_span, percent, plural, utc};
@@ -10,31 +11,10 @@ use crate::md;
 use crate::report_args::GroupBy;
 use crate::sink::{Flow, ReportSink, RunEnd};
 use crate::table::{Align, Column, Table};
-use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use tlsclose_analysis::Ending;
-
-/// A flow kept for the report, ordered by its place in the capture.
-struct Kept(Flow);
-
-impl PartialEq for Kept {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.key() == other.0.key()
-    }
-}
-impl Eq for Kept {}
-impl PartialOrd for Kept {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Kept {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.key().cmp(&other.0.key())
-    }
-}
 
 pub struct TicketSink {
     path: PathBuf,
@@ -42,11 +22,8 @@ pub struct TicketSink {
     endings: [u64; 5],
     selected: u64,
     servers: Groups,
-    /// The first `limit` unclean flows in capture order (a max-heap: the
-    /// latest is dropped first).
-    unclean: BinaryHeap<Kept>,
-    unclean_total: u64,
-    limit: usize,
+    /// The flows described one by one.
+    described: Described,
     command: String,
 }
 
@@ -62,9 +39,7 @@ impl TicketSink {
             endings: [0; 5],
             selected: 0,
             servers: Groups::new(GroupBy::Server),
-            unclean: BinaryHeap::new(),
-            unclean_total: 0,
-            limit,
+            described: Described::new(limit),
             command: command_line(),
         })
     }
@@ -208,23 +183,23 @@ impl TicketSink {
         Ok(())
     }
 
-    /// Each flow that did not end close_notify-then-fin or had a keep-alive
-    /// race, in detail (the first `--report-flows`).
+    /// Each described flow ([`crate::described`]), in detail (the first
+    /// `--report-flows`).
     fn unclean_flows(&mut self, out: &mut dyn Write, end: &RunEnd<'_>) -> io::Result<()> {
         writeln!(
             out,
             "\n## Flows that did not end with close_notify then FIN, or raced the close\n"
         )?;
-        let kept = std::mem::take(&mut self.unclean).into_sorted_vec();
-        if self.unclean_total == 0 {
+        let kept = self.described.take();
+        if self.described.total == 0 {
             writeln!(out, "None.")?;
         } else {
             writeln!(
                 out,
                 "{} flow{}{}. Each has a Wireshark display filter for its frames (addresses, ports and frame range), and how it ended: the last TLS records and the FIN/RST of each side, with times relative to the first line.",
-                self.unclean_total,
-                plural(self.unclean_total),
-                if self.unclean_total > kept.len() as u64 {
+                self.described.total,
+                plural(self.described.total),
+                if self.described.total > kept.len() as u64 {
                     format!(
                         "; the first {} are described (raise --report-flows for more)",
                         kept.len()
@@ -236,7 +211,7 @@ impl TicketSink {
         }
         for k in &kept {
             writeln!(out)?;
-            write!(out, "{}", detail::markdown(&end.number(&k.0), &k.0, "###"))?;
+            write!(out, "{}", detail::markdown(&end.number(k), k, "###"))?;
         }
         Ok(())
     }
@@ -252,16 +227,7 @@ impl ReportSink for TicketSink {
             }
         }
         self.servers.add(r);
-        // A keep-alive race usually ends close_notify-then-fin (the
-        // server closed properly; the client's request came too late), and
-        // it is what an audit looks for: described too.
-        if r.ending != Ending::CloseNotifyThenFin || r.keepalive_race {
-            self.unclean_total += 1;
-            self.unclean.push(Kept(flow.clone()));
-            if self.unclean.len() > self.limit {
-                self.unclean.pop();
-            }
-        }
+        self.described.offer(flow);
         Ok(())
     }
 

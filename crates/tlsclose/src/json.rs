@@ -74,6 +74,11 @@ impl JsonLine {
 
     fn display(&mut self, k: &str, v: impl Display) -> io::Result<()> {
         self.key(k);
+        self.display_value(v)
+    }
+
+    /// A Display value as a JSON string, formatted in the reused String.
+    fn display_value(&mut self, v: impl Display) -> io::Result<()> {
         self.text.clear();
         let _ = write!(self.text, "{v}");
         string(&mut self.bytes, &self.text)
@@ -164,9 +169,7 @@ impl JsonLine {
             if i > 0 {
                 self.bytes.push(b',');
             }
-            self.text.clear();
-            let _ = write!(self.text, "{}", NoteText(n));
-            string(&mut self.bytes, &self.text)?;
+            self.display_value(NoteText(n))?;
         }
         self.bytes.push(b']');
         self.display("wireshark_filter", WiresharkFilter::of(r))?;

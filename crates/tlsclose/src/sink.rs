@@ -302,7 +302,6 @@ pub fn listing_columns(show_file: bool) -> Vec<Column> {
     columns
 }
 
-/// A flow's cells in the listing, but its number (known at the end).
 /// The listing's cells of a flow, written into `row`'s reused Strings
 /// (the first, the flow's number, stays empty until it is printed).
 fn listing_cells(row: &mut Vec<String>, r: &FlowReport, show_file: bool) {

@@ -97,12 +97,7 @@ fn server_hello(random: [u8; 32], exts: &[(u16, Vec<u8>)]) -> Vec<u8> {
     b.extend_from_slice(&random);
     b.push(0);
     b.extend_from_slice(&[0x13, 0x01, 0]);
-    let mut e = Vec::new();
-    for (t, d) in exts {
-        e.extend_from_slice(&t.to_be_bytes());
-        e.extend_from_slice(&(d.len() as u16).to_be_bytes());
-        e.extend_from_slice(d);
-    }
+    let e: Vec<u8> = exts.iter().flat_map(|(t, d)| ext(*t, d)).collect();
     b.extend_from_slice(&(e.len() as u16).to_be_bytes());
     b.extend_from_slice(&e);
     b
@@ -406,12 +401,10 @@ fn assembler_skips_oversized_and_resets() {
 fn encrypted_extensions_alpn() {
     // extensions block: supported_groups-like filler (type 10), then ALPN
     // (type 16) with one protocol name, "h2"
-    let alpn = [0x00, 0x10, 0x00, 0x05, 0x00, 0x03, 0x02, b'h', b'2'];
-    let filler = [0x00, 0x0a, 0x00, 0x02, 0x00, 0x1d];
-    let mut body = Vec::new();
-    body.extend_from_slice(&((alpn.len() + filler.len()) as u16).to_be_bytes());
-    body.extend_from_slice(&filler);
-    body.extend_from_slice(&alpn);
+    let mut block = ext(10, &[0x00, 0x1d]);
+    block.extend(ext(16, &[0x00, 0x03, 0x02, b'h', b'2']));
+    let mut body = (block.len() as u16).to_be_bytes().to_vec();
+    body.extend_from_slice(&block);
     assert_eq!(
         parse_encrypted_extensions_alpn(&body),
         Some("h2".to_string())

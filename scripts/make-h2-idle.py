@@ -37,7 +37,6 @@ import shutil
 import socket
 import ssl
 import struct
-import subprocess
 import tempfile
 import threading
 import time
@@ -95,33 +94,9 @@ def start_servers(w):
     ssl_certificate_key {w}/server.key; ssl_protocols {proto};
     keepalive_timeout {int(to * 1000)}ms; root {www}; }}'''
               for name, port, proto, to in SERVERS if name == 'nginx']
-    conf = f'''daemon off; worker_processes 1; pid {w}/nginx.pid; error_log {w}/nginx.err info;
-events {{ worker_connections 256; }}
-http {{ access_log off; client_body_temp_path {w}/tmp; proxy_temp_path {w}/tmp;
-  fastcgi_temp_path {w}/tmp; uwsgi_temp_path {w}/tmp; scgi_temp_path {w}/tmp;
-  {chr(10).join(blocks)} }}
-'''
-    open(f'{w}/nginx.conf', 'w').write(conf)
-    procs = [subprocess.Popen(['nginx', '-c', f'{w}/nginx.conf', '-p', w])]
-    for name, port, proto, to in SERVERS:
-        if name != 'haproxy':
-            continue
-        cfg = f'''global
-  maxconn 200
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  timeout http-keep-alive {int(to * 1000)}ms
-  timeout http-request 10s
-frontend fe
-  bind 127.0.0.1:{port} ssl crt {w}/server.pem alpn h2 ssl-min-ver {proto}
-  http-request return status 200 content-type text/plain string ok
-'''
-        open(f'{w}/haproxy.cfg', 'w').write(cfg)
-        procs.append(subprocess.Popen(['haproxy', '-db', '-f', f'{w}/haproxy.cfg'],
-                                      stdout=open(f'{w}/haproxy.log', 'w'), stderr=subprocess.STDOUT))
+    procs = [kar.run_nginx(w, blocks)]
+    procs += [kar.run_haproxy(w, port, proto, to, bind='alpn h2 ')
+              for name, port, proto, to in SERVERS if name == 'haproxy']
     return procs
 
 

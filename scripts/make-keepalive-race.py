@@ -84,6 +84,14 @@ def start_servers(w):
     ssl_certificate_key {w}/server.key; ssl_protocols {proto};
     keepalive_timeout {int(to * 1000)}ms; client_header_timeout 10s;
     location / {{ return 200 "ok\\n"; }} }}''')
+    procs = [run_nginx(w, blocks)]
+    procs += [run_haproxy(w, port, proto, to) for name, port, proto, to in SERVERS
+              if name == 'haproxy']
+    return procs
+
+
+def run_nginx(w, blocks):
+    """nginx with these `server` blocks, its files under w."""
     conf = f'''daemon off; worker_processes 1; pid {w}/nginx.pid; error_log {w}/nginx.err info;
 events {{ worker_connections 256; }}
 http {{ access_log off; client_body_temp_path {w}/tmp; proxy_temp_path {w}/tmp;
@@ -91,11 +99,13 @@ http {{ access_log off; client_body_temp_path {w}/tmp; proxy_temp_path {w}/tmp;
   {chr(10).join(blocks)} }}
 '''
     open(f'{w}/nginx.conf', 'w').write(conf)
-    procs = [subprocess.Popen(['nginx', '-c', f'{w}/nginx.conf', '-p', w])]
-    for name, port, proto, to in SERVERS:
-        if name != 'haproxy':
-            continue
-        cfg = f'''global
+    return subprocess.Popen(['nginx', '-c', f'{w}/nginx.conf', '-p', w])
+
+
+def run_haproxy(w, port, proto, to, bind=''):
+    """haproxy answering 200 on port, keep-alive timeout `to` seconds;
+    `bind`: more bind options (e.g. `alpn h2`)."""
+    cfg = f'''global
   maxconn 200
 defaults
   mode http
@@ -105,13 +115,12 @@ defaults
   timeout http-keep-alive {int(to * 1000)}ms
   timeout http-request 10s
 frontend fe
-  bind 127.0.0.1:{port} ssl crt {w}/server.pem ssl-min-ver {proto}
+  bind 127.0.0.1:{port} ssl crt {w}/server.pem {bind}ssl-min-ver {proto}
   http-request return status 200 content-type text/plain string ok
 '''
-        open(f'{w}/haproxy.cfg', 'w').write(cfg)
-        procs.append(subprocess.Popen(['haproxy', '-db', '-f', f'{w}/haproxy.cfg'],
-                                      stdout=open(f'{w}/haproxy.log', 'w'), stderr=subprocess.STDOUT))
-    return procs
+    open(f'{w}/haproxy-{port}.cfg', 'w').write(cfg)
+    return subprocess.Popen(['haproxy', '-db', '-f', f'{w}/haproxy-{port}.cfg'],
+                            stdout=open(f'{w}/haproxy-{port}.log', 'w'), stderr=subprocess.STDOUT)
 
 
 def start_capture(w):

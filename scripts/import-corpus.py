@@ -14,7 +14,8 @@ For every ../shared/corpus/cases/<case>/ this writes testdata/<case>/ with:
 
 Expected files are copied, never edited. Then testdata/sample/expected.jsonl
 is rebuilt from the expected lines of the six cases merged into
-testdata/sample/capture.pcap (mergecap -a, in SAMPLE's order): the same
+testdata/sample/capture.pcap, made anew (mergecap -a, in SAMPLE's order,
+which is the cases' time order): the same
 lines, with teardown_frame moved by the frames of the cases before it, so
 that they name the merged capture's frames (checked: the sample's flows
 start at those offsets).
@@ -25,6 +26,7 @@ import json
 import struct
 import os
 import shutil
+import subprocess
 import sys
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -55,14 +57,16 @@ for case in sorted(os.listdir(cases)):
     n += 1
 print(f"imported {n} cases into {out_root}")
 
-# the sample capture: these cases, appended in this order
+# the sample capture: these cases, appended in this order (the order of
+# their times: each case keeps its own timestamps, and the sample's frames
+# are in time order)
 SAMPLE = [
+    "py-tls12-open",
+    "py-tls12-data-after-cn-server",
+    "py-tls13-unread-data-rst",
+    "ossl-tls13-server-answers-bare-fin",
     "nginx-tls13-keepalive-timeout",
     "curl-h2-nginx-tls13",
-    "py-tls13-unread-data-rst",
-    "py-tls12-data-after-cn-server",
-    "py-tls12-open",
-    "ossl-tls13-server-answers-bare-fin",
 ]
 
 
@@ -78,6 +82,12 @@ def pcap_frames(path):
     return n
 
 
+sample_inputs = [os.path.join(out_root, c, "capture.pcap") for c in SAMPLE]
+subprocess.run(
+    ["mergecap", "-a", "-F", "pcap", "-w", os.path.join(out_root, "sample", "capture.pcap")]
+    + sample_inputs,
+    check=True,
+)
 lines, offset = [], 0
 for case in SAMPLE:
     src = os.path.join(out_root, case)

@@ -9,46 +9,13 @@
 //! flow must agree on every field its expected line carries (`ending`,
 //! `closer`, both close_notify states, `version`, `sni`, `confidence`,
 //! `alerts`, `teardown_frame`, `gap`), and a line without `gap` means no
-//! gap. The only exception is [`DISPUTED`]: one field of one case whose
-//! expected value contradicts the capture's bytes, pinned to what the
-//! bytes say, so that it still fails if the tool changes, and fails when
-//! the corpus is corrected (then remove the entry).
+//! gap.
 
 use serde_json::{json, Value};
 use tlsclose_testkit::cli::{expected_flows, flows, output, stderr};
 use tlsclose_testkit::paths::{capture_in, cases_with, name_of};
 use tlsclose_testkit::tlsclose;
 use tlsclose_testkit::verdicts::{differences, keyed};
-
-/// An expected field this project believes wrong (reported to the corpus
-/// maintainers), in both expected files of the case.
-struct Disputed {
-    case: &'static str,
-    field: &'static str,
-    /// The value the capture's bytes support, as JSON.
-    bytes_say: &'static str,
-    #[allow(dead_code)] // documentation: why
-    evidence: &'static str,
-}
-
-impl Disputed {
-    fn bytes_say(&self) -> Value {
-        serde_json::from_str(self.bytes_say).expect("DISPUTED value is JSON")
-    }
-}
-
-const DISPUTED: &[Disputed] = &[Disputed {
-    case: "fmt-snaplen-128",
-    field: "alerts",
-    bytes_say: r#"{"client": ["inferred:close_notify"], "server": ["inferred:close_notify"]}"#,
-    evidence: "frames 12 (client) and 13 (server) are whole 97-byte frames holding one \
-     encrypted alert record each (15 03 03 00 1a: content type 21, 26 bytes) \
-     after application data, the last record of each side before the FINs; \
-     the line's own client/server_close_notify say inferred, and every other \
-     corpus line with an inferred close_notify (py-tls12-unwrap-both, the \
-     same connection before editcap -s 128, included) lists \
-     inferred:close_notify in alerts; only this hand-set line says []",
-}];
 
 /// Differences between the tool's flows and the expected ones, as text.
 fn compare(case: &str, expected: Vec<Value>, got: Vec<Value>) -> Vec<String> {
@@ -65,28 +32,11 @@ fn compare(case: &str, expected: Vec<Value>, got: Vec<Value>) -> Vec<String> {
         if e.get("gap").is_none() {
             e["gap"] = Value::Bool(false);
         }
-        let disputed: Vec<_> = DISPUTED.iter().filter(|d| d.case == case).collect();
         for (field, want, is) in differences(&e, g) {
-            if !disputed.iter().any(|d| d.field == field) {
-                problems.push(format!(
-                    "{case}: {} -> {}: {field} expected {want} got {is}",
-                    k.0, k.1
-                ));
-            }
-        }
-        for d in disputed {
-            let (field, bytes_say) = (d.field, d.bytes_say());
-            if g[field] != bytes_say {
-                problems.push(format!(
-                    "{case}: {} -> {}: disputed {field}: the bytes say {bytes_say}, got {}",
-                    k.0, k.1, g[field]
-                ));
-            }
-            if e[field] == bytes_say {
-                problems.push(format!(
-                    "{case}: the expected {field} now agrees with the bytes: remove it from DISPUTED"
-                ));
-            }
+            problems.push(format!(
+                "{case}: {} -> {}: {field} expected {want} got {is}",
+                k.0, k.1
+            ));
         }
     }
     for k in got.keys().filter(|k| !exp.contains_key(*k)) {
@@ -182,26 +132,4 @@ fn a_disagreement_on_any_field_is_reported() {
     let mut other = e.clone();
     other["client"] = json!("c:3");
     assert_eq!(compare("x", vec![e], vec![other]).len(), 2);
-    // the disputed field is pinned to what the bytes say, not skipped
-    let d = &DISPUTED[0];
-    let mut want = line("likely", json!({"client": [], "server": []}));
-    let mut got = want.clone();
-    got[d.field] = d.bytes_say();
-    assert!(compare(d.case, vec![want.clone()], vec![got]).is_empty());
-    assert_eq!(
-        compare(d.case, vec![want.clone()], vec![want.clone()]).len(),
-        1
-    );
-    want[d.field] = d.bytes_say();
-    assert_eq!(compare(d.case, vec![want.clone()], vec![want]).len(), 1);
-}
-
-#[test]
-fn the_disputed_case_exists() {
-    for d in DISPUTED {
-        let dir = tlsclose_testkit::case(d.case);
-        assert!(dir.join("expected.jsonl").is_file(), "{}", d.case);
-        assert!(!d.evidence.is_empty());
-        d.bytes_say();
-    }
 }

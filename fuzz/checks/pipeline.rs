@@ -48,10 +48,7 @@ pub fn check(data: &[u8]) {
     };
     while let Ok(Some(frame)) = reader.next_frame() {
         if let Ok(seg) = decode_segment(&frame) {
-            let meta = SegMeta {
-                frame: frame.number,
-                ts: frame.ts,
-            };
+            let meta = SegMeta::at(frame.number, frame.ts);
             analyzer.segment(&seg, meta, &mut emit);
         }
         assert!(analyzer.live_flows() <= config.table.max_flows);

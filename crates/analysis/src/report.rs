@@ -419,6 +419,10 @@ pub enum Note {
     BuffersShed,
     /// Ended early: the flow table was full and this flow idle the longest.
     Evicted,
+    /// The capture's timestamps stepped back, or a frame's was an outlier,
+    /// within the flow: its times are the frames' own, its durations are
+    /// counted on the capture clock.
+    ClockStep,
     Keys(KeyNote),
 }
 

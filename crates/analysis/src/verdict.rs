@@ -16,6 +16,41 @@ mod closing;
 /// AEAD tag; 8-byte tag with AES-CCM-8.
 const TLS13_ALERT_LENGTHS: [u16; 2] = [19, 11];
 
+/// How keyless inference reads a flow's encrypted records: by its
+/// negotiated version, or by both rules when the version is unknown (the
+/// capture starts mid-connection, or the hellos were lost or unreadable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reading {
+    /// TLS ≤ 1.2: encrypted alerts are alert records (content type 21).
+    Tls12,
+    /// TLS 1.3 (drafts too): alerts travel as application data.
+    Tls13,
+    /// Version unknown: application data by the TLS 1.3 rule, alert
+    /// records by the TLS ≤ 1.2 rule.
+    Unknown,
+}
+
+impl Reading {
+    fn of(flow: &FlowState) -> Reading {
+        match flow.hello.version {
+            // drafts and experiments too (ProtocolVersion::is_tls13)
+            Some(v) if v.is_tls13() => Reading::Tls13,
+            Some(_) => Reading::Tls12,
+            None => Reading::Unknown,
+        }
+    }
+
+    /// An alert-sized last application-data record may be an alert.
+    pub(super) fn alerts_in_app_data(self) -> bool {
+        self != Reading::Tls12
+    }
+
+    /// Alert records (content type 21) may be encrypted alerts.
+    fn alert_records(self) -> bool {
+        self != Reading::Tls13
+    }
+}
+
 /// An alert found for a side: which record, and whether it was read or deduced.
 #[derive(Debug, Clone, Copy)]
 struct Found {
@@ -37,7 +72,7 @@ struct SideVerdict {
     alert_indexes: Vec<u64>,
 }
 
-fn side_verdict(d: &DirFacts, role: Role, tls13: bool) -> SideVerdict {
+fn side_verdict(d: &DirFacts, role: Role, reading: Reading) -> SideVerdict {
     let mut v = SideVerdict::default();
     let mut label_of_index: Vec<(u64, usize)> = Vec::new();
     for a in &d.alerts {
@@ -63,37 +98,38 @@ fn side_verdict(d: &DirFacts, role: Role, tls13: bool) -> SideVerdict {
             }
         }
     }
-    if v.close_notify.is_none() && v.fatal.is_none() && d.records > 0 {
-        if !tls13 {
-            // TLS ≤ 1.2: the alert's content type is visible.
-            for a in &d.alerts {
-                if a.body != AlertBody::Encrypted {
-                    continue;
-                }
-                let label = label_of_index
-                    .iter()
-                    .find(|(i, _)| *i == a.index)
-                    .map(|(_, l)| *l);
-                let found = Found {
-                    index: a.index,
-                    at: a.at,
-                    how: CloseNotify::Inferred,
-                };
-                if d.first_after_ccs == Some(a.index) {
-                    // in place of this side's Finished: a handshake failure
-                    v.fatal = Some(found);
-                    set_label(&mut v.labels, label, AlertLabel::InferredFatal);
-                    v.inferred = true;
-                    break;
-                }
-                if a.index + 1 == d.records || a.data_after.is_some() {
-                    v.close_notify = Some(found);
-                    set_label(&mut v.labels, label, AlertLabel::InferredCloseNotify);
-                    v.inferred = true;
-                    break;
-                }
+    if v.close_notify.is_none() && v.fatal.is_none() && d.records > 0 && reading.alert_records() {
+        // TLS ≤ 1.2: the alert's content type is visible.
+        for a in &d.alerts {
+            if a.body != AlertBody::Encrypted {
+                continue;
             }
-        } else if let Some(last) = d.recent.back() {
+            let label = label_of_index
+                .iter()
+                .find(|(i, _)| *i == a.index)
+                .map(|(_, l)| *l);
+            let found = Found {
+                index: a.index,
+                at: a.at,
+                how: CloseNotify::Inferred,
+            };
+            if d.first_after_ccs == Some(a.index) {
+                // in place of this side's Finished: a handshake failure
+                v.fatal = Some(found);
+                set_label(&mut v.labels, label, AlertLabel::InferredFatal);
+                v.inferred = true;
+                break;
+            }
+            if a.index + 1 == d.records || a.data_after.is_some() {
+                v.close_notify = Some(found);
+                set_label(&mut v.labels, label, AlertLabel::InferredCloseNotify);
+                v.inferred = true;
+                break;
+            }
+        }
+    }
+    if v.close_notify.is_none() && v.fatal.is_none() && reading.alerts_in_app_data() {
+        if let Some(last) = d.recent.back() {
             // TLS 1.3: alerts travel as application_data; an alert-sized
             // last record of the direction is an alert.
             if last.content_type == ContentType::APPLICATION_DATA
@@ -107,8 +143,10 @@ fn side_verdict(d: &DirFacts, role: Role, tls13: bool) -> SideVerdict {
                 };
                 v.inferred = true;
                 v.alert_indexes.push(last.index);
+                // in place of the client's Finished: only where the
+                // handshake was read (the version is known)
                 let encrypted_before = d.app_records > 1;
-                if role == Role::Client && !encrypted_before {
+                if role == Role::Client && !encrypted_before && reading == Reading::Tls13 {
                     v.fatal = Some(found);
                     v.labels.push(AlertLabel::InferredFatal);
                 } else {
@@ -118,7 +156,7 @@ fn side_verdict(d: &DirFacts, role: Role, tls13: bool) -> SideVerdict {
             }
         }
     }
-    if !tls13 {
+    if reading.alert_records() {
         let first = [v.close_notify, v.fatal]
             .into_iter()
             .flatten()
@@ -138,7 +176,7 @@ fn side_verdict(d: &DirFacts, role: Role, tls13: bool) -> SideVerdict {
 /// application data followed its own close_notify or fatal alert (TLS 1.3
 /// included). When its last record could not be read (a gap), the keyless
 /// inference speaks for it instead.
-fn keyed_side_verdict(d: &DirFacts, k: &KeyedDir, role: Role, tls13: bool) -> SideVerdict {
+fn keyed_side_verdict(d: &DirFacts, k: &KeyedDir, role: Role, reading: Reading) -> SideVerdict {
     let mut v = SideVerdict::default();
     for a in &k.alerts {
         v.alert_indexes.push(a.index);
@@ -156,7 +194,7 @@ fn keyed_side_verdict(d: &DirFacts, k: &KeyedDir, role: Role, tls13: bool) -> Si
         }
     }
     if v.close_notify.is_none() && v.fatal.is_none() && k.lost_last {
-        return side_verdict(d, role, tls13);
+        return side_verdict(d, role, reading);
     }
     let first = [v.close_notify, v.fatal]
         .into_iter()
@@ -206,6 +244,7 @@ struct Judged<'a> {
     keyed: Option<&'a KeyedFlow>,
     /// The client's and the server's verdicts.
     sides: [SideVerdict; 2],
+    reading: Reading,
 }
 
 /// The first FIN or RST of a flow, in capture order.
@@ -224,8 +263,7 @@ impl<'a> Judged<'a> {
     fn new(fin: &'a Finished<FlowState>) -> Judged<'a> {
         let flow = &fin.consumer;
         let cdir = client_dir(fin);
-        // drafts and experiments too (ProtocolVersion::is_tls13)
-        let tls13 = flow.hello.version.is_some_and(|v| v.is_tls13());
+        let reading = Reading::of(flow);
         let keyed: Option<&KeyedFlow> = flow
             .keyed
             .as_deref()
@@ -235,12 +273,13 @@ impl<'a> Judged<'a> {
             cdir,
             keyed,
             sides: Default::default(),
+            reading,
         };
         j.sides = ROLES.map(|role| {
             let d = j.facts(role);
             match keyed.and_then(|k| k.readable(j.dir(role))) {
-                Some(k) => keyed_side_verdict(d, k, role, tls13),
-                None => side_verdict(d, role, tls13),
+                Some(k) => keyed_side_verdict(d, k, role, reading),
+                None => side_verdict(d, role, reading),
             }
         });
         j
@@ -311,7 +350,7 @@ impl<'a> Judged<'a> {
 
     /// Certain unless an alert was deduced; a gap weakens it one step.
     fn confidence(&self, gap: bool) -> Confidence {
-        let confidence = if self.sides.iter().any(|s| s.inferred) {
+        let confidence = if self.sides.iter().any(|s| s.inferred) || self.unsure_of_none() {
             Confidence::Likely
         } else {
             Confidence::Certain
@@ -321,6 +360,30 @@ impl<'a> Judged<'a> {
         } else {
             confidence
         }
+    }
+
+    /// The version is unknown and a side without keys whose records end in
+    /// an encrypted one is said to have sent no close_notify: that record
+    /// may have been one under a rule that could not be applied (an alert
+    /// of another length, or of another version), so "none" is not certain.
+    fn unsure_of_none(&self) -> bool {
+        self.reading == Reading::Unknown
+            && ROLES.into_iter().any(|role| {
+                let keyed = self
+                    .keyed
+                    .and_then(|k| k.readable(self.dir(role)))
+                    .is_some();
+                let v = self.side(role);
+                let last = self.facts(role).recent.back();
+                !keyed
+                    && v.close_notify.is_none()
+                    && v.fatal.is_none()
+                    && last.is_some_and(|r| {
+                        r.content_type == ContentType::APPLICATION_DATA
+                            || (r.content_type == ContentType::ALERT
+                                && v.labels.contains(&AlertLabel::Encrypted))
+                    })
+            })
     }
 
     /// From the last non-alert record before the closing began (the
@@ -392,6 +455,7 @@ impl<'a> Judged<'a> {
             (flow.names_cut, Note::NamesCut),
             (flow.buffers_shed, Note::BuffersShed),
             (fin.reason == EndReason::Evicted, Note::Evicted),
+            (fin.clock_stepped, Note::ClockStep),
         ];
         notes.extend(flags.into_iter().filter(|f| f.0).map(|f| f.1));
         if let Some(k) = flow.keyed.as_deref() {
@@ -508,11 +572,10 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
     let (ending, closer) = j.ending(first);
     let gap = fin.reassembly.iter().any(|r| r.gaps > 0);
     let [client, server] = &j.sides;
-    let tls13 = flow.hello.version.is_some_and(|v| v.is_tls13());
     let closing = closing::closing(
         j.closing_side(Role::Client),
         j.closing_side(Role::Server),
-        tls13,
+        j.reading,
     );
     let cn_state = |v: &SideVerdict| v.close_notify.map_or(CloseNotify::None, |c| c.how);
     let key = fin.start.key;

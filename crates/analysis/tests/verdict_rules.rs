@@ -230,10 +230,10 @@ fn the_idle_timeout_ends_a_quiet_flow_as_open() {
         payload: &[],
         wire_len: 0,
     };
-    let meta = SegMeta {
-        frame: c.frame + 1,
-        ts: Timestamp(1_700_000_000_000_000_000 + 20_000 * 1_000_000),
-    };
+    let meta = SegMeta::at(
+        c.frame + 1,
+        Timestamp(1_700_000_000_000_000_000 + 20_000 * 1_000_000),
+    );
     let reports = &mut c.reports;
     c.an.segment(&other, meta, &mut |r| reports.push(r));
     assert_eq!(c.reports.len(), 1, "reported when the timeout expired");

@@ -1,41 +1,46 @@
-//! The capture clock: one monotonic "now" for a sequence of frames whose
-//! timestamps misbehave.
+//! The capture clock: the time that idle timeouts are counted in, for a
+//! sequence of frames whose timestamps misbehave.
 //!
 //! Real captures carry bad timestamps: one frame decades in the future (a
 //! driver writing garbage), one at the epoch, interfaces merged out of
-//! order, an NTP step backwards. Fed raw, such a frame moves the flow
-//! table's idea of "now": one SYN-ACK thirty years ahead ends every live
-//! flow as idle, and a flow's idle-before-close computed across it is
-//! nonsense. The [`CaptureClock`] sits on the reader side (it must see
-//! every frame of an input, in order, whatever thread analyses them) and
-//! gives each frame an *adjusted* time that the flow table and the
-//! per-flow facts use instead:
+//! order, an NTP step backwards, and captures joined together across a
+//! quiet spell. Fed raw, such a frame moves the flow table's idea of
+//! "now": one SYN-ACK thirty years ahead ends every live flow as idle. The
+//! [`CaptureClock`] sits on the reader side (it must see every frame of an
+//! input, in order, whatever thread analyses them) and gives each frame a
+//! *clock time* that only the flow table's bookkeeping (idle timeouts,
+//! lingers) and in-flow durations use. What is printed is always the
+//! frame's own timestamp ([`crate::SegMeta::ts`]).
 //!
 //! * A frame within the timeline (no more than [`ClockConfig::backward_ns`]
-//!   before the clock, less than [`ClockConfig::jump_ns`] after it) keeps
-//!   its own time; the clock moves to it if it is later. The clock never
-//!   goes backwards, small reorderings keep their real times.
-//! * A frame off the timeline is held at the clock's time, and the clock
-//!   waits: if the frames after it return to the timeline, it was an
-//!   outlier (ignored, warned once with its frame number). If
-//!   [`ClockConfig::confirm`] consecutive frames agree on the new
-//!   timeline, the step is real: *forward*, the clock follows (a step
-//!   forward and a quiet period look alike, and the idle timeout must
-//!   still end flows after a real quiet period; a jump of at least the
-//!   idle timeout is warned once, as it ends the flows idle across it);
-//!   *backward*, the clock
-//!   holds still and the new timeline is shifted to continue from it
-//!   (warned once), so time never runs backwards for the flows.
+//!   before the clock, less than [`ClockConfig::jump_ns`] after it) is
+//!   handled at once at its own time; the clock moves to it if it is later.
+//!   The clock never goes backwards.
+//! * A frame off the timeline is *held*, undecided, and so are the frames
+//!   after it while they agree with it: no frame is handled before its
+//!   clock time is known. If the timeline comes back, the held frames were
+//!   outliers: they are handled at the clock's time (warned once, with the
+//!   frame number). If [`ClockConfig::confirm`] consecutive frames agree on
+//!   the new timeline, the step is real and the held frames are handled on
+//!   it: *forward*, the clock follows (a step forward and a quiet period
+//!   look alike; flows idle across it end by the idle timeout before any
+//!   frame after it is handled, warned once when the jump is at least the
+//!   idle timeout); *backward*, the clock counts on from where it was, the
+//!   new timeline's first frame at the clock's time (warned once).
+//! * The capture's first frames are held until the timeline is established
+//!   the same way, so a capture that starts with an outlier is read on its
+//!   real timeline.
 //!
-//! The frames held while a step is being confirmed (at most `confirm - 1`)
-//! get the clock's time: a flow's figures are never computed across a
-//! timestamp that was not confirmed. A capture whose very first frame is
-//! the outlier is set right once the real timeline is confirmed: that frame
-//! is the outlier (warned as such) and the clock takes the real timeline's
-//! time, backwards this once.
+//! Because every frame after a step is handled only once the step is
+//! decided, it is handled exactly as if the capture had started there: no
+//! flow can be given a time it does not have and be ended by the step.
 //!
-//! Cost: a few comparisons per frame, no allocation (a warning is built
-//! once per kind).
+//! The caller keeps the held frames (at most `confirm - 1` once the
+//! timeline is known, and a bounded number at the start) and hands them on
+//! when [`CaptureClock::tick`] or [`CaptureClock::finish`] releases them,
+//! oldest first, with their clock times ([`CaptureClock::released`]).
+//!
+//! Cost: a few comparisons per frame on the timeline, no allocation.
 
 use std::fmt;
 use tlsclose_capture::Timestamp;
@@ -99,10 +104,10 @@ pub struct ClockStats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClockWarning {
     /// The frame's timestamp was `off_ns` away from the frames around it
-    /// (positive: in the future); its time was taken as the clock's.
+    /// (positive: in the future); the clock gave it their time.
     Outlier { frame: u64, off_ns: i64 },
     /// From this frame on, timestamps were `by_ns` earlier than the clock;
-    /// they were shifted to continue from it.
+    /// the clock counts on from where it was.
     StepBack { frame: u64, by_ns: i64 },
     /// From this frame on, timestamps were `by_ns` later than the clock
     /// (no frames for that long, or a clock step): the clock followed, so
@@ -119,8 +124,8 @@ impl fmt::Display for ClockWarning {
         match *self {
             ClockWarning::Outlier { frame, off_ns } => write!(
                 f,
-                "capture time: frame {frame}'s timestamp is {} {} the frames around it; \
-                 it was given their time (idle timeouts and per-flow times ignore it)",
+                "capture time: frame {frame}'s timestamp is {} {} the frames around it; it is \
+                 shown as recorded, and idle timeouts and durations count it at their time",
                 Duration(off_ns.unsigned_abs()),
                 if off_ns > 0 { "after" } else { "before" },
             ),
@@ -131,15 +136,15 @@ impl fmt::Display for ClockWarning {
             } => write!(
                 f,
                 "capture time jumps ahead by {} at frame {frame} (no frames in between, or a \
-                 clock step); flows idle across it were ended by the idle timeout ({}; raise \
-                 --idle-timeout if this was a clock step)",
+                 clock step); flows idle across it were ended by the flow timeout ({}; raise \
+                 --flow-timeout if this was a clock step)",
                 Duration(by_ns.unsigned_abs()),
                 Duration(idle_timeout_ns.unsigned_abs()),
             ),
             ClockWarning::StepBack { frame, by_ns } => write!(
                 f,
-                "capture time runs backwards by {} at frame {frame}; the frames from there \
-                 on were shifted to continue from the time before",
+                "capture time runs backwards by {} at frame {frame}; times are shown as \
+                 recorded, and idle timeouts and durations count on from the time before",
                 Duration(by_ns.unsigned_abs()),
             ),
         }
@@ -166,10 +171,11 @@ impl fmt::Display for Duration {
     }
 }
 
-/// Frames off the timeline that may start a new one.
+/// A run of consecutive frames agreeing on a timeline that is not (yet)
+/// the clock's.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
-    /// First frame off the timeline and its (offset) time.
+    /// First frame of the run and its (offset) time.
     frame: u64,
     first: i64,
     /// Time of the latest agreeing frame.
@@ -177,19 +183,38 @@ struct Pending {
     count: u32,
 }
 
+/// What to do with the frame just ticked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tick {
+    /// Handle it now, at this clock time (nothing is held).
+    Now(Timestamp),
+    /// Keep it (with the frames held before it): its time is not decided.
+    /// Then hand on the `released` oldest kept frames, this one possibly
+    /// included, at the times [`CaptureClock::released`] gives.
+    Hold { released: usize },
+}
+
+/// Frames held at the start before the timeline is taken as it stands.
+const MAX_START_HOLD: usize = 64;
+
 /// See the module docs.
 #[derive(Debug, Clone)]
 pub struct CaptureClock {
     config: ClockConfig,
-    /// The clock (adjusted ns); None before the first frame.
+    /// The clock (ns); None until the timeline is established.
     now: Option<i64>,
     /// Added to raw timestamps (changed by a confirmed backward step).
     offset: i64,
+    /// Forward slack: time known to have passed without frames (a quiet
+    /// live input), so a frame that far ahead is on the timeline.
+    slack: i64,
     pending: Option<Pending>,
-    /// Frames on the clock's timeline so far (saturating): while only the
-    /// first frame is on it, a confirmed other timeline replaces it (the
-    /// capture started with an outlier).
-    on_timeline: u64,
+    /// Before the timeline is established: the runs held so far, oldest
+    /// first (the last one is `pending`).
+    start_runs: Vec<Pending>,
+    /// The (offset) times of the held frames, oldest first.
+    held: std::collections::VecDeque<i64>,
+    released: Vec<Timestamp>,
     stats: ClockStats,
     warned_outlier: bool,
     warned_back: bool,
@@ -214,8 +239,11 @@ impl CaptureClock {
             },
             now: None,
             offset: 0,
+            slack: 0,
             pending: None,
-            on_timeline: 0,
+            start_runs: Vec::new(),
+            held: std::collections::VecDeque::new(),
+            released: Vec::new(),
             stats: ClockStats::default(),
             warned_outlier: false,
             warned_back: false,
@@ -224,93 +252,287 @@ impl CaptureClock {
         }
     }
 
-    /// The next frame (1-based number, raw timestamp): its adjusted time.
-    /// Never earlier than the clock by more than the reordering tolerance,
-    /// and the clock itself never goes backwards.
-    pub fn tick(&mut self, frame: u64, raw: Timestamp) -> Timestamp {
+    fn in_line(&self, from: i64, t: i64, slack: i64) -> bool {
+        let d = t.saturating_sub(from);
+        d >= -self.config.backward_ns && d < self.config.jump_ns.saturating_add(slack)
+    }
+
+    /// The next frame (number, raw timestamp): handle it now, or hold it.
+    pub fn tick(&mut self, frame: u64, raw: Timestamp) -> Tick {
         let t = raw.0.saturating_add(self.offset);
+        self.released.clear();
         let Some(now) = self.now else {
-            self.now = Some(t);
-            self.on_timeline = 1;
-            return Timestamp(t);
+            return self.starting(frame, t);
         };
-        let cfg = self.config;
-        let in_line = |from: i64, t: i64| {
-            let d = t.saturating_sub(from);
-            d >= -cfg.backward_ns && d < cfg.jump_ns
-        };
-        if in_line(now, t) {
-            if let Some(p) = self.pending.take() {
-                self.outliers(p, now);
-            }
+        if self.pending.is_none() && self.in_line(now, t, self.slack) {
             self.now = Some(now.max(t));
-            self.on_timeline = self.on_timeline.saturating_add(1);
-            return Timestamp(t);
+            self.slack = 0;
+            return Tick::Now(Timestamp(t));
         }
-        match self.pending.as_mut() {
-            Some(p) if in_line(p.last, t) => {
-                p.count += 1;
-                p.last = t;
-                if p.count < cfg.confirm {
-                    return Timestamp(now);
-                }
-                let p = *p;
-                self.pending = None;
-                if self.on_timeline <= 1 {
-                    // the capture began off the timeline: its first frames
-                    // were the outliers, the new timeline is the capture's
-                    let first = Pending {
-                        frame: 1,
-                        first: now,
-                        last: now,
-                        count: 1,
-                    };
-                    self.outliers(first, t);
-                    self.on_timeline = u64::from(p.count);
-                    self.now = Some(t);
-                    return Timestamp(t);
-                }
-                self.on_timeline = u64::from(p.count);
-                if t > now {
-                    // a step forward (or a quiet period): real time
-                    self.stats.forward_steps += 1;
-                    if !self.warned_forward {
-                        self.warned_forward = true;
-                        self.warnings.push(ClockWarning::StepForward {
-                            frame: p.frame,
-                            by_ns: p.first.saturating_sub(now),
-                            idle_timeout_ns: cfg.idle_timeout_ns,
-                        });
-                    }
-                    self.now = Some(t);
-                    Timestamp(t)
-                } else {
-                    // a step backward: the new timeline continues from now
-                    self.stats.backward_steps += 1;
-                    self.offset = self.offset.saturating_add(now.saturating_sub(t));
-                    if !self.warned_back {
-                        self.warned_back = true;
-                        self.warnings.push(ClockWarning::StepBack {
-                            frame: p.frame,
-                            by_ns: now.saturating_sub(p.first),
-                        });
-                    }
-                    Timestamp(now)
-                }
-            }
-            _ => {
+        self.held.push_back(t);
+        let released = match self.pending {
+            _ if self.in_line(now, t, self.slack) => {
+                // back on the timeline: the held frames before this one
+                // were outliers
+                let held = self.held.len() - 1;
                 if let Some(p) = self.pending.take() {
                     self.outliers(p, now);
                 }
+                self.release_at(held, now);
+                self.now = Some(now.max(t));
+                self.slack = 0;
+                self.release_own(1);
+                held + 1
+            }
+            Some(p) if self.in_line(p.last, t, 0) => {
+                let p = Pending {
+                    count: p.count + 1,
+                    last: t,
+                    ..p
+                };
+                self.pending = Some(p);
+                if p.count < self.config.confirm {
+                    return Tick::Hold { released: 0 };
+                }
+                self.confirmed(p, now)
+            }
+            _ => {
+                // a new run: the one before it (if any) was outliers
+                let before = self.held.len() - 1;
+                if let Some(p) = self.pending.take() {
+                    self.outliers(p, now);
+                }
+                self.release_at(before, now);
                 self.pending = Some(Pending {
                     frame,
                     first: t,
                     last: t,
                     count: 1,
                 });
-                Timestamp(now)
+                before
+            }
+        };
+        Tick::Hold { released }
+    }
+
+    /// The capture's first frames: held until `confirm` consecutive frames
+    /// agree (or too many are held).
+    fn starting(&mut self, frame: u64, t: i64) -> Tick {
+        self.held.push_back(t);
+        let run = match self.pending {
+            Some(p) if self.in_line(p.last, t, 0) => Pending {
+                count: p.count + 1,
+                last: t,
+                ..p
+            },
+            _ => {
+                if let Some(p) = self.pending {
+                    self.start_runs.push(p);
+                }
+                Pending {
+                    frame,
+                    first: t,
+                    last: t,
+                    count: 1,
+                }
+            }
+        };
+        self.pending = Some(run);
+        if run.count >= self.config.confirm {
+            return Tick::Hold {
+                released: self.establish(run.frame),
+            };
+        }
+        if self.held.len() >= MAX_START_HOLD {
+            return Tick::Hold {
+                released: self.establish(self.best_start_run()),
+            };
+        }
+        Tick::Hold { released: 0 }
+    }
+
+    /// No run confirmed a timeline at the start: the run whose first time
+    /// most held frames agree with (the earliest of equals).
+    fn best_start_run(&self) -> u64 {
+        let score = |r: &Pending| {
+            self.held
+                .iter()
+                .filter(|h| {
+                    let d = h.saturating_sub(r.first);
+                    d > -self.config.jump_ns && d < self.config.jump_ns
+                })
+                .count()
+        };
+        let mut best: Option<(usize, u64)> = None;
+        for r in self.start_runs.iter().chain(self.pending.iter()) {
+            let s = score(r);
+            if best.is_none_or(|(b, _)| s > b) {
+                best = Some((s, r.frame));
             }
         }
+        best.map_or(0, |(_, f)| f)
+    }
+
+    /// The frames held at the start are decided, `chosen` being the first
+    /// frame of the run that confirmed a timeline (or of the best one,
+    /// when no run did). The
+    /// held frames are replayed run by run as if the timeline had been
+    /// known: a run of several frames, and the chosen one, is a timeline (the
+    /// first one the clock's, a later one a step forward or backward from
+    /// it); a lone frame is on the timeline when it agrees with the clock
+    /// or with the next timeline's start, else an outlier at the clock's
+    /// time.
+    fn establish(&mut self, chosen: u64) -> usize {
+        let mut runs = std::mem::take(&mut self.start_runs);
+        runs.extend(self.pending.take());
+        let held = std::mem::take(&mut self.held);
+        let timeline = |r: &Pending| r.count >= 2 || r.frame == chosen;
+        let mut now: Option<i64> = None;
+        let mut frames = held.iter();
+        for (i, r) in runs.iter().enumerate() {
+            let first = r.first.saturating_add(self.offset);
+            let at = if timeline(r) {
+                if let Some(n) = now.filter(|&n| !self.in_line(n, first, 0)) {
+                    self.step(*r, n);
+                }
+                None
+            } else {
+                let next = runs
+                    .get(i + 1..)
+                    .and_then(|rest| rest.iter().find(|r| timeline(r)))
+                    .map(|r| r.first);
+                let near_next = next.is_some_and(|f| {
+                    let d = f.saturating_sub(r.first);
+                    d > -self.config.backward_ns && d < self.config.jump_ns
+                });
+                match now {
+                    Some(n) if self.in_line(n, first, 0) => None,
+                    _ if near_next => None,
+                    Some(n) => Some(n),
+                    None => Some(next.map_or(first, |f| f.saturating_add(self.offset))),
+                }
+            };
+            if let Some(at) = at {
+                self.outliers(*r, at);
+            }
+            for h in frames.by_ref().take(r.count as usize) {
+                let t = at.unwrap_or(h.saturating_add(self.offset));
+                now = Some(now.map_or(t, |n| n.max(t)));
+                self.released.push(Timestamp(t));
+            }
+        }
+        self.now = now;
+        self.slack = 0;
+        held.len()
+    }
+
+    /// A confirmed step from the clock at `now` to the timeline of `p`
+    /// (whose frames are then released at `raw + offset`).
+    fn step(&mut self, p: Pending, now: i64) {
+        let first = p.first.saturating_add(self.offset);
+        if first > now {
+            // a step forward (or a quiet period): real time
+            self.stats.forward_steps += 1;
+            if !self.warned_forward {
+                self.warned_forward = true;
+                self.warnings.push(ClockWarning::StepForward {
+                    frame: p.frame,
+                    by_ns: first.saturating_sub(now),
+                    idle_timeout_ns: self.config.idle_timeout_ns,
+                });
+            }
+        } else {
+            // a step backward: the new timeline counts on from the clock,
+            // its first frame at the clock's time
+            self.stats.backward_steps += 1;
+            let shift = now.saturating_sub(first);
+            self.offset = self.offset.saturating_add(shift);
+            if !self.warned_back {
+                self.warned_back = true;
+                self.warnings.push(ClockWarning::StepBack {
+                    frame: p.frame,
+                    by_ns: shift,
+                });
+            }
+        }
+    }
+
+    /// A confirmed step after the timeline was established: the held
+    /// frames (the run `p`) are released on the new timeline.
+    fn confirmed(&mut self, p: Pending, now: i64) -> usize {
+        self.pending = None;
+        // held times carry the offset of when they were held
+        let before = self.offset;
+        self.step(
+            Pending {
+                first: p.first.saturating_sub(before),
+                ..p
+            },
+            now,
+        );
+        let shift = self.offset.saturating_sub(before);
+        let n = self.held.len();
+        let mut last = now;
+        for _ in 0..n {
+            if let Some(h) = self.held.pop_front() {
+                let t = h.saturating_add(shift);
+                last = last.max(t);
+                self.released.push(Timestamp(t));
+            }
+        }
+        self.now = Some(last);
+        self.slack = 0;
+        n
+    }
+
+    /// Releases the `n` oldest held frames at time `at`.
+    fn release_at(&mut self, n: usize, at: i64) {
+        for _ in 0..n {
+            if self.held.pop_front().is_some() {
+                self.released.push(Timestamp(at));
+            }
+        }
+    }
+
+    /// Releases the `n` oldest held frames at their own (offset) times.
+    fn release_own(&mut self, n: usize) {
+        for _ in 0..n {
+            if let Some(h) = self.held.pop_front() {
+                self.released.push(Timestamp(h));
+            }
+        }
+    }
+
+    /// The input ends (or the frames held must be handed on now): every
+    /// held frame is released. At the start, the longest run agreeing so
+    /// far is the timeline; a step not confirmed was outliers.
+    pub fn finish(&mut self) -> usize {
+        self.released.clear();
+        if self.held.is_empty() {
+            return 0;
+        }
+        let Some(now) = self.now else {
+            let chosen = self.best_start_run();
+            return self.establish(chosen);
+        };
+        if let Some(p) = self.pending.take() {
+            self.outliers(p, now);
+        }
+        let n = self.held.len();
+        self.release_at(n, now);
+        n
+    }
+
+    /// The clock times of the frames the last [`CaptureClock::tick`] or
+    /// [`CaptureClock::finish`] released, oldest first.
+    pub fn released(&self) -> &[Timestamp] {
+        &self.released
+    }
+
+    /// A live input has been quiet for `ns` since its last frame: a frame
+    /// up to that much later than usual is still on the timeline.
+    pub fn quiet(&mut self, ns: i64) {
+        self.slack = self.slack.max(ns);
     }
 
     /// Frames that did not start a new timeline were outliers.
@@ -326,7 +548,7 @@ impl CaptureClock {
     }
 
     /// The clock: the latest time on the capture's timeline (None before
-    /// the first frame).
+    /// the timeline is established).
     pub fn now(&self) -> Option<Timestamp> {
         self.now.map(Timestamp)
     }
@@ -354,12 +576,30 @@ mod tests {
     const YEAR: i64 = 31_557_600 * S;
     const T0: i64 = 1_700_000_000 * S;
 
-    /// Ticks frames 1.. with these raw times; the adjusted times.
+    /// Ticks frames (numbered from 1 in each call) with these
+    /// raw times as a caller would, holding what the clock holds, then
+    /// ends the input: the clock time of every frame, in frame order.
     fn run(clock: &mut CaptureClock, raws: &[i64]) -> Vec<i64> {
-        raws.iter()
-            .enumerate()
-            .map(|(i, &r)| clock.tick(i as u64 + 1, Timestamp(r)).0)
-            .collect()
+        let mut out = Vec::new();
+        let mut held = 0usize;
+        for (i, &r) in raws.iter().enumerate() {
+            match clock.tick(i as u64 + 1, Timestamp(r)) {
+                Tick::Now(t) => {
+                    assert_eq!(held, 0, "a frame handled before the held ones");
+                    out.push(t.0);
+                }
+                Tick::Hold { released } => {
+                    held += 1;
+                    assert_eq!(clock.released().len(), released);
+                    held -= released;
+                    out.extend(clock.released().iter().map(|t| t.0));
+                }
+            }
+        }
+        let n = clock.finish();
+        assert_eq!(n, held);
+        out.extend(clock.released().iter().map(|t| t.0));
+        out
     }
 
     fn monotonic(v: &[i64]) -> bool {
@@ -445,8 +685,7 @@ mod tests {
     }
 
     /// An NTP step forward (or a quiet hour): confirmed by the frames after
-    /// it, the clock follows; the frames before confirmation keep the
-    /// clock's time.
+    /// it, the clock follows; every frame keeps its own time.
     #[test]
     fn a_persistent_forward_jump_is_followed_once_confirmed() {
         let mut c = CaptureClock::default();
@@ -460,10 +699,7 @@ mod tests {
             T0 + h + 3 * S,
         ];
         let adj = run(&mut c, &raws);
-        assert_eq!(
-            adj,
-            [T0, T0 + S, T0 + S, T0 + S, T0 + h + 2 * S, T0 + h + 3 * S]
-        );
+        assert_eq!(adj, raws);
         assert!(monotonic(&adj));
         assert_eq!(c.stats().forward_steps, 1);
         assert_eq!(c.stats().outliers, 0);
@@ -479,13 +715,13 @@ mod tests {
         let text = w[0].to_string();
         assert!(
             text.contains("jumps ahead by 60 min at frame 3")
-                && text.contains("idle timeout (5 min;"),
+                && text.contains("flow timeout (5 min;"),
             "{text}"
         );
     }
 
-    /// An NTP step backward: the clock holds, the new timeline is shifted
-    /// to continue from it, and it is warned once.
+    /// An NTP step backward: the clock counts on from where it was (the new
+    /// timeline's first frame at the clock's time), warned once.
     #[test]
     fn a_persistent_backward_jump_never_runs_time_backwards() {
         let mut c = CaptureClock::default();
@@ -503,7 +739,7 @@ mod tests {
         assert!(monotonic(&adj), "{adj:?}");
         assert_eq!(
             adj[..5],
-            [T0, T0 + 10 * S, T0 + 10 * S, T0 + 10 * S, T0 + 10 * S]
+            [T0, T0 + 10 * S, T0 + 10 * S, T0 + 11 * S, T0 + 12 * S]
         );
         // after the step, spacing is kept
         assert_eq!(adj[5] - adj[4], S);
@@ -527,8 +763,22 @@ mod tests {
         let mut c = CaptureClock::default();
         let y = 30 * YEAR;
         // two agreeing future frames, then back: not confirmed (confirm 3)
-        let adj = run(&mut c, &[T0, T0 + y, T0 + y + S, T0 + S]);
-        assert_eq!(adj, [T0, T0, T0, T0 + S]);
+        let third = S / 3;
+        let adj = run(
+            &mut c,
+            &[T0, T0 + third, T0 + 2 * third, T0 + y, T0 + y + S, T0 + S],
+        );
+        assert_eq!(
+            adj,
+            [
+                T0,
+                T0 + third,
+                T0 + 2 * third,
+                T0 + 2 * third,
+                T0 + 2 * third,
+                T0 + S
+            ]
+        );
         assert_eq!(c.stats().outliers, 2);
         assert_eq!(c.stats().forward_steps, 0);
     }
@@ -540,7 +790,7 @@ mod tests {
         let mut c = CaptureClock::default();
         let y = 30 * YEAR;
         let adj = run(&mut c, &[T0 + y, T0, T0 + S, T0 + 2 * S, T0 + 3 * S]);
-        assert_eq!(adj, [T0 + y, T0 + y, T0 + y, T0 + 2 * S, T0 + 3 * S]);
+        assert_eq!(adj, [T0, T0, T0 + S, T0 + 2 * S, T0 + 3 * S]);
         assert_eq!(c.now(), Some(Timestamp(T0 + 3 * S)));
         assert_eq!(c.stats().backward_steps, 0);
         assert_eq!(c.stats().outliers, 1);
@@ -548,7 +798,7 @@ mod tests {
             c.take_warnings(),
             [ClockWarning::Outlier {
                 frame: 1,
-                off_ns: y - 2 * S
+                off_ns: y
             }]
         );
         // later on, a step back is a step back again
@@ -573,6 +823,7 @@ mod tests {
         let mut c = CaptureClock::default();
         let adj = run(&mut c, &[T0, i64::MAX, i64::MIN, T0 + S, i64::MAX]);
         assert!(monotonic(&adj));
-        assert_eq!(c.stats().outliers, 2);
+        assert_eq!(adj, [T0, T0, T0, T0 + S, T0 + S]);
+        assert_eq!(c.stats().outliers, 3);
     }
 }

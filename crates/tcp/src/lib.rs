@@ -13,7 +13,7 @@ mod clock;
 mod reassembly;
 mod table;
 
-pub use clock::{CaptureClock, ClockConfig, ClockStats, ClockWarning};
+pub use clock::{CaptureClock, ClockConfig, ClockStats, ClockWarning, Tick};
 pub use reassembly::{Chunk, Reassembler, ReassemblyStats, HELD_SEGMENT_OVERHEAD};
 pub use table::{
     Dir, EndReason, Finished, FlowKey, FlowStart, FlowTable, FlowTableConfig, FlowTableStats,

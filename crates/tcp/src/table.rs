@@ -75,7 +75,31 @@ impl FlowKey {
 pub struct SegMeta {
     /// 1-based frame number.
     pub frame: u64,
+    /// The frame's own timestamp, as the capture recorded it: what is
+    /// printed.
     pub ts: Timestamp,
+    /// The capture clock's time for the frame ([`crate::CaptureClock`]):
+    /// what idle timeouts and durations are counted in. The same as `ts`
+    /// unless the capture's timestamps stepped back or a frame was an
+    /// outlier.
+    pub clock: Timestamp,
+}
+
+impl SegMeta {
+    /// A frame whose own time is the clock's.
+    pub fn at(frame: u64, ts: Timestamp) -> SegMeta {
+        SegMeta {
+            frame,
+            ts,
+            clock: ts,
+        }
+    }
+
+    /// The frame's clock time is not its own (it was shifted by a step
+    /// backwards, or it was an outlier).
+    pub fn off_clock(&self) -> bool {
+        self.ts != self.clock
+    }
 }
 
 /// What is known when a flow's first segment arrives.
@@ -142,6 +166,11 @@ pub struct Finished<C> {
     pub segments: u64,
     /// Reassembly counters of both directions (indexed by [`Dir::index`]).
     pub reassembly: [ReassemblyStats; 2],
+    /// Some segment's clock time stood differently to its own time than
+    /// the first segment's did: the flow spans a step back of the
+    /// capture's timestamps, or an outlier frame (its durations are counted
+    /// on the clock, its printed times are the frames' own).
+    pub clock_stepped: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -264,6 +293,8 @@ struct Live<C> {
     held: usize,
     segments: u64,
     last: SegMeta,
+    /// See [`Finished::clock_stepped`].
+    clock_stepped: bool,
     rst_at: Option<Timestamp>,
     dirs: [DirState; 2],
     start: FlowStart,
@@ -344,7 +375,7 @@ impl<C: StreamConsumer> FlowTable<C> {
     ) {
         self.stats.segments += 1;
         if self.config.sweep_on_segments {
-            self.maybe_sweep(meta.ts, done);
+            self.maybe_sweep(meta.clock, done);
         }
         let (key, dir) = FlowKey::of(seg.src, seg.dst);
         let opening = seg.flags.syn && !seg.flags.ack;
@@ -416,6 +447,7 @@ impl<C: StreamConsumer> FlowTable<C> {
                     DirState::new(self.config.reassembly_limit),
                 ],
                 last: meta,
+                clock_stepped: false,
                 rst_at: None,
                 segments: 0,
                 held: 0,
@@ -489,7 +521,7 @@ impl<C: StreamConsumer> FlowTable<C> {
         }
         self.live -= 1;
         self.stats.held_bytes = self.stats.held_bytes.saturating_sub(live.held());
-        let at = live.last.ts;
+        let at = live.last.clock;
         done((*live).finish(reason));
         if reason != EndReason::PortReuse && reason != EndReason::Evicted {
             if self.closed < self.config.max_flows {
@@ -510,7 +542,7 @@ impl<C: StreamConsumer> FlowTable<C> {
             .map
             .values()
             .filter_map(|s| match s {
-                Slot::Live(l) => Some((l.last.ts.0, l.start.first.frame)),
+                Slot::Live(l) => Some((l.last.clock.0, l.start.first.frame)),
                 Slot::Closed { .. } => None,
             })
             .collect();
@@ -524,7 +556,7 @@ impl<C: StreamConsumer> FlowTable<C> {
             .map
             .iter()
             .filter_map(|(key, s)| match s {
-                Slot::Live(l) if (l.last.ts.0, l.start.first.frame) <= threshold => {
+                Slot::Live(l) if (l.last.clock.0, l.start.first.frame) <= threshold => {
                     Some((l.start.first.frame, *key))
                 }
                 _ => None,
@@ -574,7 +606,7 @@ impl<C: StreamConsumer> FlowTable<C> {
                     if now.0.saturating_sub(c.at.0) >= cfg.close_linger_ns {
                         ending.push((live.start.first.frame, *key, EndReason::Closed));
                     }
-                } else if now.0.saturating_sub(live.last.ts.0) >= cfg.idle_timeout_ns {
+                } else if now.0.saturating_sub(live.last.clock.0) >= cfg.idle_timeout_ns {
                     ending.push((live.start.first.frame, *key, EndReason::IdleTimeout));
                 } else if let Some(r) = live.rst_at {
                     if now.0.saturating_sub(r.0) >= cfg.rst_linger_ns {
@@ -625,6 +657,9 @@ impl<C: StreamConsumer> Live<C> {
     /// down, at once when one was by RST, else after the final ACK.
     fn feed(&mut self, dir: Dir, seg: &Segment<'_>, meta: SegMeta) -> Fed {
         self.last = meta;
+        let first = self.start.first;
+        self.clock_stepped |=
+            meta.clock.0.wrapping_sub(meta.ts.0) != first.clock.0.wrapping_sub(first.ts.0);
         self.segments += 1;
         self.consumer.segment(dir, seg, meta);
         let consumer = &mut self.consumer;
@@ -638,7 +673,7 @@ impl<C: StreamConsumer> Live<C> {
         if seg.flags.rst {
             if !d.rst {
                 d.rst = true;
-                self.rst_at.get_or_insert(meta.ts);
+                self.rst_at.get_or_insert(meta.clock);
                 consumer.rst(dir, meta);
             }
         } else {
@@ -680,7 +715,7 @@ impl<C: StreamConsumer> Live<C> {
             seg.seq
         };
         self.closing = Some(Closing {
-            at: meta.ts,
+            at: meta.clock,
             ack_from: dir.other(),
             ack: seq.wrapping_add(seg.wire_len).wrapping_add(1),
         });
@@ -731,6 +766,7 @@ impl<C: StreamConsumer> Live<C> {
             last: self.last,
             segments: self.segments,
             reassembly: [*a.reasm.stats(), *b.reasm.stats()],
+            clock_stepped: self.clock_stepped,
             reason,
             consumer: self.consumer,
         }

@@ -325,10 +325,7 @@ mod tests {
         let mut reports = Vec::new();
         while let Ok(Some(frame)) = reader.next_frame() {
             if let Ok(seg) = tlsclose_capture::decode_segment(&frame) {
-                let meta = tlsclose_tcp::SegMeta {
-                    frame: frame.number,
-                    ts: frame.ts,
-                };
+                let meta = tlsclose_tcp::SegMeta::at(frame.number, frame.ts);
                 analyzer.segment(&seg, meta, &mut |r| reports.push(r));
             }
         }

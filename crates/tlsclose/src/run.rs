@@ -15,9 +15,11 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tlsclose_analysis::{AnalyzerConfig, AnalyzerStats, FlowLimits};
-use tlsclose_capture::{CaptureError, CaptureFormat, CaptureReader, Defragmenter, Timestamp};
+use tlsclose_capture::{
+    CaptureError, CaptureFormat, CaptureReader, Defragmenter, Frame, LinkType, Timestamp,
+};
 use tlsclose_decrypt::KeyLog;
-use tlsclose_tcp::{CaptureClock, ClockConfig, FlowTableConfig, SegMeta, SWEEP_INTERVAL_NS};
+use tlsclose_tcp::{CaptureClock, ClockConfig, FlowTableConfig, SegMeta, Tick, SWEEP_INTERVAL_NS};
 use tlsclose_tls::HelloLimits;
 
 /// Where reports go, and what the run has counted.
@@ -450,12 +452,72 @@ impl Reading<'_> {
         out.check().map_err(Failure::Output)
     }
 
-    /// One segment, at capture time `ts` (the clock's).
+    /// One frame, at the capture clock's time `clock`: its segment to the
+    /// analysis, or the reason it was skipped.
+    fn frame(
+        &mut self,
+        defrag: &mut Defragmenter,
+        frame: &Frame<'_>,
+        clock: Timestamp,
+        out: &mut Output<'_>,
+    ) -> Result<(), Failure> {
+        match defrag.decode(frame) {
+            Ok(seg) => self.segment(&seg, frame.number, frame.ts, clock, out),
+            Err(why) => {
+                *out.summary
+                    .skipped_frames
+                    .entry(why.to_string())
+                    .or_default() += 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// The frames the capture clock released (the `n` oldest held), at
+    /// the times it gave them.
+    fn release(
+        &mut self,
+        defrag: &mut Defragmenter,
+        held: &mut std::collections::VecDeque<HeldFrame>,
+        n: usize,
+        out: &mut Output<'_>,
+    ) -> Result<(), Failure> {
+        if n == 0 {
+            return Ok(());
+        }
+        let times: Vec<Timestamp> = match &self.group {
+            Some(g) => g.clock.released().to_vec(),
+            None => return Ok(()),
+        };
+        for clock in times {
+            let Some(h) = held.pop_front() else { break };
+            self.frame(defrag, &h.frame(), clock, out)?;
+        }
+        Ok(())
+    }
+
+    /// The input ends (or a live one is quiet): the frames the clock still
+    /// holds are decided and handled.
+    fn release_all(
+        &mut self,
+        defrag: &mut Defragmenter,
+        held: &mut std::collections::VecDeque<HeldFrame>,
+        out: &mut Output<'_>,
+    ) -> Result<(), Failure> {
+        let n = match &mut self.group {
+            Some(g) => g.clock.finish(),
+            None => 0,
+        };
+        self.release(defrag, held, n, out)
+    }
+
+    /// One segment: `ts` the frame's own time, `clock` the capture clock's.
     fn segment(
         &mut self,
         seg: &tlsclose_capture::Segment<'_>,
         frame: u64,
         ts: Timestamp,
+        clock: Timestamp,
         out: &mut Output<'_>,
     ) -> Result<(), Failure> {
         let Some(g) = &mut self.group else {
@@ -464,7 +526,9 @@ impl Reading<'_> {
         let meta = SegMeta {
             frame: g.offset + frame,
             ts,
+            clock,
         };
+        let ts = clock;
         // idle flows are looked for every second of the reader's clock, in
         // every share at once
         let tick = match g.next_sweep {
@@ -544,6 +608,7 @@ impl Reading<'_> {
             return Ok(());
         };
         let ns = i64::try_from(quiet.as_nanos()).unwrap_or(i64::MAX);
+        g.clock.quiet(ns);
         let now = Timestamp(clock.0.saturating_add(ns));
         if g.next_sweep.is_none_or(|t| now < t) {
             return Ok(());
@@ -567,6 +632,42 @@ impl Reading<'_> {
         match &*self.engine {
             Engine::Inline { shard, .. } => shard.tls_flows(),
             Engine::Threads(_) => 0,
+        }
+    }
+}
+
+/// A frame held by the capture clock, its bytes copied out of the
+/// reader's buffer (only while the capture's timestamps are off their
+/// timeline: a few frames at a time).
+struct HeldFrame {
+    number: u64,
+    ts: Timestamp,
+    link: LinkType,
+    data: Vec<u8>,
+    orig_len: u32,
+    file_offset: u64,
+}
+
+impl HeldFrame {
+    fn of(f: &Frame<'_>) -> HeldFrame {
+        HeldFrame {
+            number: f.number,
+            ts: f.ts,
+            link: f.link,
+            data: f.data.to_vec(),
+            orig_len: f.orig_len,
+            file_offset: f.file_offset,
+        }
+    }
+
+    fn frame(&self) -> Frame<'_> {
+        Frame {
+            number: self.number,
+            ts: self.ts,
+            link: self.link,
+            data: &self.data,
+            orig_len: self.orig_len,
+            file_offset: self.file_offset,
         }
     }
 }
@@ -614,9 +715,16 @@ fn read_one(
     // IP fragments (of a tunnel, mostly) are held until their datagram is
     // whole (capture/src/defrag.rs)
     let mut defrag = Defragmenter::new();
+    // frames the capture clock holds until their time is decided
+    let mut held = std::collections::VecDeque::new();
     loop {
         match reader.next() {
-            Ok(Next::Quiet(quiet)) => reading.quiet(quiet, out)?,
+            Ok(Next::Quiet(quiet)) => {
+                // a quiet live input: what the clock holds is decided now
+                // (nothing more is coming to confirm it), and time moves on
+                reading.release_all(&mut defrag, &mut held, out)?;
+                reading.quiet(quiet, out)?
+            }
             Ok(Next::Frame(frame)) => {
                 out.summary.frames += 1;
                 if let Some(i) = out.pipeline.inputs.get_mut(out.input) {
@@ -637,19 +745,17 @@ fn read_one(
                 let Some(group) = &mut reading.group else {
                     break;
                 };
-                let ts = group.clock.tick(group.offset + frame.number, frame.ts);
+                let tick = group.clock.tick(group.offset + frame.number, frame.ts);
                 if group.clock.has_warnings() {
                     for w in group.clock.take_warnings() {
                         out.warn(&format!("{input}: {w}"));
                     }
                 }
-                match defrag.decode(&frame) {
-                    Ok(seg) => reading.segment(&seg, frame.number, ts, out)?,
-                    Err(why) => {
-                        *out.summary
-                            .skipped_frames
-                            .entry(why.to_string())
-                            .or_default() += 1
+                match tick {
+                    Tick::Now(clock) => reading.frame(&mut defrag, &frame, clock, out)?,
+                    Tick::Hold { released } => {
+                        held.push_back(HeldFrame::of(&frame));
+                        reading.release(&mut defrag, &mut held, released, out)?;
                     }
                 }
             }
@@ -672,6 +778,12 @@ fn read_one(
             reading.secrets(&mut reader, &mut dsbs, input, out);
         }
         out.check().map_err(Failure::Output)?;
+    }
+    reading.release_all(&mut defrag, &mut held, out)?;
+    if let Some(g) = &mut reading.group {
+        for w in g.clock.take_warnings() {
+            out.warn(&format!("{input}: {w}"));
+        }
     }
     for w in reader.take_warnings() {
         out.warn(&w);

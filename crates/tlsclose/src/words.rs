@@ -56,6 +56,11 @@ impl fmt::Display for NoteText<'_> {
             Note::Evicted => f.write_str(
                 "ended early: the flow table was full and this flow was idle the longest",
             ),
+            Note::ClockStep => f.write_str(
+                "the capture's timestamps step back or jump within this flow: its times are the \
+                 frames' own, its durations (idle time, race window) are counted on the capture \
+                 clock",
+            ),
             Note::Keys(k) => KeyText(k).fmt(f),
         }
     }

@@ -165,10 +165,7 @@ fn flows_of(name: &str, bytes: Vec<u8>) -> (BTreeSet<(String, String)>, bool) {
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 if let Ok(seg) = decode_segment(&frame) {
-                    let meta = SegMeta {
-                        frame: frame.number,
-                        ts: frame.ts,
-                    };
+                    let meta = SegMeta::at(frame.number, frame.ts);
                     analyzer.segment(&seg, meta, &mut |r| {
                         flows.insert((r.client.to_string(), r.server.to_string()));
                     });

@@ -13,7 +13,7 @@
 //! without keys it is a possible session ticket while the client had sent
 //! nothing but its Finished.
 
-use super::{Found, SideVerdict, TLS13_ALERT_LENGTHS};
+use super::{Found, Reading, SideVerdict, TLS13_ALERT_LENGTHS};
 use crate::flow::{DirFacts, LateRecord, RecentRecord};
 use crate::report::{Closer, Role};
 use tlsclose_tcp::SegMeta;
@@ -65,19 +65,19 @@ pub(super) fn idle_before(
             if r.at.frame >= at.frame || s.verdict.alert_indexes.contains(&r.index) {
                 continue;
             }
-            if newest.is_none_or(|l| r.at.ts > l.ts) {
+            if newest.is_none_or(|l| r.at.clock > l.clock) {
                 newest = Some(r.at);
             }
             let preamble =
                 role == closing && small_data(r) && first_alert.is_none_or(|a| r.at.frame < a);
-            if !preamble && traffic.is_none_or(|l| r.at.ts > l.ts) {
+            if !preamble && traffic.is_none_or(|l| r.at.clock > l.clock) {
                 traffic = Some(r.at);
             }
         }
     }
     // a preamble only when traffic came before it (else as before)
     let last = traffic.or(newest)?;
-    Some(at.ts.secs_since(last.ts).max(0.0))
+    Some(at.clock.secs_since(last.clock).max(0.0))
 }
 
 /// A peer's application data after the initiator's close.
@@ -134,7 +134,7 @@ pub(super) struct Side<'a> {
     pub keyed: bool,
 }
 
-pub(super) fn closing(client: Side<'_>, server: Side<'_>, tls13: bool) -> Closing {
+pub(super) fn closing(client: Side<'_>, server: Side<'_>, reading: Reading) -> Closing {
     let side = |r: Role| if r == Role::Client { &client } else { &server };
     let signals =
         [Role::Client, Role::Server].map(|r| (r, first_signal(side(r).verdict, side(r).facts)));
@@ -159,7 +159,7 @@ pub(super) fn closing(client: Side<'_>, server: Side<'_>, tls13: bool) -> Closin
         if signal == Signal::Rst {
             return None;
         }
-        race(side(by), side(by.peer()), by.peer(), at, tls13)
+        race(side(by), side(by.peer()), by.peer(), at, reading)
     });
     Closing {
         initiator,
@@ -176,7 +176,7 @@ fn race(
     peer: &Side<'_>,
     peer_role: Role,
     at: SegMeta,
-    tls13: bool,
+    reading: Reading,
 ) -> Option<Race> {
     let i = init.facts;
     let p = peer.facts;
@@ -192,9 +192,10 @@ fn race(
     if data.at.frame <= at.frame {
         return None;
     }
-    // the peer's own alert, deduced without keys (TLS 1.3)
+    // the peer's own alert, deduced without keys (TLS 1.3, or the
+    // version unknown)
     if !peer.keyed
-        && tls13
+        && reading.alerts_in_app_data()
         && data.index + 1 == p.records
         && TLS13_ALERT_LENGTHS.contains(&data.length)
     {
@@ -213,7 +214,7 @@ fn race(
         // the rest of a response after the client's close: a race only
         // when the client had closed for good (RST)
         rst_frame?;
-        if !peer.keyed && tls13 {
+        if !peer.keyed && reading == Reading::Tls13 {
             // possibly session tickets: the client sent nothing but its
             // Finished (and its close_notify)
             let cn_record = usize::from(init.verdict.close_notify.is_some());
@@ -225,7 +226,7 @@ fn race(
     Some(Race {
         by: peer_role,
         frame: data.at.frame,
-        window: data.at.ts.secs_since(at.ts).max(0.0),
+        window: data.at.clock.secs_since(at.clock).max(0.0),
         rst_frame,
     })
 }

@@ -41,10 +41,7 @@ pub fn run_timed<I: Iterator<Item = Pkt> + Send + 'static>(
     while let Some(frame) = reader.next_frame().expect("generated capture reads") {
         frames += 1;
         let seg = decode_segment(&frame).expect("generated frames decode");
-        let meta = SegMeta {
-            frame: frame.number,
-            ts: frame.ts,
-        };
+        let meta = SegMeta::at(frame.number, frame.ts);
         analyzer.segment(&seg, meta, &mut |r| reports.push(r));
         peak = peak.max(analyzer.live_flows());
         if frames == expected / 4 {

@@ -89,10 +89,10 @@ impl Conn {
             payload,
             wire_len: payload.len() as u32,
         };
-        let meta = SegMeta {
-            frame: self.frame,
-            ts: Timestamp(1_700_000_000_000_000_000 + self.now_ms * 1_000_000),
-        };
+        let meta = SegMeta::at(
+            self.frame,
+            Timestamp(1_700_000_000_000_000_000 + self.now_ms * 1_000_000),
+        );
         let reports = &mut self.reports;
         self.an.segment(&seg, meta, &mut |r| reports.push(r));
         self.seq[i] =

@@ -122,10 +122,7 @@ pub fn read_capture(path: &Path) -> (Vec<Conn>, Vec<(u32, Vec<u8>)>) {
     let mut table: FlowTable<Collect> = FlowTable::new(FlowTableConfig::default());
     let mut done = Vec::new();
     while let Some(frame) = reader.next_frame().expect("readable capture") {
-        let meta = SegMeta {
-            frame: frame.number,
-            ts: frame.ts,
-        };
+        let meta = SegMeta::at(frame.number, frame.ts);
         if let Ok(seg) = decode_segment(&frame) {
             table.process(&seg, meta, &mut |_| Collect::default(), &mut |f| {
                 done.push(f)

@@ -80,10 +80,7 @@ const FIN: TcpFlags = TcpFlags {
 };
 
 fn meta(frame: u64) -> SegMeta {
-    SegMeta {
-        frame,
-        ts: Timestamp(1_000_000 * frame as i64),
-    }
+    SegMeta::at(frame, Timestamp(1_000_000 * frame as i64))
 }
 
 #[test]
@@ -177,10 +174,7 @@ fn the_total_held_over_all_flows_is_bounded() {
 type Ends = Vec<(u64, u64, EndReason)>;
 
 fn feed(t: &mut FlowTable<Count>, ends: &mut Ends, s: Segment<'_>, frame: u64, ts_ms: i64) {
-    let m = SegMeta {
-        frame,
-        ts: Timestamp(ts_ms * 1_000_000),
-    };
+    let m = SegMeta::at(frame, Timestamp(ts_ms * 1_000_000));
     t.process(&s, m, &mut |_| Count::default(), &mut |f| {
         ends.push((f.start.first.frame, f.last.frame, f.reason))
     });

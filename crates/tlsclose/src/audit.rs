@@ -218,6 +218,8 @@ pub struct AuditSink {
     fail_on: Vec<FindingKind>,
     /// Findings of a `--fail-on-finding` kind (known after `finish`).
     pub failing: u64,
+    /// Why, in words (see [`ReportSink::failing_why`]).
+    failing_why: Option<String>,
 }
 
 fn secs(s: f64) -> String {
@@ -240,6 +242,7 @@ impl AuditSink {
             flows: 0,
             fail_on,
             failing: 0,
+            failing_why: None,
         }
     }
 
@@ -621,6 +624,10 @@ impl ReportSink for AuditSink {
         self.failing
     }
 
+    fn failing_why(&self) -> Option<String> {
+        self.failing_why.clone()
+    }
+
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
         let mut findings = self.findings();
         for f in &mut findings {
@@ -628,10 +635,40 @@ impl ReportSink for AuditSink {
                 e.flow = end.numbers.number(e.key);
             }
         }
-        self.failing = findings
+        let matched: Vec<&Finding> = findings
             .iter()
             .filter(|f| self.fail_on.contains(&f.kind))
-            .count() as u64;
+            .collect();
+        self.failing = matched.len() as u64;
+        if !matched.is_empty() {
+            // per kind: findings, and the flows that show them
+            let mut kinds: Vec<(&str, u64, u64)> = Vec::new();
+            for f in &matched {
+                match kinds.iter_mut().find(|k| k.0 == f.finding) {
+                    Some(k) => {
+                        k.1 += 1;
+                        k.2 += f.count;
+                    }
+                    None => kinds.push((f.finding, 1, f.count)),
+                }
+            }
+            let parts: Vec<String> = kinds
+                .iter()
+                .map(|(kind, n, flows)| {
+                    format!(
+                        "{n} {kind} finding{} ({flows} flow{})",
+                        crate::human::plural(*n),
+                        crate::human::plural(*flows)
+                    )
+                })
+                .collect();
+            let asked: Vec<&str> = self.fail_on.iter().map(|k| k.as_str()).collect();
+            self.failing_why = Some(format!(
+                "--fail-on-finding {} matched: {}",
+                asked.join(","),
+                parts.join(", ")
+            ));
+        }
         let inputs: Vec<&str> = end.inputs.iter().map(|i| i.name.as_str()).collect();
         match self.format {
             Format::Json => {

@@ -271,7 +271,8 @@ impl<W: Write> ReportSink for DetailSink<W> {
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
         self.flows.sort_by_key(Flow::key);
-        if self.flows.is_empty() && !end.quiet {
+        // said even with -q: it is why the exit status is 1
+        if self.flows.is_empty() {
             let _ = writeln!(
                 io::stderr(),
                 "tlsclose: no flow matched --flow {} ({} TLS flow{} in the input{})",

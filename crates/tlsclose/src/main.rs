@@ -35,6 +35,12 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
+    if let Err(msg) = args.check() {
+        use clap::CommandFactory;
+        cli::Args::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, msg)
+            .exit();
+    }
     if let Some(what) = args.report.generate {
         let mut out = io::stdout().lock();
         return match generate::generate(what, &mut out).and_then(|()| out.flush()) {

@@ -78,7 +78,7 @@ impl Output<'_> {
 pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
     let config = AnalyzerConfig {
         table: FlowTableConfig {
-            idle_timeout_ns: (args.idle_timeout.max(0.0) * 1e9) as i64,
+            idle_timeout_ns: (args.flow_timeout.max(0.0) * 1e9) as i64,
             max_flows: args.max_flows.max(1),
             reassembly_limit: args.reassembly_limit,
             reassembly_total_limit: args.reassembly_total_limit,
@@ -183,6 +183,10 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
     Ok(if failed {
         ExitCode::from(2)
     } else if out.pipeline.failing > 0 || out.pipeline.flow_not_found {
+        // a red CI step says why (even with -q)
+        for why in out.pipeline.failure_reasons() {
+            let _ = writeln!(io::stderr(), "tlsclose: exit status 1: {why}");
+        }
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

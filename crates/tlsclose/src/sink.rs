@@ -136,6 +136,10 @@ pub trait ReportSink {
     fn failing(&self) -> u64 {
         0
     }
+    /// Why `failing` is not 0, in words (for standard error).
+    fn failing_why(&self) -> Option<String> {
+        None
+    }
 }
 
 /// JSON Lines, written as flows end (streaming).

@@ -68,6 +68,33 @@ pub fn width(s: &str) -> usize {
     s.lines().map(|l| l.chars().count()).max().unwrap_or(0)
 }
 
+/// `text` broken into lines of at most `width` columns at spaces (a word
+/// longer than `width` stands on a line of its own, whole); existing line
+/// breaks are kept.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        let mut line_w = 0usize;
+        for word in para.split(' ').filter(|w| !w.is_empty()) {
+            let w = word.chars().count();
+            if line_w > 0 && line_w + 1 + w > width {
+                lines.push(std::mem::take(&mut line));
+                line_w = 0;
+            }
+            if line_w > 0 {
+                line.push(' ');
+                line_w += 1;
+            }
+            line.push_str(word);
+            line_w += w;
+        }
+        lines.push(line);
+    }
+    lines
+}
+
 /// A cell safe for a terminal: control characters (an escape sequence in
 /// a server name) become U+FFFD; `\n` separates lines.
 pub fn clean(s: &str) -> String {

@@ -1,0 +1,215 @@
+//! What the command line says: every non-zero exit says why on standard
+//! error, impossible flags are refused with a message, and the help fits.
+
+use std::process::{Command, Output};
+use tlsclose_testkit::cli::{output, stderr, stdout};
+use tlsclose_testkit::{case, tlsclose};
+
+fn run(args: &[&str]) -> Output {
+    output(tlsclose!().args(args))
+}
+
+fn sample() -> String {
+    case("sample/capture.pcap").display().to_string()
+}
+
+fn race() -> String {
+    case("audit-keepalive-race/capture.pcap")
+        .display()
+        .to_string()
+}
+
+fn help(flag: &str) -> String {
+    let out = run(&[flag]);
+    assert_eq!(out.status.code(), Some(0), "{flag}");
+    stdout(&out)
+}
+
+// ---- exit status 1 says why --------------------------------------------
+
+#[test]
+fn fail_on_says_which_endings_matched_and_how_many_flows() {
+    let out = run(&["--fail-on", "fin-only,rst", "-q", &sample()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "tlsclose: exit status 1: --fail-on fin-only,rst matched 3 of 6 selected flows: \
+         2 fin-only, 1 rst\n"
+    );
+    // nothing matched: status 0, nothing said
+    let out = run(&["--fail-on", "open", "--ending", "rst", "-q", &sample()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn fail_on_finding_says_which_findings_and_how_many_flows() {
+    let out = run(&[
+        "--audit",
+        "--fail-on-finding",
+        "keepalive-race",
+        "-q",
+        &race(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("tlsclose: exit status 1: --fail-on-finding keepalive-race matched: ")
+            && err.contains("keepalive-race finding")
+            && err.contains("(12 flows)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_flow_that_is_not_there_is_said_even_with_quiet() {
+    let out = run(&["--flow", "99", "-q", &sample()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no flow matched --flow 99 (6 TLS flows in the input"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+// ---- flags checked ------------------------------------------------------
+
+fn refused(args: &[&str], says: &str) {
+    let mut all = args.to_vec();
+    let s = sample();
+    all.push(&s);
+    let out = run(&all);
+    assert_eq!(out.status.code(), Some(2), "{args:?}");
+    assert!(out.stdout.is_empty(), "{args:?} printed {}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: ") && err.contains(says),
+        "{args:?}: {err}"
+    );
+}
+
+#[test]
+fn impossible_flags_are_refused_with_a_message() {
+    refused(
+        &["--audit", "-f", "csv"],
+        "--audit writes a table, JSON or Markdown",
+    );
+    refused(&["--threads", "0"], "'--threads <N>'");
+    refused(&["-j", "0"], "0 is not in 1..");
+    refused(
+        &["--flow-timeout", "0"],
+        "out of range: 1 to 604800 seconds",
+    );
+    refused(&["--flow-timeout=-5"], "out of range");
+    refused(&["--flow-timeout", "1e9"], "out of range");
+    refused(&["--flow-timeout", "NaN"], "out of range");
+    refused(&["--idle-timeout", "0.5"], "out of range");
+    refused(&["--flow-timeout", "soon"], "not a number of seconds");
+}
+
+#[test]
+fn the_old_idle_timeout_name_still_works_and_is_hidden() {
+    let old = run(&["--idle-timeout", "400", "-f", "json", &sample()]);
+    let new = run(&["--flow-timeout", "400", "-f", "json", &sample()]);
+    assert_eq!(old.status.code(), Some(0));
+    assert_eq!(old.stdout, new.stdout);
+    let long = help("--help");
+    assert!(long.contains("--flow-timeout <SECONDS>"));
+    assert!(!long.contains("--idle-timeout <"), "the alias is hidden");
+    // and the help says how it differs from the idle timeouts reported
+    assert!(long.contains("not a server's idle timeout"), "{long}");
+}
+
+// ---- help ---------------------------------------------------------------
+
+fn widest(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+#[test]
+fn short_help_is_a_summary_that_fits_100_columns() {
+    let short = help("-h");
+    assert!(
+        widest(&short) <= 100,
+        "-h is {} wide:\n{short}",
+        widest(&short)
+    );
+    assert!(
+        short.lines().count() <= 60,
+        "-h has {} lines",
+        short.lines().count()
+    );
+    // the limits are in --help only
+    assert!(!short.contains("--max-flows"));
+    assert!(short.contains("--help"), "-h points at --help");
+    assert!(short.contains("Exit status: 0"));
+}
+
+#[test]
+fn long_help_has_the_exit_status_and_examples_and_fits_100_columns() {
+    let long = help("--help");
+    assert!(widest(&long) <= 100, "--help is {} wide", widest(&long));
+    for s in [
+        "Exit status:",
+        "  0 ",
+        "  1 ",
+        "  2 ",
+        "  130 ",
+        "--fail-on-finding",
+        "Examples:",
+        "tlsclose capture.pcap",
+        "tlsclose --audit",
+        "tlsclose --report ticket.md",
+        "| tlsclose -f json -",
+        "duckdb",
+        "--max-flows",
+    ] {
+        assert!(long.contains(s), "--help has {s:?}");
+    }
+    // each example command line stays whole (not wrapped inside)
+    let ticket = long
+        .lines()
+        .find(|l| l.contains("tlsclose --report ticket.md"))
+        .unwrap_or_default();
+    assert!(ticket.trim_end().ends_with("capture.pcap"), "{ticket}");
+}
+
+#[test]
+fn the_man_page_has_exit_status_examples_and_see_also_sections() {
+    let out = run(&["--generate", "man"]);
+    assert_eq!(out.status.code(), Some(0));
+    let man = stdout(&out);
+    for s in [".SH \"EXIT STATUS\"", ".SH EXAMPLES", ".SH \"SEE ALSO\""] {
+        assert!(man.contains(s), "man page has {s}");
+    }
+    assert!(!man.contains(".SH EXTRA"), "no garbled EXTRA section");
+    // rendered, the exit status is a list of codes
+    if !tlsclose_testkit::require_tool("man") {
+        return;
+    }
+    let page = tlsclose_testkit::tmp("messages", "tlsclose.1");
+    std::fs::write(&page, &man).expect("write the page");
+    let text = Command::new("man")
+        .arg("-l")
+        .arg(&page)
+        .env("MANWIDTH", "80")
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .output()
+        .expect("man");
+    let text = String::from_utf8_lossy(&text.stdout).replace(['\u{2010}'], "-");
+    let status = text
+        .split("EXIT STATUS")
+        .nth(1)
+        .and_then(|t| t.split("EXAMPLES").next())
+        .unwrap_or_default();
+    for code in ["0", "1", "2", "130"] {
+        assert!(
+            status
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{code} ")) || l.trim() == code),
+            "EXIT STATUS lists {code}:\n{status}"
+        );
+    }
+    assert!(status.contains("fail-on-finding"), "{status}");
+}

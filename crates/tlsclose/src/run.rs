@@ -139,6 +139,9 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
     };
     let mut failed = false;
     for (index, input) in args.inputs.iter().enumerate() {
+        if crate::interrupt::caught() {
+            break;
+        }
         out.summary.files.push(input.clone());
         out.input = index;
         out.pipeline.inputs.push(InputInfo {
@@ -179,6 +182,16 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
                 path.display()
             );
         }
+    }
+    if let Some((signal, code)) = crate::interrupt::which() {
+        let _ = writeln!(
+            io::stderr(),
+            "tlsclose: interrupted by {signal}: reading stopped; the {} TLS flow{} read so far \
+             (those still open as `open`) and the summary were written",
+            out.summary.tls_flows,
+            crate::human::plural(out.summary.tls_flows)
+        );
+        return Ok(ExitCode::from(code));
     }
     Ok(if failed {
         ExitCode::from(2)
@@ -619,6 +632,11 @@ fn read_one(
     // whole (capture/src/defrag.rs)
     let mut defrag = Defragmenter::new();
     loop {
+        // Ctrl-C: what was read is reported (a live input wakes this loop
+        // every quarter of a second)
+        if crate::interrupt::caught() {
+            break;
+        }
         match reader.next() {
             Ok(Next::Quiet(quiet)) => reading.quiet(quiet, out)?,
             Ok(Next::Frame(frame)) => {

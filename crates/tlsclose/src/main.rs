@@ -14,6 +14,7 @@ mod human;
 mod idle;
 mod interrupt;
 mod json;
+mod keys;
 mod md;
 mod mermaid;
 mod pipeline;

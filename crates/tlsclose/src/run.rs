@@ -35,6 +35,8 @@ struct Output<'a> {
     input: usize,
     /// A progress bar, only when standard error is a terminal.
     progress: Option<Progress>,
+    /// The key log files given, and how the flows fared with them.
+    keys: Option<(Vec<String>, crate::keys::KeyTally)>,
 }
 
 impl Output<'_> {
@@ -48,6 +50,9 @@ impl Output<'_> {
         } = k;
         report.file = self.names.get(input).cloned().unwrap_or_default();
         self.summary.count(&report);
+        if let Some((_, tally)) = &mut self.keys {
+            tally.count(&report);
+        }
         if let Err(e) = self.pipeline.flow(input, report) {
             self.error = Some(e);
         }
@@ -106,6 +111,7 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
         quiet: args.quiet,
         input: 0,
         progress: None,
+        keys: None,
     };
     let Ok(keys) = load_keys(args, &mut out) else {
         return Ok(ExitCode::from(2));
@@ -168,6 +174,11 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
     let placement = std::mem::take(&mut reading.placement);
     drop(engine);
     out.pipeline.finish(&mut out.summary)?;
+    if let Some((names, tally)) = &out.keys {
+        if !args.quiet {
+            let _ = writeln!(io::stderr(), "tlsclose: {}", tally.line(names));
+        }
+    }
     if let Some(path) = &args.report.extract {
         let flows = out.pipeline.extract.take().unwrap_or_default();
         let done = crate::extract::extract(path, &args.inputs, &flows, &placement)?;
@@ -294,11 +305,20 @@ fn load_keys(args: &Args, out: &mut Output<'_>) -> Result<Option<KeyLog>, ()> {
         return Ok(None);
     }
     let mut log = KeyLog::new();
+    let names = files.iter().map(|(p, _)| p.clone()).collect();
     for (path, given) in files {
+        if let Some(why) = crate::keys::not_a_key_log(&path) {
+            if given {
+                let _ = writeln!(io::stderr(), "tlsclose: error: {why}");
+                return Err(());
+            }
+            out.warn(&format!("{why} (SSLKEYLOGFILE, not read)"));
+            continue;
+        }
         match log.add_file(&path) {
             Ok(warnings) => {
-                for w in warnings {
-                    out.warn(&w.to_string());
+                for w in crate::keys::condense(&path, warnings) {
+                    out.warn(&w);
                 }
             }
             Err(e) if given => {
@@ -308,6 +328,7 @@ fn load_keys(args: &Args, out: &mut Output<'_>) -> Result<Option<KeyLog>, ()> {
             Err(e) => out.warn(&format!("{e} (SSLKEYLOGFILE)")),
         }
     }
+    out.keys = Some((names, crate::keys::KeyTally::default()));
     Ok(Some(log))
 }
 

@@ -213,3 +213,74 @@ fn the_man_page_has_exit_status_examples_and_see_also_sections() {
     }
     assert!(status.contains("fail-on-finding"), "{status}");
 }
+
+// ---- key logs -----------------------------------------------------------
+
+#[test]
+fn a_key_log_for_another_capture_says_it_matched_nothing() {
+    let keys = case("audit-keepalive-race/sslkeys.log")
+        .display()
+        .to_string();
+    let out = run(&["--keylog", &keys, &sample()]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "tlsclose: key log {keys}: matched 0 of 6 TLS flows (6 with no CLIENT_RANDOM or \
+             secret for their client random)\n"
+        )),
+        "{err}"
+    );
+    // the right one matches every flow
+    let out = run(&["--keylog", &keys, &race()]);
+    assert!(
+        stderr(&out).contains(&format!("key log {keys}: matched 42 of 42 TLS flows\n")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_capture_given_as_key_log_is_an_error_naming_it() {
+    let out = run(&["--keylog", &sample(), &sample()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "one line, no garbage: {err}");
+    assert!(
+        err.starts_with(&format!(
+            "tlsclose: error: {} is not a key log (a pcap capture)",
+            sample()
+        )),
+        "{err}"
+    );
+    // binary content that is no capture
+    let junk = tlsclose_testkit::tmp("messages", "junk.bin");
+    let bytes: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&junk, bytes).expect("write");
+    let out = run(&["--keylog", &junk.display().to_string(), &sample()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is not a key log (binary, not text)"));
+}
+
+#[test]
+fn skipped_key_log_lines_are_counted_naming_only_the_first_few() {
+    let log = tlsclose_testkit::tmp("messages", "many-bad-lines.log");
+    let text: String = (0..150).map(|i| format!("NOT_A_LABEL {i}\n")).collect();
+    std::fs::write(&log, text).expect("write");
+    let log = log.display().to_string();
+    let out = run(&["--keylog", &log, &sample()]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    let named = err
+        .lines()
+        .filter(|l| l.starts_with(&format!("tlsclose: warning: {log}:")))
+        .count();
+    assert_eq!(named, 4, "three lines named, one count:\n{err}");
+    assert!(
+        err.contains(&format!(
+            "{log}: 150 lines skipped in all (the first 3 named above)"
+        )),
+        "{err}"
+    );
+}

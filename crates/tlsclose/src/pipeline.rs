@@ -74,9 +74,12 @@ impl Pipeline {
         let show_file = args.inputs.len() > 1;
         let width = terminal_width(r.wide);
         let main: Box<dyn ReportSink> = match (r.flow, r.group_by, args.format) {
-            (None, None, format) if r.audit => {
-                Box::new(AuditSink::new(out, format, r.fail_on_finding.clone()))
-            }
+            (None, None, format) if r.audit => Box::new(AuditSink::new(
+                out,
+                format,
+                r.fail_on_finding.clone(),
+                width,
+            )),
             (Some(sel), _, format) => {
                 let asked = match sel {
                     FlowSel::Number(n) => n.to_string(),

@@ -284,3 +284,21 @@ fn skipped_key_log_lines_are_counted_naming_only_the_first_few() {
         "{err}"
     );
 }
+
+// ---- wrapping -----------------------------------------------------------
+
+#[test]
+fn the_audit_text_wraps_at_words_to_the_terminal() {
+    let full = stdout(&run(&["--audit", "-q", &race()]));
+    assert!(widest(&full) > 80, "the unwrapped audit has long lines");
+    let out = output(
+        tlsclose!()
+            .env("COLUMNS", "80")
+            .args(["--audit", "-q", &race()]),
+    );
+    let text = stdout(&out);
+    assert!(widest(&text) <= 80, "{text}");
+    // the same words in the same order: nothing cut inside a word
+    let words = |t: &str| -> Vec<String> { t.split_whitespace().map(str::to_owned).collect() };
+    assert_eq!(words(&text), words(&full));
+}

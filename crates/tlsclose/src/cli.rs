@@ -15,6 +15,15 @@ pub enum Format {
     Markdown,
 }
 
+/// How JSON writes the capture's times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimeFormat {
+    /// Seconds since the Unix epoch, a number (1795505858.267995).
+    Epoch,
+    /// ISO 8601 in UTC, a string (2026-11-23T10:17:38.267995Z).
+    Iso,
+}
+
 /// Whether several capture files are read as one capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Join {
@@ -48,6 +57,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// How JSON writes the capture's times (first_time, last_time, teardown.time).
+    #[arg(long, value_enum, value_name = "FORM", default_value_t = TimeFormat::Epoch)]
+    pub time_format: TimeFormat,
 
     /// Seconds of silence after which tlsclose gives up on a flow (not a server idle timeout).
     ///

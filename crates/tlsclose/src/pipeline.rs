@@ -73,6 +73,7 @@ impl Pipeline {
         let r = &args.report;
         let show_file = args.inputs.len() > 1;
         let width = terminal_width(r.wide);
+        let iso = args.time_format == crate::cli::TimeFormat::Iso;
         let main: Box<dyn ReportSink> = match (r.flow, r.group_by, args.format) {
             (None, None, format) if r.audit => Box::new(AuditSink::new(
                 out,
@@ -85,10 +86,10 @@ impl Pipeline {
                     FlowSel::Number(n) => n.to_string(),
                     FlowSel::Tuple(a, b) => format!("{a}-{b}"),
                 };
-                Box::new(DetailSink::new(out, format, asked))
+                Box::new(DetailSink::new(out, format, asked, iso))
             }
             (None, Some(by), format) => Box::new(GroupSink::new(out, format, by, width)),
-            (None, None, Format::Json) => Box::new(JsonSink::new(out)),
+            (None, None, Format::Json) => Box::new(JsonSink::new(out, iso)),
             (None, None, Format::Csv) => Box::new(CsvSink::new(out)),
             (None, None, Format::Table) => Box::new(TableSink::new(out, show_file, width)),
             (None, None, Format::Markdown) => Box::new(MarkdownSink::new(out, show_file)),

@@ -150,10 +150,11 @@ pub struct JsonSink<W: Write> {
 }
 
 impl<W: Write> JsonSink<W> {
-    pub fn new(out: W) -> Self {
+    /// `iso`: times as ISO 8601 (`--time-format iso`).
+    pub fn new(out: W, iso: bool) -> Self {
         JsonSink {
             out,
-            line: JsonLine::default(),
+            line: JsonLine::new(iso),
         }
     }
 }

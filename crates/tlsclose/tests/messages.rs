@@ -302,3 +302,71 @@ fn the_audit_text_wraps_at_words_to_the_terminal() {
     let words = |t: &str| -> Vec<String> { t.split_whitespace().map(str::to_owned).collect() };
     assert_eq!(words(&text), words(&full));
 }
+
+// ---- JSON ---------------------------------------------------------------
+
+fn keys_of(line: &str) -> Vec<String> {
+    // the top-level keys in the order written (serde_json's Map sorts)
+    let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+    let mut keys: Vec<(usize, String)> = v
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(|k| {
+            (
+                line.find(&format!("\"{k}\":")).unwrap_or(usize::MAX),
+                k.clone(),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys.into_iter().map(|(_, k)| k).collect()
+}
+
+#[test]
+fn flow_n_in_json_keeps_the_streams_key_order() {
+    let stream = stdout(&run(&["-f", "json", "-q", &sample()]));
+    let detail = stdout(&run(&["--flow", "3", "-f", "json", "-q", &sample()]));
+    let first = stream.lines().next().unwrap_or_default();
+    let mut want = keys_of(first);
+    want.extend(["flow".to_string(), "ladder".to_string()]);
+    assert_eq!(keys_of(detail.lines().next().unwrap_or_default()), want);
+    // and the same values as the stream's line for that flow
+    let v: serde_json::Value =
+        serde_json::from_str(detail.lines().next().unwrap_or_default()).expect("JSON");
+    assert_eq!(v["flow"], 3);
+    assert_eq!(v["ending"], "rst");
+}
+
+#[test]
+fn iso_times_are_the_captures_own_in_utc() {
+    let epoch = stdout(&run(&["-f", "json", "-q", &sample()]));
+    let iso = stdout(&run(&[
+        "-f",
+        "json",
+        "-q",
+        "--time-format",
+        "iso",
+        &sample(),
+    ]));
+    let e: serde_json::Value =
+        serde_json::from_str(epoch.lines().next().unwrap_or_default()).expect("JSON");
+    let i: serde_json::Value =
+        serde_json::from_str(iso.lines().next().unwrap_or_default()).expect("JSON");
+    // the sample's first packet: 1795505858.267995 s after the epoch
+    let near = |v: &serde_json::Value, t: f64| v.as_f64().is_some_and(|x| (x - t).abs() < 1e-6);
+    assert!(near(&e["first_time"], 1_795_505_858.267_995), "{e}");
+    assert_eq!(i["first_time"], "2026-11-24T07:37:38.267995Z");
+    assert_eq!(i["teardown"]["time"], "2026-11-24T07:37:39.271611Z");
+    assert!(near(&e["teardown"]["time"], 1_795_505_859.271_611), "{e}");
+    // everything else is the same
+    for k in [
+        "client",
+        "server",
+        "ending",
+        "first_frame",
+        "teardown_frame",
+    ] {
+        assert_eq!(e[k], i[k], "{k}");
+    }
+}

@@ -370,3 +370,46 @@ fn iso_times_are_the_captures_own_in_utc() {
         assert_eq!(e[k], i[k], "{k}");
     }
 }
+
+// ---- README -------------------------------------------------------------
+
+#[test]
+fn the_readme_has_install_msrv_and_the_exit_status_of_help() {
+    let root = tlsclose_testkit::paths::workspace();
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    assert!(readme.contains("cargo install --path crates/tlsclose"));
+    assert!(root.join("crates/tlsclose/Cargo.toml").is_file());
+    let msrv = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("the workspace's rust-version");
+    assert!(readme.contains(&format!("Rust {msrv} or newer")), "{msrv}");
+    // each status of --help is a row of the README's table
+    let long = help("--help");
+    let status = long
+        .split("Exit status:")
+        .nth(1)
+        .and_then(|t| t.split("Examples:").next())
+        .unwrap_or_default();
+    let codes: Vec<&str> = status
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| c.chars().all(|ch| ch.is_ascii_digit()))
+        .collect();
+    assert_eq!(codes, ["0", "1", "2", "130"]);
+    let table = readme
+        .split("## Exit status")
+        .nth(1)
+        .expect("an Exit status section");
+    for c in codes {
+        assert!(
+            table.contains(&format!("\n| {c} | ")),
+            "README's table has {c}"
+        );
+    }
+    // the one-run example extracts a selection, not the whole capture
+    assert!(readme.contains("--ending fin-only,rst --extract"));
+}

@@ -154,9 +154,32 @@ impl Args {
                     .into(),
             );
         }
+        if self.time_format == TimeFormat::Iso && self.format != Format::Json {
+            return Err(
+                "--time-format iso is for --format json (the other formats write no times)".into(),
+            );
+        }
         Ok(())
     }
+
+    /// A note for a --flow-timeout shorter than the idle timeouts servers
+    /// commonly use (nginx's keepalive_timeout is 75 s): their quiet
+    /// keep-alive connections are then given up as `open`.
+    pub fn flow_timeout_note(&self) -> Option<String> {
+        (self.flow_timeout < SHORT_FLOW_TIMEOUT).then(|| {
+            format!(
+                "--flow-timeout {} s is shorter than the idle timeouts servers commonly use \
+                 (60 to 75 s): a connection quiet that long is given up and reported as `open` \
+                 (or not recognised as TLS) before its close is seen. It is tlsclose's own \
+                 limit; the servers' idle timeouts are what --group-by and --audit report",
+                self.flow_timeout
+            )
+        })
+    }
 }
+
+/// Below this, `--flow-timeout` gets a note (seconds).
+const SHORT_FLOW_TIMEOUT: f64 = 60.0;
 
 /// Most seconds `--flow-timeout` takes: a week.
 pub const MAX_FLOW_TIMEOUT: f64 = 604_800.0;

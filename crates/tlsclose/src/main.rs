@@ -60,6 +60,9 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Some(note) = args.flow_timeout_note().filter(|_| !args.quiet) {
+        let _ = writeln!(io::stderr(), "tlsclose: note: {note}");
+    }
     // Ctrl-C or SIGTERM: the flows read so far and the summary are still
     // written (interrupt.rs)
     if let Err(e) = interrupt::install() {

@@ -105,6 +105,26 @@ fn impossible_flags_are_refused_with_a_message() {
     refused(&["--flow-timeout", "NaN"], "out of range");
     refused(&["--idle-timeout", "0.5"], "out of range");
     refused(&["--flow-timeout", "soon"], "not a number of seconds");
+    refused(
+        &["--time-format", "iso"],
+        "--time-format iso is for --format json",
+    );
+}
+
+#[test]
+fn a_flow_timeout_shorter_than_servers_idle_timeouts_gets_a_note() {
+    let out = run(&["--flow-timeout", "30", "-f", "json", &sample()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains(
+            "tlsclose: note: --flow-timeout 30 s is shorter than the idle timeouts servers \
+             commonly use"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["--flow-timeout", "90", "-f", "json", &sample()]);
+    assert!(!stderr(&out).contains("note:"), "{}", stderr(&out));
 }
 
 #[test]

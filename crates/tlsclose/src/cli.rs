@@ -59,7 +59,13 @@ pub struct Args {
     pub format: Format,
 
     /// How JSON writes the capture's times (first_time, last_time, teardown.time).
-    #[arg(long, value_enum, value_name = "FORM", default_value_t = TimeFormat::Epoch)]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORM",
+        default_value_t = TimeFormat::Epoch,
+        hide_short_help = true
+    )]
     pub time_format: TimeFormat,
 
     /// Seconds of silence after which tlsclose gives up on a flow (not a server idle timeout).

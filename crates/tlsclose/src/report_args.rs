@@ -204,7 +204,7 @@ pub struct ReportArgs {
     pub fail_on: Vec<EndingArg>,
 
     /// No progress bar (it is shown on standard error only when that is a terminal).
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub no_progress: bool,
 
     /// Print a shell completion script or the man page, and exit.

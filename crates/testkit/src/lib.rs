@@ -36,4 +36,4 @@ pub use paths::{case, testdata, tmp};
 pub use prng::Prng;
 /// The JSON crate the output readers return values of.
 pub use serde_json;
-pub use tools::{in_ci, require_tool};
+pub use tools::{in_ci, require_tool, require_tool_with};

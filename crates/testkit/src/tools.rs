@@ -14,8 +14,14 @@ pub fn in_ci() -> bool {
 /// Whether `tool --version` runs and succeeds. Prints the skip and
 /// returns false when not; panics under CI.
 pub fn require_tool(tool: &str) -> bool {
+    require_tool_with(tool, "--version")
+}
+
+/// [`require_tool`] for a tool that tells its version otherwise (`tmux
+/// -V`): whether `tool version_flag` runs and succeeds.
+pub fn require_tool_with(tool: &str, version_flag: &str) -> bool {
     let ok = Command::new(tool)
-        .arg("--version")
+        .arg(version_flag)
         .output()
         .is_ok_and(|o| o.status.success());
     ok || skip(&format!("{tool} is not installed"))

@@ -218,6 +218,10 @@ pub struct AuditSink {
     fail_on: Vec<FindingKind>,
     /// Findings of a `--fail-on-finding` kind (known after `finish`).
     pub failing: u64,
+    /// Why, in words (see [`ReportSink::failing_why`]).
+    failing_why: Option<String>,
+    /// The terminal's width: the text is wrapped at words to it.
+    width: Option<usize>,
 }
 
 fn secs(s: f64) -> String {
@@ -231,7 +235,12 @@ fn secs(s: f64) -> String {
 }
 
 impl AuditSink {
-    pub fn new(out: Box<dyn Write>, format: Format, fail_on: Vec<FindingKind>) -> Self {
+    pub fn new(
+        out: Box<dyn Write>,
+        format: Format,
+        fail_on: Vec<FindingKind>,
+        width: Option<usize>,
+    ) -> Self {
         AuditSink {
             out,
             format,
@@ -240,6 +249,8 @@ impl AuditSink {
             flows: 0,
             fail_on,
             failing: 0,
+            failing_why: None,
+            width,
         }
     }
 
@@ -621,6 +632,10 @@ impl ReportSink for AuditSink {
         self.failing
     }
 
+    fn failing_why(&self) -> Option<String> {
+        self.failing_why.clone()
+    }
+
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
         let mut findings = self.findings();
         for f in &mut findings {
@@ -628,10 +643,40 @@ impl ReportSink for AuditSink {
                 e.flow = end.numbers.number(e.key);
             }
         }
-        self.failing = findings
+        let matched: Vec<&Finding> = findings
             .iter()
             .filter(|f| self.fail_on.contains(&f.kind))
-            .count() as u64;
+            .collect();
+        self.failing = matched.len() as u64;
+        if !matched.is_empty() {
+            // per kind: findings, and the flows that show them
+            let mut kinds: Vec<(&str, u64, u64)> = Vec::new();
+            for f in &matched {
+                match kinds.iter_mut().find(|k| k.0 == f.finding) {
+                    Some(k) => {
+                        k.1 += 1;
+                        k.2 += f.count;
+                    }
+                    None => kinds.push((f.finding, 1, f.count)),
+                }
+            }
+            let parts: Vec<String> = kinds
+                .iter()
+                .map(|(kind, n, flows)| {
+                    format!(
+                        "{n} {kind} finding{} ({flows} flow{})",
+                        crate::human::plural(*n),
+                        crate::human::plural(*flows)
+                    )
+                })
+                .collect();
+            let asked: Vec<&str> = self.fail_on.iter().map(|k| k.as_str()).collect();
+            self.failing_why = Some(format!(
+                "--fail-on-finding {} matched: {}",
+                asked.join(","),
+                parts.join(", ")
+            ));
+        }
         let inputs: Vec<&str> = end.inputs.iter().map(|i| i.name.as_str()).collect();
         match self.format {
             Format::Json => {
@@ -650,10 +695,13 @@ impl ReportSink for AuditSink {
             }
             Format::Markdown => write_markdown(&mut self.out, &findings, &inputs, self.flows)?,
             Format::Table | Format::Csv => {
-                write_text(&mut self.out, &findings, &inputs, self.flows)?;
+                let mut text = Vec::new();
+                write_text(&mut text, &findings, &inputs, self.flows)?;
                 if !end.quiet {
-                    writeln!(self.out, "{}", end.summary.line())?;
+                    writeln!(text, "{}", end.summary.line())?;
                 }
+                self.out
+                    .write_all(wrap_text(&String::from_utf8_lossy(&text), self.width).as_bytes())?;
             }
         }
         self.out.flush()
@@ -665,6 +713,49 @@ fn example_words(e: &Example) -> String {
         Some(n) => format!("--flow {n}: {} → {}, {}", e.client, e.server, e.what),
         None => format!("{} → {}, {}", e.client, e.server, e.what),
     }
+}
+
+/// Each line of `text` wrapped at words to `width`, its continuation
+/// lines indented as far as its own text starts (after `1. ` or
+/// `   Examples: `).
+fn wrap_text(text: &str, width: Option<usize>) -> String {
+    let Some(width) = width else {
+        return text.to_owned();
+    };
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.lines() {
+        if line.chars().count() <= width {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let lead = line.len() - line.trim_start().len();
+        let body = line.trim_start();
+        // hang after a list number or a label (`1. `, `Fix: `, `Examples: `)
+        let hang = lead
+            + ["Examples: ", "          ", "Fix: ", "Wireshark: "]
+                .iter()
+                .find(|p| body.starts_with(**p))
+                .map_or_else(
+                    || body.find(". ").filter(|&i| i <= 3).map_or(0, |i| i + 2),
+                    |p| p.len(),
+                );
+        let hang = hang.min(width / 2);
+        for (i, part) in
+            crate::table::wrap(line.get(hang..).unwrap_or(line).trim_start(), width - hang)
+                .into_iter()
+                .enumerate()
+        {
+            if i == 0 {
+                out.push_str(line.get(..hang).unwrap_or_default());
+            } else {
+                out.push_str(&" ".repeat(hang));
+            }
+            out.push_str(&part);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 fn write_text(

@@ -246,15 +246,18 @@ pub struct DetailSink<W: Write> {
     flows: Vec<Flow>,
     /// What was asked for, for the message when nothing matched.
     asked: String,
+    /// JSON times as ISO 8601.
+    iso: bool,
 }
 
 impl<W: Write> DetailSink<W> {
-    pub fn new(out: W, format: Format, asked: String) -> Self {
+    pub fn new(out: W, format: Format, asked: String, iso: bool) -> Self {
         DetailSink {
             out,
             format,
             flows: Vec::new(),
             asked,
+            iso,
         }
     }
 }
@@ -271,7 +274,8 @@ impl<W: Write> ReportSink for DetailSink<W> {
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
         self.flows.sort_by_key(Flow::key);
-        if self.flows.is_empty() && !end.quiet {
+        // said even with -q: it is why the exit status is 1
+        if self.flows.is_empty() {
             let _ = writeln!(
                 io::stderr(),
                 "tlsclose: no flow matched --flow {} ({} TLS flow{} in the input{})",
@@ -301,27 +305,33 @@ impl<W: Write> ReportSink for DetailSink<W> {
                 }
             }
             Format::Json => {
+                // the stream's line, in its key order, then the number
+                // and the ladder
+                let mut line = crate::json::JsonLine::new(self.iso);
                 for f in &self.flows {
-                    let mut v = crate::json::value(&f.report)?;
-                    if let Some(obj) = v.as_object_mut() {
-                        if let Some(n) = end.numbers.number(f.key()) {
-                            obj.insert("flow".into(), n.into());
-                        }
-                        let ladder: Vec<LadderLine> = f
-                            .report
-                            .ladder
-                            .iter()
-                            .map(|s| LadderLine {
-                                from: s.from,
-                                frame: s.frame,
-                                time: s.time,
-                                what: StepText(s).to_string(),
-                            })
-                            .collect();
-                        obj.insert("ladder".into(), serde_json::to_value(ladder)?);
+                    let ladder: Vec<LadderLine> = f
+                        .report
+                        .ladder
+                        .iter()
+                        .map(|s| LadderLine {
+                            from: s.from,
+                            frame: s.frame,
+                            time: if self.iso {
+                                crate::json::Iso(s.time).to_string().into()
+                            } else {
+                                s.time.into()
+                            },
+                            what: StepText(s).to_string(),
+                        })
+                        .collect();
+                    let mut more = Vec::new();
+                    if let Some(n) = end.numbers.number(f.key()) {
+                        more.push(("flow", n.to_string().into_bytes()));
                     }
-                    serde_json::to_writer(&mut self.out, &v)?;
-                    self.out.write_all(b"\n")?;
+                    more.push(("ladder", serde_json::to_vec(&ladder)?));
+                    line.write_with(&f.report, &more)?;
+                    line.bytes.push(b'\n');
+                    self.out.write_all(&line.bytes)?;
                 }
             }
             Format::Csv => {

@@ -22,6 +22,9 @@ use tlsclose_analysis::FlowReport;
 pub struct JsonLine {
     /// The line being written.
     pub bytes: Vec<u8>,
+    /// Times as ISO 8601 strings instead of epoch seconds (`--time-format
+    /// iso`).
+    pub iso: bool,
     /// A Display value being formatted.
     text: String,
 }
@@ -45,6 +48,14 @@ fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
 }
 
 impl JsonLine {
+    /// A writer; `iso`: times as ISO 8601 (`--time-format iso`).
+    pub fn new(iso: bool) -> JsonLine {
+        JsonLine {
+            iso,
+            ..JsonLine::default()
+        }
+    }
+
     /// `"key":`, after a comma unless it is the object's first.
     fn key(&mut self, k: &str) {
         if self.bytes.last().is_some_and(|&b| b != b'{') {
@@ -82,6 +93,16 @@ impl JsonLine {
         self.text.clear();
         let _ = write!(self.text, "{v}");
         string(&mut self.bytes, &self.text)
+    }
+
+    /// A capture time: epoch seconds, or ISO 8601 in UTC.
+    fn time(&mut self, k: &str, t: f64) -> io::Result<()> {
+        if self.iso {
+            self.key(k);
+            self.display_value(Iso(t))
+        } else {
+            self.ser(k, &t)
+        }
     }
 
     fn bool(&mut self, k: &str, v: bool) {
@@ -152,12 +173,23 @@ impl JsonLine {
         self.bool("decrypted", *decrypted);
         self.ser("alerts", alerts)?;
         self.ser("idle_before_close", idle_before_close)?;
-        self.ser("teardown", teardown)?;
+        match teardown {
+            Some(t) if self.iso => {
+                self.key("teardown");
+                self.bytes.push(b'{');
+                self.ser("kind", &t.kind)?;
+                self.ser("by", &t.by)?;
+                self.ser("frame", &t.frame)?;
+                self.time("time", t.time)?;
+                self.bytes.push(b'}');
+            }
+            _ => self.ser("teardown", teardown)?,
+        }
         self.ser("teardown_frame", teardown_frame)?;
         self.ser("first_frame", first_frame)?;
         self.ser("last_frame", last_frame)?;
-        self.ser("first_time", first_time)?;
-        self.ser("last_time", last_time)?;
+        self.time("first_time", *first_time)?;
+        self.time("last_time", *last_time)?;
         self.ser("packets", packets)?;
         self.ser("app_bytes", app_bytes)?;
         self.bool("gap", *gap);
@@ -178,12 +210,60 @@ impl JsonLine {
     }
 }
 
-/// A flow's JSON object as a `serde_json::Value` (for outputs that add
-/// fields to it).
+impl JsonLine {
+    /// The flow's line with more fields at its end (`--flow`: its number
+    /// and ladder), in the stream's key order.
+    /// `more`: keys and their values as JSON text.
+    pub fn write_with(&mut self, r: &FlowReport, more: &[(&str, Vec<u8>)]) -> io::Result<()> {
+        self.write(r)?;
+        self.bytes.pop(); // the closing brace
+        for (k, v) in more {
+            self.key(k);
+            self.bytes.extend_from_slice(v);
+        }
+        self.bytes.push(b'}');
+        Ok(())
+    }
+}
+
+/// A flow's JSON object as a `serde_json::Value` (tests compare the CSV
+/// with it).
+#[cfg(test)]
 pub fn value(r: &FlowReport) -> io::Result<serde_json::Value> {
     let mut line = JsonLine::default();
     line.write(r)?;
     serde_json::from_slice(&line.bytes).map_err(io::Error::from)
+}
+
+/// A capture time (epoch seconds) as ISO 8601 in UTC, to the microsecond:
+/// `2026-11-23T10:17:38.267995Z`.
+pub struct Iso(pub f64);
+
+impl Display for Iso {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let us = (self.0 * 1e6).round() as i64;
+        let secs = us.div_euclid(1_000_000);
+        let micros = us.rem_euclid(1_000_000);
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        // days since 1970-01-01 to a civil date (Howard Hinnant's algorithm)
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+            sod / 3600,
+            sod % 3600 / 60,
+            sod % 60
+        )
+    }
 }
 
 /// One ladder line as `--flow --format json` gives it.
@@ -191,13 +271,32 @@ pub fn value(r: &FlowReport) -> io::Result<serde_json::Value> {
 pub struct LadderLine {
     pub from: tlsclose_analysis::Role,
     pub frame: u64,
-    pub time: f64,
+    /// Epoch seconds, or an ISO 8601 string (`--time-format iso`).
+    pub time: serde_json::Value,
     pub what: String,
 }
 
 #[cfg(test)]
 mod tests {
-    use super::string;
+    use super::{string, Iso};
+
+    #[test]
+    fn iso_times_are_utc_to_the_microsecond() {
+        assert_eq!(Iso(0.0).to_string(), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            Iso(951_782_400.5).to_string(),
+            "2000-02-29T00:00:00.500000Z"
+        );
+        assert_eq!(
+            Iso(1_795_505_858.267_995).to_string(),
+            "2026-11-24T07:37:38.267995Z"
+        );
+        assert_eq!(Iso(-1.0).to_string(), "1969-12-31T23:59:59.000000Z");
+        assert_eq!(
+            Iso(4_102_444_799.999_999).to_string(),
+            "2099-12-31T23:59:59.999999Z"
+        );
+    }
 
     /// Strings come out exactly as serde_json writes them, escaped or not.
     #[test]

@@ -53,6 +53,10 @@ pub struct Pipeline {
     fail_on: Vec<Ending>,
     /// Selected flows with a `--fail-on` ending.
     pub failing: u64,
+    /// Of those, how many per ending (in `fail_on`'s order).
+    failing_endings: Vec<u64>,
+    /// Why the sinks fail the run (`--fail-on-finding`), in words.
+    sink_failures: Vec<String>,
     /// Flows that passed the filters.
     pub selected: u64,
     /// `--flow` was given and matched nothing.
@@ -69,19 +73,23 @@ impl Pipeline {
         let r = &args.report;
         let show_file = args.inputs.len() > 1;
         let width = terminal_width(r.wide);
+        let iso = args.time_format == crate::cli::TimeFormat::Iso;
         let main: Box<dyn ReportSink> = match (r.flow, r.group_by, args.format) {
-            (None, None, format) if r.audit => {
-                Box::new(AuditSink::new(out, format, r.fail_on_finding.clone()))
-            }
+            (None, None, format) if r.audit => Box::new(AuditSink::new(
+                out,
+                format,
+                r.fail_on_finding.clone(),
+                width,
+            )),
             (Some(sel), _, format) => {
                 let asked = match sel {
                     FlowSel::Number(n) => n.to_string(),
                     FlowSel::Tuple(a, b) => format!("{a}-{b}"),
                 };
-                Box::new(DetailSink::new(out, format, asked))
+                Box::new(DetailSink::new(out, format, asked, iso))
             }
             (None, Some(by), format) => Box::new(GroupSink::new(out, format, by, width)),
-            (None, None, Format::Json) => Box::new(JsonSink::new(out)),
+            (None, None, Format::Json) => Box::new(JsonSink::new(out, iso)),
             (None, None, Format::Csv) => Box::new(CsvSink::new(out)),
             (None, None, Format::Table) => Box::new(TableSink::new(out, show_file, width)),
             (None, None, Format::Markdown) => Box::new(MarkdownSink::new(out, show_file)),
@@ -121,6 +129,8 @@ impl Pipeline {
             numbers: FlowNumbers::default(),
             numbering,
             sinks,
+            failing_endings: vec![0; r.fail_on().len()],
+            sink_failures: Vec::new(),
             fail_on: r.fail_on(),
             failing: 0,
             selected: 0,
@@ -161,8 +171,11 @@ impl Pipeline {
             return Ok(());
         }
         self.selected += 1;
-        if self.fail_on.contains(&flow.report.ending) {
+        if let Some(i) = self.fail_on.iter().position(|&e| e == flow.report.ending) {
             self.failing += 1;
+            if let Some(n) = self.failing_endings.get_mut(i) {
+                *n += 1;
+            }
         }
         if let Some(list) = &mut self.extract {
             let (client, server) = endpoints(&flow.report);
@@ -208,8 +221,37 @@ impl Pipeline {
         for s in &mut self.sinks {
             s.finish(&end)?;
             self.failing += s.failing();
+            self.sink_failures.extend(s.failing_why());
         }
         Ok(())
+    }
+
+    /// Why the run fails with status 1, one line per reason (empty when
+    /// it does not): the `--fail-on` endings that matched and how many
+    /// flows, the `--fail-on-finding` findings. (`--flow` matching nothing
+    /// is said by its sink.)
+    pub fn failure_reasons(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        let matched: Vec<String> = self
+            .fail_on
+            .iter()
+            .zip(&self.failing_endings)
+            .filter(|(_, &n)| n > 0)
+            .map(|(e, &n)| format!("{n} {}", e.as_str()))
+            .collect();
+        if !matched.is_empty() {
+            let asked: Vec<&str> = self.fail_on.iter().map(|e| e.as_str()).collect();
+            let n: u64 = self.failing_endings.iter().sum();
+            v.push(format!(
+                "--fail-on {} matched {n} of {} selected flow{}: {}",
+                asked.join(","),
+                self.selected,
+                crate::human::plural(self.selected),
+                matched.join(", ")
+            ));
+        }
+        v.extend(self.sink_failures.iter().cloned());
+        v
     }
 
     fn filters_name_a_flow(&self) -> bool {

@@ -78,20 +78,26 @@ pub enum Generate {
 
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// Show every column of a table. By default a table printed on a terminal (or with the
+    /// Show every column of a table.
+    ///
+    /// By default a table printed on a terminal (or with the
     /// COLUMNS environment variable set) fits its width: the least important columns are
     /// left out, and a line under the table names them.
     #[arg(long, help_heading = "Reports")]
     pub wide: bool,
 
-    /// One row per group instead of per flow: flows, each ending's count and share, who
+    /// One row per group instead of per flow, with each server's idle timeout.
+    ///
+    /// Per group: flows, each ending's count and share, who
     /// closed, how often each side sent close_notify, median and longest idle time before
     /// the close, keep-alive races, and the server's and the clients' idle timeouts (the
     /// idle time most of their own closes agree on). Works with every --format.
     #[arg(long, value_enum, value_name = "KEY", help_heading = "Reports")]
     pub group_by: Option<GroupBy>,
 
-    /// Also write a self-contained Markdown report for a bug ticket: the capture, the
+    /// Also write a report for a bug ticket (Markdown, or HTML for a .html name).
+    ///
+    /// The Markdown report is self-contained: the capture, the
     /// endings, a per-server summary, and each flow that did not end close_notify-then-fin
     /// with its Wireshark filter and how it ended (text and a Mermaid diagram). A name
     /// ending in .html writes an HTML page instead (inline SVG charts and ladders).
@@ -103,11 +109,14 @@ pub struct ReportArgs {
         long,
         value_name = "N",
         default_value_t = 100,
-        help_heading = "Reports"
+        help_heading = "Reports",
+        hide_short_help = true
     )]
     pub report_flows: usize,
 
-    /// Show one flow in detail, with how it ended: its number in the table (in order of
+    /// Show one flow in detail: its number in the table, or CLIENT-SERVER.
+    ///
+    /// Its facts and how it ended, packet by packet: its number in the table (in order of
     /// first packet, from 1), or CLIENT-SERVER as ip:port-ip:port ([addr]:port for IPv6).
     #[arg(
         long,
@@ -117,8 +126,10 @@ pub struct ReportArgs {
     )]
     pub flow: Option<FlowSel>,
 
-    /// Write the packets of the selected flows (after the filters) to a new capture in the
-    /// input's format and link type (pcapng keeps its interfaces and decryption secrets).
+    /// Write the packets of the selected flows to a new capture (use with a filter).
+    ///
+    /// The selected flows are those left by the filters (--ending, --server, …); the capture is
+    /// in the input's format and link type (pcapng keeps its interfaces and decryption secrets).
     /// Reads the input a second time, so not for standard input.
     #[arg(long, value_name = "OUT", help_heading = "Reports")]
     pub extract: Option<PathBuf>,
@@ -133,7 +144,9 @@ pub struct ReportArgs {
     )]
     pub ending: Vec<EndingArg>,
 
-    /// Only flows to this server: ADDR, ADDR:PORT, ADDR/PREFIX[:PORT], [IPv6]:PORT (repeatable).
+    /// Only flows to this server (ADDR[:PORT], ADDR/PREFIX, [IPv6]:PORT; repeatable).
+    ///
+    /// Written as ADDR, ADDR:PORT, ADDR/PREFIX[:PORT] or [IPv6]:PORT.
     #[arg(long, value_name = "ADDR[:PORT]", help_heading = "Selecting flows")]
     pub server: Vec<AddrPattern>,
 
@@ -141,8 +154,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "ADDR[:PORT]", help_heading = "Selecting flows")]
     pub client: Vec<AddrPattern>,
 
-    /// Only flows whose SNI matches this pattern (`*` any characters, `?` one; case does not
-    /// matter; repeatable).
+    /// Only flows whose SNI matches this pattern (`*`, `?`; any case; repeatable).
+    ///
+    /// `*` matches any characters, `?` one; case does not matter.
     #[arg(long, value_name = "PATTERN", help_heading = "Selecting flows")]
     pub sni: Vec<Glob>,
 
@@ -155,15 +169,18 @@ pub struct ReportArgs {
     )]
     pub port: Vec<u16>,
 
-    /// Instead of the flows, a short list of findings in plain words with their evidence
+    /// Instead of the flows, findings in plain words: idle timeouts, races, truncation risks.
+    ///
+    /// A short list of findings with their evidence
     /// (counts, example flows with their --flow numbers and Wireshark filters) and what to do:
     /// servers' idle timeouts and the requests that raced them, truncation risks, servers that
     /// never send close_notify, clients that reset. Table, JSON or Markdown (--format).
     #[arg(long, conflicts_with_all = ["group_by", "flow"], help_heading = "Reports")]
     pub audit: bool,
 
-    /// With --audit: exit with status 1 when a finding of one of these kinds is made
-    /// (comma-separated), e.g. --fail-on-finding keepalive-race,truncation-risk in CI.
+    /// With --audit: exit with status 1 when a finding of one of these kinds is made.
+    ///
+    /// Comma-separated kinds, e.g. --fail-on-finding keepalive-race,truncation-risk in CI.
     #[arg(
         long,
         value_enum,
@@ -174,8 +191,9 @@ pub struct ReportArgs {
     )]
     pub fail_on_finding: Vec<crate::audit::FindingKind>,
 
-    /// Exit with status 1 when a selected flow has one of these endings (comma-separated),
-    /// e.g. --fail-on fin-only,rst in CI.
+    /// Exit with status 1 when a selected flow has one of these endings.
+    ///
+    /// Comma-separated endings, e.g. --fail-on fin-only,rst in CI.
     #[arg(
         long,
         value_enum,
@@ -186,11 +204,17 @@ pub struct ReportArgs {
     pub fail_on: Vec<EndingArg>,
 
     /// No progress bar (it is shown on standard error only when that is a terminal).
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub no_progress: bool,
 
     /// Print a shell completion script or the man page, and exit.
-    #[arg(long, value_enum, value_name = "WHAT", exclusive = true)]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        exclusive = true,
+        hide_short_help = true
+    )]
     pub generate: Option<Generate>,
 }
 

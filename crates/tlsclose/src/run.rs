@@ -37,6 +37,8 @@ struct Output<'a> {
     input: usize,
     /// A progress bar, only when standard error is a terminal.
     progress: Option<Progress>,
+    /// The key log files given, and how the flows fared with them.
+    keys: Option<(Vec<String>, crate::keys::KeyTally)>,
 }
 
 impl Output<'_> {
@@ -50,6 +52,9 @@ impl Output<'_> {
         } = k;
         report.file = self.names.get(input).cloned().unwrap_or_default();
         self.summary.count(&report);
+        if let Some((_, tally)) = &mut self.keys {
+            tally.count(&report);
+        }
         if let Err(e) = self.pipeline.flow(input, report) {
             self.error = Some(e);
         }
@@ -80,7 +85,7 @@ impl Output<'_> {
 pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
     let config = AnalyzerConfig {
         table: FlowTableConfig {
-            idle_timeout_ns: (args.idle_timeout.max(0.0) * 1e9) as i64,
+            idle_timeout_ns: (args.flow_timeout.max(0.0) * 1e9) as i64,
             max_flows: args.max_flows.max(1),
             reassembly_limit: args.reassembly_limit,
             reassembly_total_limit: args.reassembly_total_limit,
@@ -108,6 +113,7 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
         quiet: args.quiet,
         input: 0,
         progress: None,
+        keys: None,
     };
     let Ok(keys) = load_keys(args, &mut out) else {
         return Ok(ExitCode::from(2));
@@ -141,6 +147,9 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
     };
     let mut failed = false;
     for (index, input) in args.inputs.iter().enumerate() {
+        if crate::interrupt::caught() {
+            break;
+        }
         out.summary.files.push(input.clone());
         out.input = index;
         out.pipeline.inputs.push(InputInfo {
@@ -167,6 +176,11 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
     let placement = std::mem::take(&mut reading.placement);
     drop(engine);
     out.pipeline.finish(&mut out.summary)?;
+    if let Some((names, tally)) = &out.keys {
+        if !args.quiet {
+            let _ = writeln!(io::stderr(), "tlsclose: {}", tally.line(names));
+        }
+    }
     if let Some(path) = &args.report.extract {
         let flows = out.pipeline.extract.take().unwrap_or_default();
         let done = crate::extract::extract(path, &args.inputs, &flows, &placement)?;
@@ -182,9 +196,23 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
             );
         }
     }
+    if let Some((signal, code)) = crate::interrupt::which() {
+        let _ = writeln!(
+            io::stderr(),
+            "tlsclose: interrupted by {signal}: reading stopped; the {} TLS flow{} read so far \
+             (those still open as `open`) and the summary were written",
+            out.summary.tls_flows,
+            crate::human::plural(out.summary.tls_flows)
+        );
+        return Ok(ExitCode::from(code));
+    }
     Ok(if failed {
         ExitCode::from(2)
     } else if out.pipeline.failing > 0 || out.pipeline.flow_not_found {
+        // a red CI step says why (even with -q)
+        for why in out.pipeline.failure_reasons() {
+            let _ = writeln!(io::stderr(), "tlsclose: exit status 1: {why}");
+        }
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -279,11 +307,20 @@ fn load_keys(args: &Args, out: &mut Output<'_>) -> Result<Option<KeyLog>, ()> {
         return Ok(None);
     }
     let mut log = KeyLog::new();
+    let names = files.iter().map(|(p, _)| p.clone()).collect();
     for (path, given) in files {
+        if let Some(why) = crate::keys::not_a_key_log(&path) {
+            if given {
+                let _ = writeln!(io::stderr(), "tlsclose: error: {why}");
+                return Err(());
+            }
+            out.warn(&format!("{why} (SSLKEYLOGFILE, not read)"));
+            continue;
+        }
         match log.add_file(&path) {
             Ok(warnings) => {
-                for w in warnings {
-                    out.warn(&w.to_string());
+                for w in crate::keys::condense(&path, warnings) {
+                    out.warn(&w);
                 }
             }
             Err(e) if given => {
@@ -293,6 +330,7 @@ fn load_keys(args: &Args, out: &mut Output<'_>) -> Result<Option<KeyLog>, ()> {
             Err(e) => out.warn(&format!("{e} (SSLKEYLOGFILE)")),
         }
     }
+    out.keys = Some((names, crate::keys::KeyTally::default()));
     Ok(Some(log))
 }
 
@@ -718,6 +756,11 @@ fn read_one(
     // frames the capture clock holds until their time is decided
     let mut held = std::collections::VecDeque::new();
     loop {
+        // Ctrl-C: what was read is reported (a live input wakes this loop
+        // every quarter of a second)
+        if crate::interrupt::caught() {
+            break;
+        }
         match reader.next() {
             Ok(Next::Quiet(quiet)) => {
                 // a quiet live input: what the clock holds is decided now

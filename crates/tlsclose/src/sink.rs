@@ -136,6 +136,10 @@ pub trait ReportSink {
     fn failing(&self) -> u64 {
         0
     }
+    /// Why `failing` is not 0, in words (for standard error).
+    fn failing_why(&self) -> Option<String> {
+        None
+    }
 }
 
 /// JSON Lines, written as flows end (streaming).
@@ -146,10 +150,11 @@ pub struct JsonSink<W: Write> {
 }
 
 impl<W: Write> JsonSink<W> {
-    pub fn new(out: W) -> Self {
+    /// `iso`: times as ISO 8601 (`--time-format iso`).
+    pub fn new(out: W, iso: bool) -> Self {
         JsonSink {
             out,
-            line: JsonLine::default(),
+            line: JsonLine::new(iso),
         }
     }
 }
@@ -272,32 +277,57 @@ const CN: Short = Short {
 };
 
 /// The columns of the flow table (and of its Markdown twin), with the
-/// order a narrow terminal drops them in (0: never).
+/// order a narrow terminal drops them in (0: never; the highest first):
+/// by information, the ending, who closed, the race and the idle time
+/// last. In a terminal, a column with one value on every row is said
+/// once above the table instead (`hoisted_as`).
 pub fn listing_columns(show_file: bool) -> Vec<Column> {
     let mut columns = vec![Column::new("#", Align::Right, 0)];
     if show_file {
-        columns.push(Column::new("file", Align::Left, 6));
+        columns.push(Column::new("file", Align::Left, 8).hoisted_as(|c| format!("file {c}")));
     }
     columns.extend([
         Column::new("client", Align::Left, 0),
-        Column::new("server", Align::Left, 0),
-        Column::new("version", Align::Left, 4),
-        Column::new("SNI", Align::Left, 2),
-        Column::new("ending", Align::Left, 0).with_short(CN),
-        Column::new("closer", Align::Left, 3),
-        Column::new("started\nby", Align::Left, 8),
-        Column::new("close_notify\nclient / server", Align::Left, 5).with_short(Short {
-            title: "cn\nc / s",
-            cell: |c| c.replace("inferred", "inf"),
-            // (the title's cn is the ending's legend)
-            legend: "c / s = client / server, inf = inferred",
+        Column::new("server", Align::Left, 0).hoisted_as(|c| format!("server {c}")),
+        Column::new("version", Align::Left, 5).hoisted_as(|c| match c {
+            "?" => "version unknown".into(),
+            v => v.to_owned(),
         }),
-        Column::new("alerts", Align::Left, 5),
-        Column::new("idle before\nclose", Align::Right, 6),
+        Column::new("SNI", Align::Left, 5).hoisted_as(|c| match c {
+            "-" => "no SNI".into(),
+            s => format!("SNI {s}"),
+        }),
+        Column::new("ending", Align::Left, 0).with_short(CN),
+        Column::new("closer", Align::Left, 1).explained("closer = whose FIN or RST came first"),
+        Column::new("started\nby", Align::Left, 4)
+            .hoisted_as(|c| format!("close started by {c}"))
+            .explained(
+                "started by = who sent the first close signal of any kind (close_notify, fatal \
+                 alert, FIN or RST)",
+            ),
+        Column::new("close_notify\nclient / server", Align::Left, 6)
+            .with_short(Short {
+                title: "cn\nc / s",
+                cell: |c| c.replace("inferred", "inf"),
+                // (the title's cn is the ending's legend)
+                legend: "c / s = client / server, inf = inferred",
+            })
+            .hoisted_as(|c| match c {
+                "- / -" => "no close_notify".into(),
+                c => format!("close_notify client / server {c}"),
+            }),
+        Column::new("alerts", Align::Left, 6).hoisted_as(|c| match c {
+            "" => "no alerts".into(),
+            c => format!("alerts {}", c.replace('\n', ", ")),
+        }),
+        Column::new("idle\nbefore\nclose", Align::Right, 1),
         // keep-alive race (the window is in --flow and the JSON)
-        Column::new("race", Align::Left, 8),
+        Column::new("race", Align::Left, 1).hoisted_as(|c| match c {
+            "-" => "no keep-alive race".into(),
+            _ => "every one a keep-alive race".into(),
+        }),
         Column::new("teardown\nframe", Align::Right, 7),
-        Column::new("confidence", Align::Left, 1),
+        Column::new("confidence", Align::Left, 3).hoisted_as(|c| format!("confidence {c}")),
     ]);
     columns
 }
@@ -476,19 +506,26 @@ impl<W: Write> ReportSink for TableSink<W> {
         if l.flows > 0 {
             // the widest number is the count of every flow at most
             let mut widths = l.widths.clone();
-            widths.add_row(&[end.numbers_total().to_string()]);
+            widths.widen(0, end.numbers_total().to_string().len());
             let shown = fit(&l.columns, &widths, self.width);
             let columns = l.columns.clone();
             let table = BoxTable::new(&columns, &widths, shown);
             let out = &mut self.out;
+            if let Some(above) = table.above() {
+                writeln!(out, "{}", table::wrapped(above, self.width))?;
+            }
             table.head(out)?;
             l.drain(|cells| table.row(out, &cells))?;
             table.foot(out)?;
             for note in table.notes() {
-                writeln!(out, "{note}")?;
+                writeln!(out, "{}", table::wrapped(&note, self.width))?;
             }
         }
-        writeln!(self.out, "{}", end.summary.line())?;
+        writeln!(
+            self.out,
+            "{}",
+            table::wrapped(&end.summary.line(), self.width)
+        )?;
         self.out.flush()
     }
 }

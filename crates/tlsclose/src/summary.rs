@@ -14,6 +14,9 @@ pub struct Summary {
     pub frames: u64,
     /// Frames that carried no usable TCP segment, by reason.
     pub skipped_frames: BTreeMap<String, u64>,
+    /// Flows with a keep-alive race (a request sent on a connection the
+    /// other side had closed).
+    pub keepalive_races: u64,
     pub warnings: u64,
     /// Bytes of the inputs skipped as damaged (resynchronising, unusable
     /// records).
@@ -78,6 +81,9 @@ impl Summary {
 
     pub fn count(&mut self, r: &FlowReport) {
         *self.endings.entry(r.ending.as_str()).or_default() += 1;
+        if r.keepalive_race {
+            self.keepalive_races += 1;
+        }
     }
 
     /// One line for people.
@@ -102,6 +108,13 @@ impl Summary {
             self.frames,
             plural(self.frames)
         );
+        if self.keepalive_races > 0 {
+            s.push_str(&format!(
+                " ({} keep-alive race{})",
+                self.keepalive_races,
+                plural(self.keepalive_races)
+            ));
+        }
         if let Some(out) = self.filtered_out {
             let shown = self.tls_flows.saturating_sub(out);
             s.push_str(&format!("; {shown} selected, {out} filtered out"));

@@ -35,6 +35,11 @@ pub struct Column {
     /// A shorter form for a narrow terminal, tried before any column is
     /// dropped.
     pub short: Option<Short>,
+    /// In a terminal, a column with the same value on every row moves into
+    /// the line above the table, as this says it (`SNI server.test`).
+    pub hoist: Option<fn(&str) -> String>,
+    /// What the column means, for the legend under a terminal table.
+    pub explain: Option<&'static str>,
 }
 
 /// How a column's title and cells are shortened, and the legend line that
@@ -53,11 +58,23 @@ impl Column {
             align,
             drop_order,
             short: None,
+            hoist: None,
+            explain: None,
         }
     }
 
     pub const fn with_short(mut self, short: Short) -> Column {
         self.short = Some(short);
+        self
+    }
+
+    pub const fn hoisted_as(mut self, f: fn(&str) -> String) -> Column {
+        self.hoist = Some(f);
+        self
+    }
+
+    pub const fn explained(mut self, what: &'static str) -> Column {
+        self.explain = Some(what);
         self
     }
 }
@@ -66,6 +83,41 @@ impl Column {
 /// addresses, numbers and ASCII words, plus `µ`, `→` and `…`).
 pub fn width(s: &str) -> usize {
     s.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+/// `text` broken into lines of at most `width` columns at spaces (a word
+/// longer than `width` stands on a line of its own, whole); existing line
+/// breaks are kept.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        let mut line_w = 0usize;
+        for word in para.split(' ').filter(|w| !w.is_empty()) {
+            let w = word.chars().count();
+            if line_w > 0 && line_w + 1 + w > width {
+                lines.push(std::mem::take(&mut line));
+                line_w = 0;
+            }
+            if line_w > 0 {
+                line.push(' ');
+                line_w += 1;
+            }
+            line.push_str(word);
+            line_w += w;
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// `text` wrapped to `width` (see [`wrap`]) when there is a width.
+pub fn wrapped(text: &str, width: Option<usize>) -> String {
+    match width {
+        Some(w) => wrap(text, w).join("\n"),
+        None => text.to_owned(),
+    }
 }
 
 /// A cell safe for a terminal: control characters (an escape sequence in
@@ -93,6 +145,13 @@ pub struct Widths {
     pub full: Vec<usize>,
     pub short: Vec<usize>,
     shorts: Vec<Option<Short>>,
+    /// Rows added.
+    rows: u64,
+    /// The value of the first row, for the columns that can be hoisted;
+    /// `varies` once another row differs.
+    same: Vec<Option<String>>,
+    varies: Vec<bool>,
+    hoistable: Vec<bool>,
 }
 
 impl Widths {
@@ -104,12 +163,39 @@ impl Widths {
                 .map(|c| width(c.short.map_or(c.title, |s| s.title)))
                 .collect(),
             shorts: columns.iter().map(|c| c.short).collect(),
+            rows: 0,
+            same: vec![None; columns.len()],
+            varies: vec![false; columns.len()],
+            hoistable: columns.iter().map(|c| c.hoist.is_some()).collect(),
+        }
+    }
+
+    /// Makes column `i` at least `w` wide (not a row).
+    pub fn widen(&mut self, i: usize, w: usize) {
+        for v in [&mut self.full, &mut self.short] {
+            if let Some(f) = v.get_mut(i) {
+                *f = (*f).max(w);
+            }
         }
     }
 
     pub fn add_row<S: AsRef<str>>(&mut self, cells: &[S]) {
+        self.rows += 1;
         for (i, c) in cells.iter().enumerate() {
             let c = c.as_ref();
+            if self.hoistable.get(i).copied().unwrap_or(false)
+                && !self.varies.get(i).copied().unwrap_or(true)
+            {
+                match self.same.get_mut(i) {
+                    Some(Some(first)) if first != c => {
+                        if let Some(v) = self.varies.get_mut(i) {
+                            *v = true;
+                        }
+                    }
+                    Some(slot @ None) => *slot = Some(c.to_owned()),
+                    _ => {}
+                }
+            }
             let w = width(c);
             if let Some(f) = self.full.get_mut(i) {
                 *f = (*f).max(w);
@@ -131,6 +217,10 @@ impl Widths {
 pub struct Fit {
     pub shown: Vec<bool>,
     pub short: bool,
+    /// Columns with one value on every row, said above the table instead.
+    pub hoisted: Vec<bool>,
+    /// The table is fitted to a terminal (legends and notes are written).
+    pub fitted: bool,
 }
 
 /// Which columns a terminal of `max` columns can show whole: every column
@@ -139,12 +229,25 @@ pub struct Fit {
 /// `drop_order` 0). `None`: every column as written.
 pub fn fit(columns: &[Column], widths: &Widths, max: Option<usize>) -> Fit {
     let mut shown = vec![true; columns.len()];
+    let mut hoisted = vec![false; columns.len()];
     let Some(max) = max else {
         return Fit {
             shown,
             short: false,
+            hoisted,
+            fitted: false,
         };
     };
+    if widths.rows >= 2 {
+        for i in 0..columns.len() {
+            let constant = widths.hoistable.get(i).copied().unwrap_or(false)
+                && !widths.varies.get(i).copied().unwrap_or(true);
+            if constant {
+                hoisted[i] = true;
+                shown[i] = false;
+            }
+        }
+    }
     let total = |shown: &[bool], w: &[usize]| -> usize {
         let n = shown.iter().filter(|s| **s).count();
         let cells: usize = w
@@ -159,10 +262,12 @@ pub fn fit(columns: &[Column], widths: &Widths, max: Option<usize>) -> Fit {
         return Fit {
             shown,
             short: false,
+            hoisted,
+            fitted: true,
         };
     }
     let mut order: Vec<usize> = (0..columns.len())
-        .filter(|&i| columns[i].drop_order > 0)
+        .filter(|&i| columns[i].drop_order > 0 && !hoisted[i])
         .collect();
     // highest drop_order first; among equals, the rightmost
     order.sort_by_key(|&i| {
@@ -177,7 +282,12 @@ pub fn fit(columns: &[Column], widths: &Widths, max: Option<usize>) -> Fit {
         }
         shown[i] = false;
     }
-    Fit { shown, short: true }
+    Fit {
+        shown,
+        short: true,
+        hoisted,
+        fitted: true,
+    }
 }
 
 /// A box-drawn table written row by row (the look of comfy-table's
@@ -186,6 +296,10 @@ pub struct BoxTable<'a> {
     columns: Vec<(&'a Column, usize)>,
     shown: Vec<bool>,
     short: bool,
+    hoisted: Vec<bool>,
+    fitted: bool,
+    /// What the hoisted columns say (`All flows: TLS 1.3, SNI x`).
+    above: Option<String>,
 }
 
 impl<'a> BoxTable<'a> {
@@ -196,11 +310,28 @@ impl<'a> BoxTable<'a> {
         } else {
             &widths.full
         };
+        let said: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| fit.hoisted.get(*i).copied().unwrap_or(false))
+            .filter_map(|(i, c)| {
+                let value = widths.same.get(i)?.as_deref()?;
+                Some((c.hoist?)(value))
+            })
+            .collect();
         BoxTable {
             columns: columns.iter().zip(w.iter().copied()).collect(),
             shown: fit.shown,
             short: fit.short,
+            hoisted: fit.hoisted,
+            fitted: fit.fitted,
+            above: (!said.is_empty()).then(|| format!("All flows: {}", said.join(", "))),
         }
+    }
+
+    /// The line above the table that says the hoisted columns' values.
+    pub fn above(&self) -> Option<&str> {
+        self.above.as_deref()
     }
 
     /// The short form of column `i`, when this table uses it.
@@ -308,6 +439,13 @@ impl<'a> BoxTable<'a> {
                 }
             }
         }
+        if self.fitted {
+            for ((c, _), shown) in self.columns.iter().zip(&self.shown) {
+                if let (Some(what), true) = (c.explain, shown) {
+                    legends.push(what);
+                }
+            }
+        }
         let mut notes = Vec::new();
         if !legends.is_empty() {
             notes.push(format!("Legend: {}", legends.join("; ")));
@@ -321,8 +459,9 @@ impl<'a> BoxTable<'a> {
             .columns
             .iter()
             .zip(&self.shown)
-            .filter(|(_, s)| !**s)
-            .map(|((c, _), _)| c.title.replace('\n', " "))
+            .zip(&self.hoisted)
+            .filter(|((_, s), h)| !**s && !**h)
+            .map(|(((c, _), _), _)| c.title.replace('\n', " "))
             .collect();
         (!hidden.is_empty()).then(|| {
             format!(
@@ -404,13 +543,16 @@ impl Table {
         }
         let shown = fit(&self.columns, &widths, max);
         let t = BoxTable::new(&self.columns, &widths, shown);
+        if let Some(above) = t.above() {
+            writeln!(out, "{}", wrapped(above, max))?;
+        }
         t.head(out)?;
         for r in &self.rows {
             t.row(out, r)?;
         }
         t.foot(out)?;
         for note in t.notes() {
-            writeln!(out, "{note}")?;
+            writeln!(out, "{}", wrapped(&note, max))?;
         }
         Ok(())
     }
@@ -488,13 +630,59 @@ mod tests {
         );
         assert!(!text.lines().nth(1).unwrap_or_default().contains("idle"));
         assert!(text.contains("alerts"));
-        assert!(text.ends_with("--wide shows all): idle before\n"), "{text}");
+        // the note is wrapped at words to the width
+        assert!(text.lines().all(|l| l.chars().count() <= 25), "{text}");
+        assert!(
+            text.replace('\n', " ")
+                .ends_with("--wide shows all): idle before "),
+            "{text}"
+        );
         assert!(text.starts_with("┌────┬──────┬────────┐\n│ #  ┆ name ┆ alerts │\n╞"));
         // never the columns with drop order 0, even when too narrow
         let mut out = Vec::new();
         table().to_terminal(&mut out, Some(5)).unwrap_or_default();
         let text = String::from_utf8_lossy(&out);
         assert!(text.contains("name") && text.contains("bbb"));
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_only() {
+        assert_eq!(
+            wrap("Columns not shown: close_notify client / server", 20),
+            ["Columns not shown:", "close_notify client", "/ server"]
+        );
+        // a word longer than the width stands whole on its line
+        assert_eq!(
+            wrap("a 127.0.0.1:53760 b", 5),
+            ["a", "127.0.0.1:53760", "b"]
+        );
+        assert_eq!(wrap("one\ntwo", 80), ["one", "two"]);
+    }
+
+    #[test]
+    fn a_column_with_one_value_on_every_row_is_said_above_in_a_terminal() {
+        let mut t = table();
+        t.columns[1] = Column::new("name", Align::Left, 0).hoisted_as(|c| format!("name {c}"));
+        t.columns[3] = Column::new("alerts", Align::Left, 1)
+            .hoisted_as(|c| format!("alerts {c}"))
+            .explained("alerts = what was sent");
+        for r in &mut t.rows {
+            r[1] = "same".into();
+        }
+        let mut out = Vec::new();
+        t.to_terminal(&mut out, Some(80)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("All flows: name same\n┌"), "{text}");
+        assert!(!text.contains("┆ name"), "{text}");
+        // the alerts differ: shown, and explained under the table
+        assert!(text.contains("┆ alerts"), "{text}");
+        assert!(text.ends_with("Legend: alerts = what was sent\n"), "{text}");
+        // not in a pipe (no width): the full table
+        let mut out = Vec::new();
+        t.to_terminal(&mut out, None).unwrap_or_default();
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("┌") && text.contains("┆ name"), "{text}");
+        assert!(!text.contains("Legend"));
     }
 
     #[test]

@@ -137,3 +137,97 @@ fn a_quiet_pipe_still_releases_a_flow_waiting_for_its_last_packets() {
         "printed at {at:?}, the pipe was quiet from {quiet_from:?} to {quiet_to:?}"
     );
 }
+
+/// Starts `tlsclose ARGS -` on a pipe fed the sample's header and first
+/// `k` packets, which then stays open (as a live capture would), and after
+/// `wait` sends it `signal` with kill(1): its output, stderr and status.
+fn interrupted(args: &[&str], k: usize, signal: &str) -> (String, String, Option<i32>) {
+    let data = std::fs::read(case("sample/capture.pcap")).expect("sample capture");
+    let (header, packets) = split_pcap(&data);
+    let mut child = tlsclose!()
+        .args(args)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tlsclose runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(&header).expect("header");
+    for p in packets.iter().take(k) {
+        stdin.write_all(p).expect("packet");
+    }
+    stdin.flush().expect("flush");
+    // the packets are read, and the pipe is still open
+    std::thread::sleep(Duration::from_millis(700));
+    let killed = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let start = Instant::now();
+    let out = child.wait_with_output().expect("tlsclose ends");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "it ends soon after the signal, the pipe still open"
+    );
+    drop(stdin);
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    )
+}
+
+#[test]
+fn ctrl_c_on_a_live_pipe_reports_the_open_flows_and_the_summary_with_status_130() {
+    if !tlsclose_testkit::require_tool("kill") {
+        return;
+    }
+    // 60 of the 94 packets: three flows ended, the fourth is open
+    let (stdout, stderr, code) = interrupted(&["--format", "json"], 60, "INT");
+    assert_eq!(code, Some(130), "{stderr}");
+    let lines = tlsclose_testkit::cli::json_lines(&stdout);
+    let summary = lines.last().expect("a summary line");
+    assert_eq!(summary["summary"], true, "the summary comes last: {stdout}");
+    let flows: Vec<&Value> = lines.iter().filter(|v| v.get("ending").is_some()).collect();
+    assert!(flows.len() >= 3, "{stdout}");
+    assert_eq!(summary["tls_flows"].as_u64(), Some(flows.len() as u64));
+    assert!(
+        flows.iter().any(|f| f["ending"] == "open"),
+        "the flows still open at the signal are reported as open: {stdout}"
+    );
+    assert!(
+        flows.iter().all(|f| f["last_frame"].as_u64() <= Some(60)),
+        "{stdout}"
+    );
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+}
+
+#[test]
+fn sigterm_in_table_format_prints_the_table_and_exits_143() {
+    if !tlsclose_testkit::require_tool("kill") {
+        return;
+    }
+    let (stdout, stderr, code) = interrupted(&["-q"], 60, "TERM");
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(stdout.contains("ending"), "the table: {stdout}");
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.contains(" TLS flows: "), "the summary line: {stdout}");
+    assert!(last.contains("open"), "{last}");
+}
+
+#[test]
+fn a_table_on_a_live_pipe_says_once_that_it_comes_at_the_end() {
+    if !tlsclose_testkit::require_tool("kill") {
+        return;
+    }
+    let (_, stderr, code) = interrupted(&[], 60, "INT");
+    assert_eq!(code, Some(130));
+    let says = "the table is printed when the input ends (or at Ctrl-C); --format json writes \
+                each flow as it ends";
+    assert_eq!(stderr.matches(says).count(), 1, "{stderr}");
+    // JSON streams: nothing to say
+    let (_, stderr, _) = interrupted(&["-f", "json"], 60, "INT");
+    assert!(!stderr.contains("the table is printed"), "{stderr}");
+}

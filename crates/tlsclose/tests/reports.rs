@@ -1015,7 +1015,7 @@ fn completions_and_man_page_come_from_the_clap_definition() {
     }
     let man = stdout(&bin().args(["--generate", "man"]).output().expect("man"));
     assert!(
-        man.contains("Exit status"),
+        man.contains(".SH \"EXIT STATUS\"") && man.contains("fail\\-on\\-finding"),
         "the man page documents the exit status"
     );
     // --generate stands alone

@@ -75,6 +75,8 @@ fn every_json_object_follows_docs_schema_json() {
         vec![race, "--audit"],
         vec![race, linger, nocn, sample, "--audit"],
         vec![sample, "--flow", "3"],
+        vec![sample, "--flow", "3", "--time-format", "iso"],
+        vec![race, "--time-format", "iso"],
         vec![sample, "--ending", "rst,fin-only"],
         vec![race, "--keylog", keys],
     ] {

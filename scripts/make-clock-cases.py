@@ -33,19 +33,24 @@ CASES = {
     "clock-step-back": (
         "py-tls12-starttls-smtp",
         "From the ClientHello (frame 11) on, every timestamp is one hour "
-        "earlier (an NTP step backwards mid-flow): the capture clock holds "
-        "still, the flow keeps its verdict, one warning names frame 11.",
+        "earlier (an NTP step backwards mid-flow): the flow keeps its verdict, "
+        "its times are the frames' own (a note says the flow spans a step), "
+        "the capture clock counts its durations on from the time before, "
+        "and one warning names frame 11.",
         lambda n, ts: ts - HOUR if n >= 11 else ts,
     ),
     "clock-step-forward": (
         "py-tls12-starttls-smtp",
         "From the ClientHello (frame 11) on, every timestamp is one hour "
-        "later (an NTP step forward mid-flow, or an hour without frames: the "
-        "two look alike). With the default idle timeout the capture clock "
-        "follows the step once frames 12 and 13 confirm it and the flow ends "
-        "as idle (`open`), with a warning that names frame 11 and suggests "
-        "--idle-timeout; with --idle-timeout 7200 the flow keeps the source's "
-        "verdict. No expected.jsonl: tests/clock.rs checks both.",
+        "later (an NTP step forward mid-flow, or an hour without frames: "
+        "the two look alike). With the default flow timeout the capture "
+        "clock follows the step once frames 12 and 13 confirm it: the SMTP "
+        "connection, idle across it and not yet TLS, is given up, and "
+        "frames 11 on are read as if the capture started there (a "
+        "mid-stream TLS flow with its own verdict), with a warning that "
+        "names frame 11 and suggests --flow-timeout; with --flow-timeout "
+        "7200 the flow is one and keeps the source's verdict. No "
+        "expected.jsonl: tests/clock.rs checks both.",
         lambda n, ts: ts + HOUR if n >= 11 else ts,
     ),
 }

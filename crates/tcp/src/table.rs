@@ -523,7 +523,12 @@ impl<C: StreamConsumer> FlowTable<C> {
         self.stats.held_bytes = self.stats.held_bytes.saturating_sub(live.held());
         let at = live.last.clock;
         done((*live).finish(reason));
-        if reason != EndReason::PortReuse && reason != EndReason::Evicted {
+        // a flow that was over is remembered, so that its late packets do
+        // not start a mid-stream flow; one given up (idle, evicted,
+        // replaced) is not: its next packet is read as if the capture
+        // started there
+        let over = matches!(reason, EndReason::Closed | EndReason::Reset);
+        if over {
             if self.closed < self.config.max_flows {
                 self.map.insert(key, Slot::Closed { at });
                 self.closed += 1;

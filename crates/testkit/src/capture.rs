@@ -96,6 +96,35 @@ pub fn pcap_records(data: &[u8]) -> Vec<std::ops::Range<usize>> {
     records
 }
 
+/// Each record's own timestamp in a classic pcap (either byte order, µs
+/// or ns), as nanoseconds since the epoch: what the capture recorded,
+/// read here independently of the tool's reader.
+pub fn pcap_times(data: &[u8]) -> Vec<i64> {
+    let (be, nsec) = match data.get(..4) {
+        Some([0xd4, 0xc3, 0xb2, 0xa1]) => (false, false),
+        Some([0x4d, 0x3c, 0xb2, 0xa1]) => (false, true),
+        Some([0xa1, 0xb2, 0xc3, 0xd4]) => (true, false),
+        Some([0xa1, 0xb2, 0x3c, 0x4d]) => (true, true),
+        other => panic!("not a classic pcap: magic {other:02x?}"),
+    };
+    let word = |b: &[u8]| {
+        let b = [b[0], b[1], b[2], b[3]];
+        i64::from(if be {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    pcap_records(data)
+        .into_iter()
+        .map(|r| {
+            let h = &data[r.start..r.start + 8];
+            let (sec, frac) = (word(&h[..4]), word(&h[4..8]));
+            sec * 1_000_000_000 + if nsec { frac } else { frac * 1000 }
+        })
+        .collect()
+}
+
 // ---- pcapng ------------------------------------------------------------------
 
 /// Block type of a Decryption Secrets Block holding an NSS key log.

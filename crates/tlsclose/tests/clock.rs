@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 use std::process::Output;
+use tlsclose_testkit::capture::pcap_times;
 use tlsclose_testkit::cli::output;
 use tlsclose_testkit::{case, tlsclose};
 
@@ -68,36 +69,68 @@ fn a_record_stamped_1970_does_not_make_the_flow_idle_for_decades() {
     );
 }
 
+/// The frames' own times (seconds) in a case's classic pcap.
+fn own_times(name: &str) -> Vec<f64> {
+    let data = std::fs::read(case(name).join("capture.pcap")).expect("capture");
+    pcap_times(&data)
+        .into_iter()
+        .map(|ns| ns as f64 / 1e9)
+        .collect()
+}
+
+fn same_time(printed: &Value, own: f64) -> bool {
+    printed.as_f64().is_some_and(|t| (t - own).abs() < 2e-6)
+}
+
 #[test]
-fn a_step_backwards_keeps_time_monotonic_for_the_flow() {
+fn a_step_backwards_leaves_the_verdict_and_prints_the_frames_own_times() {
     let (flow, warnings) = flow_and_warnings("clock-step-back");
     assert_eq!(flow["ending"], "close_notify-then-fin");
+    // the idle time is counted on the clock, across the step
     assert!(idle(&flow) < 1.0, "{flow}");
+    let own = own_times("clock-step-back");
+    let frame = |key: &str| flow[key].as_u64().expect("frame") as usize - 1;
+    assert!(
+        same_time(&flow["first_time"], own[frame("first_frame")]),
+        "{flow}"
+    );
+    assert!(
+        same_time(&flow["last_time"], own[frame("last_frame")]),
+        "{flow}"
+    );
+    let teardown = flow["teardown"]["frame"].as_u64().expect("teardown frame") as usize - 1;
+    assert!(
+        same_time(&flow["teardown"]["time"], own[teardown]),
+        "{flow}"
+    );
+    // one hour back, as recorded
     let first = flow["first_time"].as_f64().expect("first_time");
     let last = flow["last_time"].as_f64().expect("last_time");
-    let teardown = flow["teardown"]["time"].as_f64().expect("teardown time");
-    assert!(first <= teardown && teardown <= last, "{flow}");
-    assert!(last - first < 1.0, "{flow}");
+    assert!((first - last - 3600.0).abs() < 1.0, "{flow}");
+    assert!(
+        flow["notes"].to_string().contains("step back"),
+        "the flow spans a step: {flow}"
+    );
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
         warnings[0].contains("runs backwards by 60 min at frame 11"),
         "{warnings:?}"
     );
+    assert!(warnings[0].contains("shown as recorded"), "{warnings:?}");
 }
 
-/// testdata/sample is six captures one after the other (mergecap -a): time
-/// runs backwards by 66.7 s at frame 38 (and again at 51 and 68). One
-/// warning, and the six flows keep their verdicts (testdata.rs).
+/// testdata/sample is six captures one after the other (mergecap -a) in
+/// the order of their times: no warning at all.
 #[test]
-fn a_concatenated_capture_warns_once_that_time_runs_backwards() {
+fn the_sample_is_in_time_order_and_runs_without_a_warning() {
     let out = run("sample");
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    let own = own_times("sample");
     assert!(
-        lines[0].contains("capture time runs backwards by 66.7 s at frame 38"),
-        "{stderr}"
+        own.windows(2).all(|w| w[0] <= w[1]),
+        "sample out of time order"
     );
 }
 
@@ -141,23 +174,35 @@ fn run_with(name: &str, args: &[&str]) -> (Vec<Value>, String) {
 }
 
 /// A step forward of an hour mid-flow cannot be told from an hour without
-/// frames: the clock follows it once confirmed, so the flow ends by the
-/// idle timeout, and the warning says so and what to do; with an idle
-/// timeout longer than the step the flow keeps its verdict.
+/// frames: the clock follows it once confirmed, so the connection (only
+/// SMTP so far) is given up as idle and the frames after the step are read
+/// as if the capture started there: a mid-stream TLS flow with its own
+/// verdict. The warning says so and what to do; with a flow timeout longer
+/// than the step the flow is one and keeps its verdict.
 #[test]
 fn a_forward_step_is_elapsed_time_and_says_how_to_keep_the_flow() {
     let (flows, stderr) = run_with("clock-step-forward", &[]);
     assert_eq!(flows.len(), 1, "{flows:?}");
-    assert_eq!(flows[0]["ending"], "open");
+    assert_eq!(flows[0]["ending"], "close_notify-then-fin");
+    assert_eq!(flows[0]["midstream"], true);
+    assert_eq!(flows[0]["first_frame"], 11);
+    let own = own_times("clock-step-forward");
+    assert!(
+        same_time(&flows[0]["first_time"], own[10]),
+        "{:?}",
+        flows[0]
+    );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains("jumps ahead by 60 min at frame 11") && stderr.contains("--idle-timeout"),
+        stderr.contains("jumps ahead by 60 min at frame 11") && stderr.contains("--flow-timeout"),
         "{stderr}"
     );
-    let (flows, stderr) = run_with("clock-step-forward", &["--idle-timeout", "7200"]);
+    let (flows, stderr) = run_with("clock-step-forward", &["--flow-timeout", "7200"]);
     assert_eq!(flows.len(), 1, "{flows:?}");
     assert_eq!(flows[0]["ending"], "close_notify-then-fin");
     assert_eq!(flows[0]["closer"], "server");
+    assert_eq!(flows[0]["midstream"], false);
     assert!(flows[0]["idle_before_close"].as_f64().expect("idle") < 1.0);
+    assert!(same_time(&flows[0]["first_time"], own[0]), "{:?}", flows[0]);
     assert!(stderr.is_empty(), "{stderr}");
 }

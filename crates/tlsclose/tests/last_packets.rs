@@ -30,20 +30,23 @@ fn the_final_ack_is_in_the_flows_frame_range_and_extract() {
     let flows: Vec<Value> = flows(&out);
     assert_eq!(flows.len(), 1);
     let f = &flows[0];
-    // frames 1–19 of the sample: the server's FIN (15), its retransmission
-    // (16), the client's FIN (18), then the server's final ACK (19)
+    // the nginx keepalive close, 19 frames of the sample from its first:
+    // the server's FIN (15th), its retransmission (16th), the client's FIN
+    // (18th), then the server's final ACK (19th)
     assert_eq!(f["ending"], "close_notify-then-fin");
-    assert_eq!(f["teardown_frame"], 15);
-    assert_eq!(f["last_frame"], 19);
+    let first = f["first_frame"].as_u64().expect("first_frame");
+    assert_eq!(f["teardown_frame"], first + 14);
+    assert_eq!(f["last_frame"], first + 18);
     assert_eq!(f["packets"], 19);
     let orig = std::fs::read(sample()).expect("sample");
     let got = std::fs::read(&out_pcap).expect("extract");
     let (orig_recs, got_recs) = (records(&orig), records(&got));
     assert_eq!(got_recs.len(), 19);
+    let from = first as usize - 1;
     assert_eq!(
         got_recs,
-        orig_recs[..19].to_vec(),
-        "frames 1–19, byte for byte"
+        orig_recs[from..from + 19].to_vec(),
+        "the flow's 19 frames, byte for byte"
     );
     let _ = std::fs::remove_file(&out_pcap);
 }

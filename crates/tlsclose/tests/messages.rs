@@ -373,12 +373,15 @@ fn iso_times_are_the_captures_own_in_utc() {
         serde_json::from_str(epoch.lines().next().unwrap_or_default()).expect("JSON");
     let i: serde_json::Value =
         serde_json::from_str(iso.lines().next().unwrap_or_default()).expect("JSON");
-    // the sample's first packet: 1795505858.267995 s after the epoch
+    // the first flow to end (frames 13 to 29): frame 13 at
+    // 1795505787.978469 s after the epoch, its teardown frame 27 at
+    // 1795505788.180879 (tshark's frame.time_epoch)
     let near = |v: &serde_json::Value, t: f64| v.as_f64().is_some_and(|x| (x - t).abs() < 1e-6);
-    assert!(near(&e["first_time"], 1_795_505_858.267_995), "{e}");
-    assert_eq!(i["first_time"], "2026-11-24T07:37:38.267995Z");
-    assert_eq!(i["teardown"]["time"], "2026-11-24T07:37:39.271611Z");
-    assert!(near(&e["teardown"]["time"], 1_795_505_859.271_611), "{e}");
+    assert_eq!(e["first_frame"], 13, "{e}");
+    assert!(near(&e["first_time"], 1_795_505_787.978_469), "{e}");
+    assert_eq!(i["first_time"], "2026-11-24T07:36:27.978469Z");
+    assert_eq!(i["teardown"]["time"], "2026-11-24T07:36:28.180879Z");
+    assert!(near(&e["teardown"]["time"], 1_795_505_788.180_879), "{e}");
     // everything else is the same
     for k in [
         "client",

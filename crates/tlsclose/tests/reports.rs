@@ -442,7 +442,7 @@ fn endings(f: &[Value]) -> Vec<&str> {
 #[test]
 fn filters_select_flows_before_every_output() {
     let f = selected(&["--ending", "fin-only,rst"]);
-    assert_eq!(endings(&f), ["fin-only", "rst", "fin-only"]);
+    assert_eq!(endings(&f), ["rst", "fin-only", "fin-only"]);
     assert_eq!(selected(&["--ending", "open", "--ending", "rst"]).len(), 2);
     assert_eq!(selected(&["--server", "127.0.0.1:21740"]).len(), 1);
     assert_eq!(selected(&["--server", "127.0.0.1"]).len(), 6);
@@ -480,7 +480,7 @@ fn the_table_says_how_many_were_filtered_out_and_keeps_flow_numbers() {
     assert!(last.contains("2 selected, 4 filtered out"), "{last}");
     // the rows keep their numbers from the unfiltered table
     assert!(text.contains("│ 3 ┆ 127.0.0.1:52198"), "{text}");
-    assert!(text.contains("│ 5 ┆ 127.0.0.1:47188"), "{text}");
+    assert!(text.contains("│ 1 ┆ 127.0.0.1:47188"), "{text}");
 }
 
 #[test]
@@ -549,23 +549,23 @@ fn flow_by_number_shows_its_details_and_ladder() {
     assert!(text.contains("127.0.0.1:52198"), "{text}");
     assert!(text.contains("rst (closed by client"), "{text}");
     assert!(
-        text.contains("ip.addr==127.0.0.1 && tcp.port==52198 && tcp.port==20560 && frame.number>=38 && frame.number<=50"),
+        text.contains("ip.addr==127.0.0.1 && tcp.port==52198 && tcp.port==20560 && frame.number>=30 && frame.number<=42"),
         "{text}"
     );
     assert!(text.contains("How it ended:"), "{text}");
     let rst = text.lines().last().unwrap_or_default();
     assert!(
-        rst.contains("client → server") && rst.contains("frame 50") && rst.contains("TCP RST"),
+        rst.contains("client → server") && rst.contains("frame 42") && rst.contains("TCP RST"),
         "the ladder ends with the client's RST: {rst}"
     );
     // the Envoy-style idle close: the inferred close_notify says so
-    let text = stdout(&run(&["--flow", "1"], &sample()));
+    let text = stdout(&run(&["--flow", "5"], &sample()));
     assert!(
-        text.contains("server → client  +1.002s  frame 14  TLS alert (encrypted, 19 bytes, likely close_notify)"),
+        text.contains("server → client  +1.002s  frame 71  TLS alert (encrypted, 19 bytes, likely close_notify)"),
         "{text}"
     );
     assert!(
-        text.contains("server → client  +1.002s  frame 15  TCP FIN"),
+        text.contains("server → client  +1.002s  frame 72  TCP FIN"),
         "{text}"
     );
 }
@@ -587,7 +587,7 @@ fn flow_by_tuple_either_way_round_and_in_json() {
             ladder.last().map(|s| s["what"].clone()),
             Some("TCP RST".into())
         );
-        assert_eq!(ladder.last().map(|s| s["frame"].clone()), Some(50.into()));
+        assert_eq!(ladder.last().map(|s| s["frame"].clone()), Some(42.into()));
     }
     let out = run(
         &["--flow", "[::1]:34820-[::1]:21000"],
@@ -602,10 +602,10 @@ fn flow_by_tuple_either_way_round_and_in_json() {
     let out = run(&["--flow", "3", "--ending", "rst", "-f", "json"], &sample());
     assert_eq!(flows(&out).len(), 1);
     // a markdown section
-    let out = run(&["--flow", "2", "-f", "markdown"], &sample());
+    let out = run(&["--flow", "6", "-f", "markdown"], &sample());
     let md = stdout(&out);
     assert!(
-        md.starts_with("### #2 · fin-only · 127.0.0.1:49552 → 127.0.0.1:21900"),
+        md.starts_with("### #6 · fin-only · 127.0.0.1:49552 → 127.0.0.1:21900"),
         "{md}"
     );
     check_gfm_tables(&md);
@@ -653,18 +653,18 @@ fn report_is_self_contained_github_markdown() {
         "## Per server",
         "| 127.0.0.1:21740 | 1 | 1 (100%) |",
         "## Flows that did not end with close_notify then FIN, or raced the close",
-        "Wireshark filter: `ip.addr==127.0.0.1 && tcp.port==52198 && tcp.port==20560 && frame.number>=38 && frame.number<=50`",
-        "client → server  +0.300s  frame 50  TCP RST",
+        "Wireshark filter: `ip.addr==127.0.0.1 && tcp.port==52198 && tcp.port==20560 && frame.number>=30 && frame.number<=42`",
+        "client → server  +0.300s  frame 42  TCP RST",
     ] {
         assert!(md.contains(s), "the report has {s:?}:\n{md}");
     }
     // every flow but the clean one, in order, each with a filter and a ladder
     let sections: Vec<&str> = md.lines().filter(|l| l.starts_with("### ")).collect();
     assert_eq!(sections.len(), 5, "{md}");
-    for (s, n) in sections.iter().zip(["#2 ", "#3 ", "#4 ", "#5 ", "#6 "]) {
+    for (s, n) in sections.iter().zip(["#1 ", "#2 ", "#3 ", "#4 ", "#6 "]) {
         assert!(s.starts_with(&format!("### {n}")), "{s}");
     }
-    assert!(!md.contains("### #1 "), "the clean flow is not listed");
+    assert!(!md.contains("### #5 "), "the clean flow is not listed");
     assert_eq!(md.matches("- Wireshark filter: `").count(), 5);
     assert_eq!(md.matches("```text\n").count(), 5);
     let tables = check_gfm_tables(&md);
@@ -953,8 +953,9 @@ fn extract_of_a_capture_cut_short_copies_every_complete_frame() {
         .iter()
         .filter_map(|v| v["packets"].as_u64())
         .sum();
-    // the final ACKs of the two flows closed by FINs (frames 19 and 37) count
-    assert_eq!(packets, 42);
+    // the 47 complete frames, each in its flow: the final ACK of the flow
+    // closed by FINs (frame 29) counts
+    assert_eq!(packets, 47);
     let again = flows(&run(&["-f", "json", "-q"], &path));
     let again_packets: u64 = again.iter().filter_map(|v| v["packets"].as_u64()).sum();
     assert_eq!(again_packets, packets);

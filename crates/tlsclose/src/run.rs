@@ -8,7 +8,7 @@ use crate::pipeline::Pipeline;
 use crate::progress::{self, Progress};
 use crate::shard::{self, Done, Keyed, Shard, Workers};
 use crate::sink::InputInfo;
-use crate::source::{Next, Source};
+use crate::source::{Next, Owned, Source};
 use crate::summary::Summary;
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tlsclose_analysis::{AnalyzerConfig, AnalyzerStats, FlowLimits};
 use tlsclose_capture::{
-    CaptureError, CaptureFormat, CaptureReader, Defragmenter, Frame, LinkType, Timestamp,
+    CaptureError, CaptureFormat, CaptureReader, Defragmenter, Frame, Timestamp,
 };
 use tlsclose_decrypt::KeyLog;
 use tlsclose_tcp::{CaptureClock, ClockConfig, FlowTableConfig, SegMeta, Tick, SWEEP_INTERVAL_NS};
@@ -516,7 +516,7 @@ impl Reading<'_> {
     fn release(
         &mut self,
         defrag: &mut Defragmenter,
-        held: &mut std::collections::VecDeque<HeldFrame>,
+        held: &mut std::collections::VecDeque<Owned>,
         n: usize,
         out: &mut Output<'_>,
     ) -> Result<(), Failure> {
@@ -539,7 +539,7 @@ impl Reading<'_> {
     fn release_all(
         &mut self,
         defrag: &mut Defragmenter,
-        held: &mut std::collections::VecDeque<HeldFrame>,
+        held: &mut std::collections::VecDeque<Owned>,
         out: &mut Output<'_>,
     ) -> Result<(), Failure> {
         let n = match &mut self.group {
@@ -674,42 +674,6 @@ impl Reading<'_> {
     }
 }
 
-/// A frame held by the capture clock, its bytes copied out of the
-/// reader's buffer (only while the capture's timestamps are off their
-/// timeline: a few frames at a time).
-struct HeldFrame {
-    number: u64,
-    ts: Timestamp,
-    link: LinkType,
-    data: Vec<u8>,
-    orig_len: u32,
-    file_offset: u64,
-}
-
-impl HeldFrame {
-    fn of(f: &Frame<'_>) -> HeldFrame {
-        HeldFrame {
-            number: f.number,
-            ts: f.ts,
-            link: f.link,
-            data: f.data.to_vec(),
-            orig_len: f.orig_len,
-            file_offset: f.file_offset,
-        }
-    }
-
-    fn frame(&self) -> Frame<'_> {
-        Frame {
-            number: self.number,
-            ts: self.ts,
-            link: self.link,
-            data: &self.data,
-            orig_len: self.orig_len,
-            file_offset: self.file_offset,
-        }
-    }
-}
-
 enum Failure {
     /// The input could not be read (wholly or from some point on).
     Input,
@@ -797,7 +761,7 @@ fn read_one(
                 match tick {
                     Tick::Now(clock) => reading.frame(&mut defrag, &frame, clock, out)?,
                     Tick::Hold { released } => {
-                        held.push_back(HeldFrame::of(&frame));
+                        held.push_back(Owned::of(&frame));
                         reading.release(&mut defrag, &mut held, released, out)?;
                     }
                 }

@@ -38,14 +38,7 @@ impl Source {
                 let mut reader = reader;
                 loop {
                     let next = match reader.next_frame() {
-                        Ok(Some(f)) => Msg::Frame(Owned {
-                            number: f.number,
-                            ts: f.ts,
-                            link: f.link,
-                            data: f.data.to_vec(),
-                            orig_len: f.orig_len,
-                            file_offset: f.file_offset,
-                        }),
+                        Ok(Some(f)) => Msg::Frame(Owned::of(&f)),
                         Ok(None) => Msg::End(Ok(())),
                         Err(e) => Msg::End(Err(e)),
                     };
@@ -131,14 +124,39 @@ impl Source {
     }
 }
 
-/// A frame copied out of the reader's buffer.
-struct Owned {
+/// A frame copied out of the reader's buffer (for the live reader's
+/// thread, and for the frames the capture clock holds).
+pub struct Owned {
     number: u64,
     ts: Timestamp,
     link: LinkType,
     data: Vec<u8>,
     orig_len: u32,
     file_offset: u64,
+}
+
+impl Owned {
+    pub fn of(f: &Frame<'_>) -> Owned {
+        Owned {
+            number: f.number,
+            ts: f.ts,
+            link: f.link,
+            data: f.data.to_vec(),
+            orig_len: f.orig_len,
+            file_offset: f.file_offset,
+        }
+    }
+
+    pub fn frame(&self) -> Frame<'_> {
+        Frame {
+            number: self.number,
+            ts: self.ts,
+            link: self.link,
+            data: &self.data,
+            orig_len: self.orig_len,
+            file_offset: self.file_offset,
+        }
+    }
 }
 
 type SideInfo = (Vec<String>, Vec<(u32, Vec<u8>)>, (u64, u64));
@@ -197,15 +215,7 @@ impl Live {
             match self.rx.recv_timeout(QUIET) {
                 Ok(Msg::Frame(f)) => {
                     self.last = Instant::now();
-                    let f = self.current.insert(f);
-                    return Ok(Next::Frame(Frame {
-                        number: f.number,
-                        ts: f.ts,
-                        link: f.link,
-                        data: &f.data,
-                        orig_len: f.orig_len,
-                        file_offset: f.file_offset,
-                    }));
+                    return Ok(Next::Frame(self.current.insert(f).frame()));
                 }
                 Ok(Msg::Side(w, s, stats)) => self.side((w, s, stats)),
                 Ok(Msg::End(r)) => {

@@ -1,10 +1,11 @@
 //! `--group-by`: per server, client, SNI or ending, how the flows ended.
-//! Memory is per group (the idle times are kept for the median).
+//! Memory is per group, not per flow: the idle times are counted in
+//! bounded sketches (`idle.rs`) for the median and the idle timeouts.
 
 use crate::cli::Format;
 use crate::csvfmt;
 use crate::human::{format_secs, percent};
-use crate::idle::{IdleCloses, IdleTimeout};
+use crate::idle::{IdleCloses, IdleTimeout, Sketch};
 use crate::md;
 use crate::report_args::GroupBy;
 use crate::sink::short_cn;
@@ -27,7 +28,7 @@ pub struct GroupStats {
     pub client_close_notify: u64,
     pub server_close_notify: u64,
     /// Idle times before the close, seconds (flows that have one).
-    pub idle: Vec<f64>,
+    pub idle: Sketch,
     /// Flows with a keep-alive race.
     pub races: u64,
     /// Idle times before the closes the server / the client started
@@ -55,7 +56,7 @@ impl GroupStats {
         self.client_close_notify += u64::from(r.client_close_notify != CloseNotify::None);
         self.server_close_notify += u64::from(r.server_close_notify != CloseNotify::None);
         if let Some(idle) = r.idle_before_close.filter(|s| s.is_finite()) {
-            self.idle.push(idle);
+            self.idle.add(idle);
         }
         self.races += u64::from(r.keepalive_race);
         if let Some(idle) = r.idle_before_first_signal {
@@ -77,16 +78,7 @@ impl GroupStats {
 
     /// Median and maximum idle time before the close.
     pub fn idle_median_max(&self) -> Option<(f64, f64)> {
-        let mut v = self.idle.clone();
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        let max = *v.last()?;
-        let median = if n % 2 == 1 {
-            v.get(n / 2).copied()?
-        } else {
-            (v.get(n / 2 - 1).copied()? + v.get(n / 2).copied()?) / 2.0
-        };
-        Some((median, max))
+        Some((self.idle.median()?, self.idle.max()?))
     }
 }
 
@@ -477,9 +469,11 @@ mod tests {
     fn median_of_odd_and_even_counts() {
         let mut s = GroupStats::default();
         assert_eq!(s.idle_median_max(), None);
-        s.idle = vec![3.0, 1.0, 2.0];
+        for x in [3.0, 1.0, 2.0] {
+            s.idle.add(x);
+        }
         assert_eq!(s.idle_median_max(), Some((2.0, 3.0)));
-        s.idle = vec![4.0, 1.0, 2.0, 3.0];
+        s.idle.add(4.0);
         assert_eq!(s.idle_median_max(), Some((2.5, 4.0)));
     }
 }

@@ -254,9 +254,11 @@ impl Groups {
                     },
                     keepalive_races: s.races,
                     server_idle_timeout_s: server.map(|t| nanos(t.seconds)),
+                    server_idle_timeout_sweep_s: sweep_of(server),
                     server_idle_timeout_closes: server.map_or(0, |t| t.closes),
                     server_idle_closes: s.server_idle.len() as u64,
                     client_idle_timeout_s: client.map(|t| nanos(t.seconds)),
+                    client_idle_timeout_sweep_s: sweep_of(client),
                     client_idle_timeout_closes: client.map_or(0, |t| t.closes),
                     client_idle_closes: s.client_idle.len() as u64,
                 }
@@ -265,9 +267,16 @@ impl Groups {
     }
 }
 
-/// `2.00s (8/9)`: a timeout and how many of the side's idle closes agree.
+/// `2.00s (8/9)`: a timeout and how many of the side's idle closes agree;
+/// a periodic sweep as its floor and spread, `≈3s (sweep 3.1s–4.7s) (8/9)`.
 fn timeout_cell(t: Option<IdleTimeout>) -> String {
     match t {
+        Some(t) if t.sweep => format!(
+            "{} ({}/{})",
+            crate::audit::timeout_text(&t, true),
+            t.closes,
+            t.of
+        ),
         Some(t) => {
             let secs = if t.seconds >= 1.0 && t.seconds < 10.0 {
                 format!("{:.2}s", t.seconds)
@@ -278,6 +287,11 @@ fn timeout_cell(t: Option<IdleTimeout>) -> String {
         }
         None => "-".into(),
     }
+}
+
+/// A sweep's spread, `[first, last]` seconds (null for an exact timeout).
+fn sweep_of(t: Option<IdleTimeout>) -> Option<[f64; 2]> {
+    t.filter(|t| t.sweep).map(|t| [nanos(t.min), nanos(t.max)])
 }
 
 /// Seconds rounded to the nanosecond (a median of two times is exact
@@ -319,12 +333,16 @@ struct GroupLine<'a> {
     /// Flows with a keep-alive race.
     keepalive_races: u64,
     /// The idle timeout most of the server's own idle closes agree on
-    /// (null when they do not), how many agree, and of how many.
+    /// (null when they do not; a periodic sweep's floor), how many agree,
+    /// and of how many.
     server_idle_timeout_s: Option<f64>,
+    /// A sweeping server's closes spread over [first, last] seconds.
+    server_idle_timeout_sweep_s: Option<[f64; 2]>,
     server_idle_timeout_closes: u64,
     server_idle_closes: u64,
     /// The same over the closes the clients started (their pools).
     client_idle_timeout_s: Option<f64>,
+    client_idle_timeout_sweep_s: Option<[f64; 2]>,
     client_idle_timeout_closes: u64,
     client_idle_closes: u64,
 }
@@ -349,9 +367,11 @@ pub fn csv_header() -> Vec<String> {
             "idle_max",
             "keepalive_races",
             "server_idle_timeout_s",
+            "server_idle_timeout_sweep_max_s",
             "server_idle_timeout_closes",
             "server_idle_closes",
             "client_idle_timeout_s",
+            "client_idle_timeout_sweep_max_s",
             "client_idle_timeout_closes",
             "client_idle_closes",
         ]
@@ -384,9 +404,11 @@ fn csv_row(g: &GroupLine<'_>) -> Vec<String> {
         opt(g.idle_before_close.max),
         g.keepalive_races.to_string(),
         opt(g.server_idle_timeout_s),
+        opt(g.server_idle_timeout_sweep_s.map(|s| s[1])),
         g.server_idle_timeout_closes.to_string(),
         g.server_idle_closes.to_string(),
         opt(g.client_idle_timeout_s),
+        opt(g.client_idle_timeout_sweep_s.map(|s| s[1])),
         g.client_idle_timeout_closes.to_string(),
         g.client_idle_closes.to_string(),
     ]);

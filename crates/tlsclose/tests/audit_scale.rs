@@ -226,3 +226,77 @@ fn fail_on_finding_names_the_kind_and_its_flows() {
         stderr(&out)
     );
 }
+
+/// A server that sweeps its idle connections once a second (lighttpd,
+/// `server.max-keep-alive-idle = 3`): it closes them 3.1 to 4.6 s after
+/// the last request, not at one time.
+fn sweeping_capture() -> PathBuf {
+    use Act::*;
+    use Side::*;
+    let path = tmp("audit-scale", "sweep.pcap");
+    let server = (Ipv4Addr::new(198, 51, 100, 200), 443);
+    let mut pkts: Vec<Pkt> = Vec::new();
+    for k in 0..20u32 {
+        let client = (Ipv4Addr::new(10, 9, 0, 1 + k as u8), 30000 + k as u16);
+        let close = 0.02 + 3.1 + 0.08 * f64::from(k);
+        let steps = [
+            (0.01, Client, Data(300)),
+            (0.02, Server, Data(2000)),
+            (close, Server, CloseNotify),
+            (close, Server, Fin),
+            (close + 0.0005, Client, Fin),
+        ];
+        pkts.extend(tls12(client, server, T0 + u64::from(k) * 250_000, &steps));
+    }
+    pkts.sort_by_key(|p| p.ts_us);
+    write(&path, &pcap_of(&pkts));
+    path
+}
+
+#[test]
+fn a_sweeping_servers_timeout_is_its_floor_and_spread() {
+    let cap = sweeping_capture();
+    let run = |args: &[&str]| {
+        let out = output(tlsclose!().arg(&cap).args(args));
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let g = json_lines(&run(&["--group-by", "server", "-f", "json"]));
+    let line = &g[0];
+    let floor = line["server_idle_timeout_s"].as_f64().expect("a floor");
+    assert!((floor - 3.1).abs() < 0.001, "{line}");
+    let spread = line["server_idle_timeout_sweep_s"]
+        .as_array()
+        .expect("a sweep")
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect::<Vec<_>>();
+    assert_eq!(spread.len(), 2);
+    assert!(
+        (spread[0] - 3.1).abs() < 0.001 && (spread[1] - 4.62).abs() < 0.001,
+        "{line}"
+    );
+    assert_eq!(line["server_idle_timeout_closes"], 20);
+    assert_eq!(line["client_idle_timeout_sweep_s"], Value::Null);
+    let table = run(&["--group-by", "server"]);
+    assert!(table.contains("≈3s (sweep 3.1s–4.6s) (20/20)"), "{table}");
+    let csv = run(&["--group-by", "server", "-f", "csv"]);
+    assert!(csv
+        .lines()
+        .next()
+        .is_some_and(|h| h.contains("server_idle_timeout_sweep_max_s")));
+    assert!(csv.contains(",3.1,4.62,20,20,"), "{csv}");
+    let audit = run(&["--audit"]);
+    for s in [
+        "1. [info] idle-timeout: server 198.51.100.200:443 closes idle connections after ≈3s (sweep 3.1s–4.6s)",
+        "20 of the server's 20 closes of idle connections came 3.1s to 4.6s after the last traffic: a timeout of about 3s checked by a periodic sweep.",
+    ] {
+        assert!(audit.contains(s), "{s:?} in:\n{audit}");
+    }
+    // the audit's JSON keeps the spread
+    let f = json_lines(&run(&["--audit", "-f", "json"]));
+    assert_eq!(
+        f[0]["by_subject"][0]["server_idle_timeout_sweep_s"][1],
+        4.62
+    );
+}

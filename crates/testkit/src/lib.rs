@@ -9,6 +9,8 @@
 //!   the fly);
 //! - [`tls`]: TLS record and handshake builders (records, ClientHello with
 //!   SNI, ServerHello);
+//! - [`scripted`]: whole TLS 1.2 connections from a script of who sends
+//!   what when (idle closes, races, resets, for the audit and reports);
 //! - [`Prng`]: the seeded generator for deterministic filler and choices;
 //! - [`cli`]: the binary under test as a [`std::process::Command`] with the
 //!   environment that changes its results cleared ([`tlsclose!`]), and the
@@ -28,6 +30,7 @@ pub mod paths;
 mod prng;
 pub mod regressions;
 pub mod rss;
+pub mod scripted;
 pub mod tls;
 pub mod tools;
 pub mod verdicts;

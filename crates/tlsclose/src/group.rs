@@ -1,10 +1,11 @@
 //! `--group-by`: per server, client, SNI or ending, how the flows ended.
-//! Memory is per group (the idle times are kept for the median).
+//! Memory is per group, not per flow: the idle times are counted in
+//! bounded sketches (`idle.rs`) for the median and the idle timeouts.
 
 use crate::cli::Format;
 use crate::csvfmt;
 use crate::human::{format_secs, percent};
-use crate::idle::{IdleCloses, IdleTimeout};
+use crate::idle::{IdleCloses, IdleTimeout, Sketch};
 use crate::md;
 use crate::report_args::GroupBy;
 use crate::sink::short_cn;
@@ -27,7 +28,7 @@ pub struct GroupStats {
     pub client_close_notify: u64,
     pub server_close_notify: u64,
     /// Idle times before the close, seconds (flows that have one).
-    pub idle: Vec<f64>,
+    pub idle: Sketch,
     /// Flows with a keep-alive race.
     pub races: u64,
     /// Idle times before the closes the server / the client started
@@ -55,7 +56,7 @@ impl GroupStats {
         self.client_close_notify += u64::from(r.client_close_notify != CloseNotify::None);
         self.server_close_notify += u64::from(r.server_close_notify != CloseNotify::None);
         if let Some(idle) = r.idle_before_close.filter(|s| s.is_finite()) {
-            self.idle.push(idle);
+            self.idle.add(idle);
         }
         self.races += u64::from(r.keepalive_race);
         if let Some(idle) = r.idle_before_first_signal {
@@ -77,16 +78,7 @@ impl GroupStats {
 
     /// Median and maximum idle time before the close.
     pub fn idle_median_max(&self) -> Option<(f64, f64)> {
-        let mut v = self.idle.clone();
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        let max = *v.last()?;
-        let median = if n % 2 == 1 {
-            v.get(n / 2).copied()?
-        } else {
-            (v.get(n / 2 - 1).copied()? + v.get(n / 2).copied()?) / 2.0
-        };
-        Some((median, max))
+        Some((self.idle.median()?, self.idle.max()?))
     }
 }
 
@@ -262,9 +254,11 @@ impl Groups {
                     },
                     keepalive_races: s.races,
                     server_idle_timeout_s: server.map(|t| nanos(t.seconds)),
+                    server_idle_timeout_sweep_s: sweep_of(server),
                     server_idle_timeout_closes: server.map_or(0, |t| t.closes),
                     server_idle_closes: s.server_idle.len() as u64,
                     client_idle_timeout_s: client.map(|t| nanos(t.seconds)),
+                    client_idle_timeout_sweep_s: sweep_of(client),
                     client_idle_timeout_closes: client.map_or(0, |t| t.closes),
                     client_idle_closes: s.client_idle.len() as u64,
                 }
@@ -273,9 +267,16 @@ impl Groups {
     }
 }
 
-/// `2.00s (8/9)`: a timeout and how many of the side's idle closes agree.
+/// `2.00s (8/9)`: a timeout and how many of the side's idle closes agree;
+/// a periodic sweep as its floor and spread, `≈3s (sweep 3.1s–4.7s) (8/9)`.
 fn timeout_cell(t: Option<IdleTimeout>) -> String {
     match t {
+        Some(t) if t.sweep => format!(
+            "{} ({}/{})",
+            crate::audit::timeout_text(&t, true),
+            t.closes,
+            t.of
+        ),
         Some(t) => {
             let secs = if t.seconds >= 1.0 && t.seconds < 10.0 {
                 format!("{:.2}s", t.seconds)
@@ -286,6 +287,11 @@ fn timeout_cell(t: Option<IdleTimeout>) -> String {
         }
         None => "-".into(),
     }
+}
+
+/// A sweep's spread, `[first, last]` seconds (null for an exact timeout).
+fn sweep_of(t: Option<IdleTimeout>) -> Option<[f64; 2]> {
+    t.filter(|t| t.sweep).map(|t| [nanos(t.min), nanos(t.max)])
 }
 
 /// Seconds rounded to the nanosecond (a median of two times is exact
@@ -327,12 +333,16 @@ struct GroupLine<'a> {
     /// Flows with a keep-alive race.
     keepalive_races: u64,
     /// The idle timeout most of the server's own idle closes agree on
-    /// (null when they do not), how many agree, and of how many.
+    /// (null when they do not; a periodic sweep's floor), how many agree,
+    /// and of how many.
     server_idle_timeout_s: Option<f64>,
+    /// A sweeping server's closes spread over [first, last] seconds.
+    server_idle_timeout_sweep_s: Option<[f64; 2]>,
     server_idle_timeout_closes: u64,
     server_idle_closes: u64,
     /// The same over the closes the clients started (their pools).
     client_idle_timeout_s: Option<f64>,
+    client_idle_timeout_sweep_s: Option<[f64; 2]>,
     client_idle_timeout_closes: u64,
     client_idle_closes: u64,
 }
@@ -357,9 +367,11 @@ pub fn csv_header() -> Vec<String> {
             "idle_max",
             "keepalive_races",
             "server_idle_timeout_s",
+            "server_idle_timeout_sweep_max_s",
             "server_idle_timeout_closes",
             "server_idle_closes",
             "client_idle_timeout_s",
+            "client_idle_timeout_sweep_max_s",
             "client_idle_timeout_closes",
             "client_idle_closes",
         ]
@@ -392,9 +404,11 @@ fn csv_row(g: &GroupLine<'_>) -> Vec<String> {
         opt(g.idle_before_close.max),
         g.keepalive_races.to_string(),
         opt(g.server_idle_timeout_s),
+        opt(g.server_idle_timeout_sweep_s.map(|s| s[1])),
         g.server_idle_timeout_closes.to_string(),
         g.server_idle_closes.to_string(),
         opt(g.client_idle_timeout_s),
+        opt(g.client_idle_timeout_sweep_s.map(|s| s[1])),
         g.client_idle_timeout_closes.to_string(),
         g.client_idle_closes.to_string(),
     ]);
@@ -477,9 +491,11 @@ mod tests {
     fn median_of_odd_and_even_counts() {
         let mut s = GroupStats::default();
         assert_eq!(s.idle_median_max(), None);
-        s.idle = vec![3.0, 1.0, 2.0];
+        for x in [3.0, 1.0, 2.0] {
+            s.idle.add(x);
+        }
         assert_eq!(s.idle_median_max(), Some((2.0, 3.0)));
-        s.idle = vec![4.0, 1.0, 2.0, 3.0];
+        s.idle.add(4.0);
         assert_eq!(s.idle_median_max(), Some((2.5, 4.0)));
     }
 }

@@ -158,17 +158,21 @@ impl HtmlSink {
     /// client, stacked), in bins; the servers' timeouts found are marked.
     fn histogram(&self) -> String {
         let groups = self.servers.sorted();
-        let mut server: Vec<f64> = Vec::new();
-        let mut client: Vec<f64> = Vec::new();
+        let mut server: Vec<(f64, u64)> = Vec::new();
+        let mut client: Vec<(f64, u64)> = Vec::new();
         let mut timeouts: Vec<(String, f64)> = Vec::new();
         for (name, st) in &groups {
-            server.extend_from_slice(st.server_idle.times());
-            client.extend_from_slice(st.client_idle.times());
+            server.extend(st.server_idle.points());
+            client.extend(st.client_idle.points());
             if let Some(t) = st.server_idle.timeout() {
                 timeouts.push((name.to_string(), t.seconds));
             }
         }
-        let max = server.iter().chain(&client).copied().fold(0.0f64, f64::max);
+        let max = server
+            .iter()
+            .chain(&client)
+            .map(|p| p.0)
+            .fold(0.0f64, f64::max);
         if max <= 0.0 {
             return "<p id=\"idle-histogram\">No closes after an idle time (100 ms or more).</p>\n"
                 .into();
@@ -178,10 +182,10 @@ impl HtmlSink {
         let width = top / bins as f64;
         let mut counts = vec![[0u64; 2]; bins];
         for (k, v) in [(0usize, &server), (1, &client)] {
-            for &t in v.iter() {
+            for &(t, n) in v.iter() {
                 let b = ((t / width) as usize).min(bins - 1);
                 if let Some(c) = counts.get_mut(b).and_then(|c| c.get_mut(k)) {
-                    *c += 1;
+                    *c += n;
                 }
             }
         }

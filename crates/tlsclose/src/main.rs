@@ -6,6 +6,7 @@ mod cli;
 mod csvfmt;
 mod described;
 mod detail;
+mod evidence;
 mod extract;
 mod generate;
 mod group;

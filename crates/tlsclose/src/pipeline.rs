@@ -80,6 +80,7 @@ impl Pipeline {
                 format,
                 r.fail_on_finding.clone(),
                 width,
+                usize::from(r.examples),
             )),
             (Some(sel), _, format) => {
                 let asked = match sel {

@@ -171,12 +171,25 @@ pub struct ReportArgs {
 
     /// Instead of the flows, findings in plain words: idle timeouts, races, truncation risks.
     ///
-    /// A short list of findings with their evidence
-    /// (counts, example flows with their --flow numbers and Wireshark filters) and what to do:
-    /// servers' idle timeouts and the requests that raced them, truncation risks, servers that
-    /// never send close_notify, clients that reset. Table, JSON or Markdown (--format).
+    /// One finding per kind, most severe first, rolled up over the servers (or client
+    /// networks, /24 or /64) it concerns, with counts, the servers most concerned, example
+    /// flows (--examples) and what to do: requests that raced servers' idle timeouts, servers
+    /// that reset idle connections, truncation risks, servers that never send close_notify,
+    /// clients that reset, servers' idle timeouts. Table, JSON or Markdown (--format).
     #[arg(long, conflicts_with_all = ["group_by", "flow"], help_heading = "Reports")]
     pub audit: bool,
+
+    /// With --audit: example flows per finding (their --flow numbers and Wireshark filters).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = crate::audit::EXAMPLES,
+        value_parser = clap::value_parser!(u16).range(0..=100),
+        requires = "audit",
+        help_heading = "Reports",
+        hide_short_help = true
+    )]
+    pub examples: u16,
 
     /// With --audit: exit with status 1 when a finding of one of these kinds is made.
     ///
@@ -238,7 +251,8 @@ impl ReportArgs {
     }
 
     /// Whether some output shows ladders (the analysis skips them otherwise).
+    /// `--audit` reads whose data came last from them.
     pub fn wants_ladder(&self) -> bool {
-        self.report.is_some() || self.flow.is_some()
+        self.report.is_some() || self.flow.is_some() || self.audit
     }
 }

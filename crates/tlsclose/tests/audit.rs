@@ -118,39 +118,56 @@ fn audit_finds_each_servers_idle_timeout_and_the_races_on_it() {
     let t = truth(&dir);
     let cap = dir.join("capture.pcap");
     let f = findings(&[cap.to_str().expect("path")]);
+    // one finding for the kind, over the three servers
     let races = of_kind(&f, "keepalive-race");
-    assert_eq!(races.len(), t.timeouts.len(), "{f:?}");
-    for r in races {
-        let server = r["subject_addr"].as_str().expect("server");
-        let want = t.timeouts[server];
-        let got = r["server_idle_timeout_s"].as_f64().expect("a timeout");
-        assert!((got - want).abs() < 0.1, "{server}: {got} vs {want}");
-        assert_eq!(r["count"], 4, "{r}");
-        assert_eq!(r["severity"], "warning");
-        assert!(r["fix"]
+    assert_eq!(races.len(), 1, "{f:?}");
+    let r = races[0];
+    assert_eq!(r["severity"], "warning");
+    assert_eq!(r["subject"], "server");
+    assert_eq!(r["count"], 12, "{r}");
+    assert_eq!(r["subjects"], 3, "{r}");
+    assert!(r["fix"]
+        .as_str()
+        .is_some_and(|s| s.contains("idle timeout")));
+    // the shortest timeout is named in the fix, with a value below it
+    assert!(
+        r["fix"]
             .as_str()
-            .is_some_and(|s| s.contains("idle timeout")));
-        // examples name racing flows by number, with a filter
-        let kinds: Vec<&String> = r["examples"]
-            .as_array()
-            .expect("examples")
-            .iter()
-            .map(|e| {
-                assert!(e["flow"].as_u64().is_some(), "{e}");
-                assert!(e["wireshark_filter"]
-                    .as_str()
-                    .is_some_and(|w| w.contains("frame.number")));
-                let key = (
-                    e["client"].as_str().expect("client").to_owned(),
-                    e["server"].as_str().expect("server").to_owned(),
-                );
-                &t.kinds[&key]
-            })
-            .collect();
-        assert!(!kinds.is_empty() && kinds.iter().all(|k| *k == "racing"));
+            .is_some_and(|s| s.contains("1.00s for the shortest; e.g. 700ms")),
+        "{r}"
+    );
+    let subjects = r["by_subject"].as_array().expect("by_subject");
+    assert_eq!(subjects.len(), t.timeouts.len());
+    for x in subjects {
+        let server = x["subject"].as_str().expect("server");
+        let want = t.timeouts[server];
+        let got = x["server_idle_timeout_s"].as_f64().expect("a timeout");
+        assert!((got - want).abs() < 0.1, "{server}: {got} vs {want}");
+        assert_eq!(x["count"], 4, "{x}");
+        assert_eq!(x["races_after_close"], 4, "{x}");
+        assert_eq!(x["unanswered_before_close"], 0, "{x}");
+        assert_eq!(x["server_idle_timeout_sweep_s"], Value::Null, "{x}");
     }
-    // the bare FINs of the closing-first clients after their requests
-    assert_eq!(of_kind(&f, "truncation-risk").len(), 3, "{f:?}");
+    // examples: racing flows by number, with a filter, one per server
+    let examples = r["examples"].as_array().expect("examples");
+    assert_eq!(examples.len(), 3);
+    let mut servers = std::collections::BTreeSet::new();
+    for e in examples {
+        assert!(e["flow"].as_u64().is_some(), "{e}");
+        assert!(e["wireshark_filter"]
+            .as_str()
+            .is_some_and(|w| w.contains("frame.number")));
+        let key = (
+            e["client"].as_str().expect("client").to_owned(),
+            e["server"].as_str().expect("server").to_owned(),
+        );
+        assert_eq!(t.kinds[&key], "racing", "{e}");
+        servers.insert(key.1);
+    }
+    assert_eq!(servers.len(), 3, "{examples:?}");
+    // the closing-first clients' bare FINs come after the server answered
+    // their requests: nothing could be cut, no truncation risk
+    assert!(of_kind(&f, "truncation-risk").is_empty(), "{f:?}");
     assert!(of_kind(&f, "no-close-notify").is_empty());
     assert!(of_kind(&f, "client-reset").is_empty());
 }
@@ -162,11 +179,13 @@ fn audit_names_a_server_without_close_notify_and_its_truncation_risk() {
     let n = of_kind(&f, "no-close-notify");
     assert_eq!(n.len(), 1, "{f:?}");
     assert_eq!(n[0]["subject"], "server");
+    assert_eq!(n[0]["subjects"], 1);
     let t = of_kind(&f, "truncation-risk");
     assert_eq!(t.len(), 1);
     assert!(t[0]["title"]
         .as_str()
-        .is_some_and(|s| s.contains("from the server")));
+        .is_some_and(|s| s.contains("from server")));
+    assert_eq!(t[0]["by_subject"][0]["closer"], "server");
     assert_eq!(t[0]["examples"][0]["flow"], 1);
 }
 
@@ -179,6 +198,17 @@ fn audit_names_clients_that_reset() {
     assert_eq!(r.len(), 1, "one client address: {f:?}");
     assert_eq!(r[0]["count"], 2);
     assert_eq!(r[0]["severity"], "notice");
+    assert_eq!(r[0]["subject"], "client network");
+    let net = &r[0]["by_subject"][0];
+    assert_eq!(net["subject"], "127.0.0.0/24");
+    assert_eq!(net["clients"], 1);
+    assert!(
+        r[0]["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("client 127.0.0.1 reset 2 connections")),
+        "{}",
+        r[0]
+    );
     assert!(r[0]["evidence"]
         .as_str()
         .is_some_and(|e| e.contains("1 after its own close_notify")));
@@ -200,9 +230,10 @@ fn audit_reports_an_idle_timeout_that_nothing_raced_as_information() {
     assert_eq!(f[0]["finding"], "idle-timeout");
     assert_eq!(f[0]["severity"], "info");
     // nginx keepalive_timeout 1s in that case
-    let got = f[0]["server_idle_timeout_s"].as_f64().expect("timeout");
+    let server = &f[0]["by_subject"][0];
+    let got = server["server_idle_timeout_s"].as_f64().expect("timeout");
     assert!((got - 1.0).abs() < 0.1, "{got}");
-    assert_eq!(f[0]["server_idle_timeout_closes"], 1);
+    assert_eq!(server["server_idle_timeout_closes"], 1);
 }
 
 #[test]
@@ -243,12 +274,30 @@ fn audit_in_markdown_and_as_a_table() {
     let md = String::from_utf8_lossy(&run(&["--audit", "--format", "markdown", cap]).stdout)
         .into_owned();
     assert!(md.starts_with("# tlsclose audit"));
-    assert_eq!(md.matches("\n## ").count(), 6, "{md}");
+    // one section per kind: the races on the three servers
+    assert_eq!(md.matches("\n## ").count(), 1, "{md}");
     assert!(md.contains("`--flow "), "{md}");
     assert!(md.contains("**Fix:**"));
+    assert!(md.contains("| 127.0.0.1:8443 | 4 | 18 | 2.00s |"), "{md}");
     let table = String::from_utf8_lossy(&run(&["--audit", cap]).stdout).into_owned();
     assert!(table.contains("1. [warning] keepalive-race"), "{table}");
-    assert!(table.contains("Wireshark: ip.addr==127.0.0.1"), "{table}");
+    assert!(
+        table.contains(
+            "raced 3 servers' closes of idle connections (idle timeouts 2.00s, 1.50s and 1.00s)"
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains("--flow N: a flow's Wireshark filter"),
+        "{table}"
+    );
+    // --examples N: more or fewer flows per finding
+    let json = |n: &str| findings(&[cap, "--examples", n]);
+    assert_eq!(json("0")[0]["examples"].as_array().map(Vec::len), Some(0));
+    assert_eq!(json("5")[0]["examples"].as_array().map(Vec::len), Some(5));
+    assert_eq!(json("50")[0]["examples"].as_array().map(Vec::len), Some(12));
+    let out = output(tlsclose!().args([cap, "--examples", "2"]));
+    assert_eq!(out.status.code(), Some(2), "--examples needs --audit");
 }
 
 /// `--group-by KEY --format json`: the group lines by group.
@@ -481,18 +530,32 @@ fn idle_timeout_examples_are_closes_inside_the_timeout() {
     );
     let f = findings(&[cap]);
     let timeouts = of_kind(&f, "idle-timeout");
-    assert_eq!(timeouts.len(), t.timeouts.len(), "{f:?}");
-    for finding in timeouts {
-        let want = t.timeouts[finding["subject_addr"].as_str().expect("server")];
-        let examples = finding["examples"].as_array().expect("examples");
-        assert_eq!(examples.len(), 3, "{finding}");
-        for e in examples {
-            let key = (
-                e["client"].as_str().expect("client").to_owned(),
-                e["server"].as_str().expect("server").to_owned(),
-            );
-            let got = idle[&key];
-            assert!((got - want).abs() < 0.1, "{key:?}: {got} vs {want}");
-        }
+    assert_eq!(timeouts.len(), 1, "{f:?}");
+    let finding = timeouts[0];
+    assert_eq!(finding["subjects"], t.timeouts.len(), "{finding}");
+    let examples = finding["examples"].as_array().expect("examples");
+    assert_eq!(examples.len(), 3, "{finding}");
+    for e in examples {
+        let key = (
+            e["client"].as_str().expect("client").to_owned(),
+            e["server"].as_str().expect("server").to_owned(),
+        );
+        let want = t.timeouts[&key.1];
+        let got = idle[&key];
+        assert!((got - want).abs() < 0.1, "{key:?}: {got} vs {want}");
+    }
+    // ten per server: each server's examples all inside its timeout
+    let more = findings(&[cap, "--examples", "30"]);
+    let examples = of_kind(&more, "idle-timeout")[0]["examples"]
+        .as_array()
+        .expect("examples")
+        .clone();
+    assert_eq!(examples.len(), 15, "five patient clients per server");
+    for e in &examples {
+        let key = (
+            e["client"].as_str().expect("client").to_owned(),
+            e["server"].as_str().expect("server").to_owned(),
+        );
+        assert!((idle[&key] - t.timeouts[&key.1]).abs() < 0.1, "{e}");
     }
 }

@@ -3,11 +3,12 @@
 //! `client_alerts` (`;`-joined), `teardown.kind` `teardown_kind`,
 //! `app_bytes[0]` `client_app_bytes`.
 
-use crate::words::{NoteText, WiresharkFilter};
+use crate::words::NoteText;
 use serde::Serialize;
 use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 use tlsclose_analysis::{FlowReport, TeardownKind};
+use tlsclose_audit::WiresharkFilter;
 
 /// A CSV column: its name and where its value is in the JSON object
 /// (a JSON pointer).

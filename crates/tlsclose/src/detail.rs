@@ -5,13 +5,14 @@
 
 use crate::cli::Format;
 use crate::csvfmt;
-use crate::human::{format_secs, utc};
 use crate::json::LadderLine;
 use crate::md;
 use crate::sink::{alerts, cn, Flow, ReportSink, RunEnd};
-use crate::words::{direction, NoteText, StepText, WiresharkFilter};
+use crate::words::{direction, NoteText, StepText};
 use std::io::{self, Write};
 use tlsclose_analysis::{FlowReport, LadderStep, Role};
+use tlsclose_audit::units::{format_secs, utc};
+use tlsclose_audit::WiresharkFilter;
 
 /// Records shown per side in a ladder (its FIN and RST are always shown).
 const LADDER_RECORDS: usize = 3;
@@ -281,7 +282,7 @@ impl<W: Write> ReportSink for DetailSink<W> {
                 "tlsclose: no flow matched --flow {} ({} TLS flow{} in the input{})",
                 self.asked,
                 end.numbers.len(),
-                crate::human::plural(end.numbers.len()),
+                tlsclose_audit::units::plural(end.numbers.len()),
                 if end.filters.is_empty() {
                     String::new()
                 } else {

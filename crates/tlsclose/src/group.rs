@@ -1,270 +1,152 @@
-//! `--group-by`: per server, client, SNI or ending, how the flows ended.
-//! Memory is per group, not per flow: the idle times are counted in
-//! bounded sketches (`idle.rs`) for the median and the idle timeouts.
+//! `--group-by` output: the audit crate's [`Groups`] as a table, Markdown,
+//! JSON lines or CSV.
 
 use crate::cli::Format;
 use crate::csvfmt;
-use crate::human::{format_secs, percent};
-use crate::idle::{IdleCloses, IdleTimeout, Sketch};
 use crate::md;
-use crate::report_args::GroupBy;
 use crate::sink::short_cn;
 use crate::sink::{Flow, ReportSink, RunEnd, SummaryLine};
 use crate::table::{clean, Align, Column, Short, Table};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
-use tlsclose_analysis::{CloseNotify, Closer, Ending, FlowReport};
+use tlsclose_analysis::Ending;
+use tlsclose_audit::group::{Closers, GroupBy, Groups};
+use tlsclose_audit::idle::IdleTimeout;
+use tlsclose_audit::units::{format_secs, percent};
 
-/// Counts for one group.
-#[derive(Debug, Clone, Default)]
-pub struct GroupStats {
-    pub flows: u64,
-    /// Per ending, in the order of [`Ending::ALL`].
-    pub endings: [u64; 5],
-    /// Closed by client, server, nobody.
-    pub closer: [u64; 3],
-    /// Flows where the client / server sent close_notify (seen or inferred).
-    pub client_close_notify: u64,
-    pub server_close_notify: u64,
-    /// Idle times before the close, seconds (flows that have one).
-    pub idle: Sketch,
-    /// Flows with a keep-alive race.
-    pub races: u64,
-    /// Idle times before the closes the server / the client started
-    /// (their idle timeouts, docs/AUDIT.md).
-    pub server_idle: IdleCloses,
-    pub client_idle: IdleCloses,
+fn key_title(g: &Groups) -> &'static str {
+    match g.by {
+        GroupBy::Server => "server",
+        GroupBy::Client => "client",
+        GroupBy::Sni => "SNI",
+        GroupBy::Ending => "ending",
+    }
 }
 
-impl GroupStats {
-    pub fn add(&mut self, r: &FlowReport) {
-        self.flows += 1;
-        if let Some(i) = Ending::ALL.iter().position(|&e| e == r.ending) {
-            if let Some(n) = self.endings.get_mut(i) {
-                *n += 1;
-            }
-        }
-        let c = match r.closer {
-            Closer::Client => 0,
-            Closer::Server => 1,
-            Closer::None => 2,
+/// Header and rows for people (table and Markdown), cells unescaped.
+pub fn table(g: &Groups) -> Table {
+    // what a narrow terminal drops first: the higher drop order
+    let mut columns = vec![
+        Column::new(key_title(g), Align::Left, 0),
+        Column::new("flows", Align::Right, 0),
+    ];
+    columns.extend(Ending::ALL.iter().map(|e| {
+        let drop_order = match e {
+            Ending::CloseNotifyThenFin => 0,
+            Ending::FinOnly | Ending::Rst => 1,
+            Ending::DataAfterAlert | Ending::Open => 2,
         };
-        if let Some(n) = self.closer.get_mut(c) {
-            *n += 1;
-        }
-        self.client_close_notify += u64::from(r.client_close_notify != CloseNotify::None);
-        self.server_close_notify += u64::from(r.server_close_notify != CloseNotify::None);
-        if let Some(idle) = r.idle_before_close.filter(|s| s.is_finite()) {
-            self.idle.add(idle);
-        }
-        self.races += u64::from(r.keepalive_race);
-        if let Some(idle) = r.idle_before_first_signal {
-            match r.initiator {
-                Closer::Server => self.server_idle.add(idle),
-                Closer::Client => self.client_idle.add(idle),
-                Closer::None => {}
-            }
-        }
-    }
-
-    pub fn count(&self, e: Ending) -> u64 {
-        Ending::ALL
-            .iter()
-            .position(|&x| x == e)
-            .and_then(|i| self.endings.get(i).copied())
-            .unwrap_or(0)
-    }
-
-    /// Median and maximum idle time before the close.
-    pub fn idle_median_max(&self) -> Option<(f64, f64)> {
-        Some((self.idle.median()?, self.idle.max()?))
-    }
-}
-
-/// Flows grouped by one key.
-#[derive(Debug)]
-pub struct Groups {
-    pub by: GroupBy,
-    map: HashMap<String, GroupStats>,
-}
-
-impl Groups {
-    pub fn new(by: GroupBy) -> Self {
-        Groups {
-            by,
-            map: HashMap::new(),
-        }
-    }
-
-    pub fn key(by: GroupBy, r: &FlowReport) -> String {
-        match by {
-            GroupBy::Server => r.server.to_string(),
-            // a client's ports change with every connection: its address
-            GroupBy::Client => r.client.ip.to_string(),
-            GroupBy::Sni => r.sni.clone().unwrap_or_else(|| "(no SNI)".into()),
-            GroupBy::Ending => r.ending.to_string(),
-        }
-    }
-
-    pub fn add(&mut self, r: &FlowReport) {
-        let key = Self::key(self.by, r);
-        self.map.entry(key).or_default().add(r);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
-    /// Groups, most flows first (endings in their usual order).
-    pub fn sorted(&self) -> Vec<(&str, &GroupStats)> {
-        let mut v: Vec<(&str, &GroupStats)> =
-            self.map.iter().map(|(k, s)| (k.as_str(), s)).collect();
-        if self.by == GroupBy::Ending {
-            v.sort_by_key(|(k, _)| Ending::parse(k).map(|e| e as usize));
+        let column = Column::new(e.as_str(), Align::Right, drop_order);
+        if *e == Ending::CloseNotifyThenFin {
+            column.with_short(Short {
+                title: "cn-then-fin",
+                cell: short_cn,
+                legend: "cn = close_notify",
+            })
         } else {
-            v.sort_by(|a, b| b.1.flows.cmp(&a.1.flows).then_with(|| a.0.cmp(b.0)));
+            column
         }
-        v
-    }
-
-    fn key_title(&self) -> &'static str {
-        match self.by {
-            GroupBy::Server => "server",
-            GroupBy::Client => "client",
-            GroupBy::Sni => "SNI",
-            GroupBy::Ending => "ending",
+    }));
+    columns.extend([
+        Column::new("closed by\nclient / server / none", Align::Right, 3),
+        Column::new("close_notify\nfrom client", Align::Right, 4).with_short(Short {
+            title: "cn\nfrom client",
+            cell: short_cn,
+            legend: "cn = close_notify",
+        }),
+        Column::new("close_notify\nfrom server", Align::Right, 4).with_short(Short {
+            title: "cn\nfrom server",
+            cell: short_cn,
+            legend: "cn = close_notify",
+        }),
+        Column::new("idle before close\nmedian / max", Align::Right, 5),
+        Column::new("keep-alive\nraces", Align::Right, 3),
+        Column::new("idle timeout (closes)\nserver / client", Align::Right, 5),
+    ]);
+    let share = |n: u64, of: u64| {
+        if n == 0 {
+            "0".to_string()
+        } else {
+            format!("{n} ({}%)", percent(n, of))
         }
-    }
-
-    /// Header and rows for people (table and Markdown), cells unescaped.
-    pub fn table(&self) -> Table {
-        // what a narrow terminal drops first: the higher drop order
-        let mut columns = vec![
-            Column::new(self.key_title(), Align::Left, 0),
-            Column::new("flows", Align::Right, 0),
-        ];
-        columns.extend(Ending::ALL.iter().map(|e| {
-            let drop_order = match e {
-                Ending::CloseNotifyThenFin => 0,
-                Ending::FinOnly | Ending::Rst => 1,
-                Ending::DataAfterAlert | Ending::Open => 2,
-            };
-            let column = Column::new(e.as_str(), Align::Right, drop_order);
-            if *e == Ending::CloseNotifyThenFin {
-                column.with_short(Short {
-                    title: "cn-then-fin",
-                    cell: short_cn,
-                    legend: "cn = close_notify",
-                })
-            } else {
-                column
-            }
-        }));
-        columns.extend([
-            Column::new("closed by\nclient / server / none", Align::Right, 3),
-            Column::new("close_notify\nfrom client", Align::Right, 4).with_short(Short {
-                title: "cn\nfrom client",
-                cell: short_cn,
-                legend: "cn = close_notify",
-            }),
-            Column::new("close_notify\nfrom server", Align::Right, 4).with_short(Short {
-                title: "cn\nfrom server",
-                cell: short_cn,
-                legend: "cn = close_notify",
-            }),
-            Column::new("idle before close\nmedian / max", Align::Right, 5),
-            Column::new("keep-alive\nraces", Align::Right, 3),
-            Column::new("idle timeout (closes)\nserver / client", Align::Right, 5),
-        ]);
-        let share = |n: u64, of: u64| {
-            if n == 0 {
-                "0".to_string()
-            } else {
-                format!("{n} ({}%)", percent(n, of))
-            }
-        };
-        let rows = self
-            .sorted()
-            .into_iter()
-            .map(|(k, s)| {
-                let mut row = vec![clean(k), s.flows.to_string()];
-                row.extend(Ending::ALL.iter().map(|&e| share(s.count(e), s.flows)));
-                row.push(format!(
-                    "{} / {} / {}",
-                    s.closer[0], s.closer[1], s.closer[2]
-                ));
-                row.push(format!("{}%", percent(s.client_close_notify, s.flows)));
-                row.push(format!("{}%", percent(s.server_close_notify, s.flows)));
-                row.push(match s.idle_median_max() {
-                    Some((median, max)) => {
-                        format!("{} / {}", format_secs(median), format_secs(max))
-                    }
-                    None => "-".into(),
-                });
-                row.push(s.races.to_string());
-                row.push(format!(
-                    "{} / {}",
-                    timeout_cell(s.server_idle.timeout()),
-                    timeout_cell(s.client_idle.timeout())
-                ));
-                row
-            })
-            .collect();
-        Table { columns, rows }
-    }
-
-    /// The groups as a GitHub-flavoured table.
-    pub fn markdown(&self) -> String {
-        let mut out = Vec::new();
-        // writing to memory cannot fail
-        let _ = self.table().to_markdown(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn machine_rows(&self) -> Vec<GroupLine<'_>> {
-        self.sorted()
-            .into_iter()
-            .map(|(k, s)| {
-                let of = |n: u64| Share {
-                    count: n,
-                    percent: percent(n, s.flows),
-                };
-                let idle = s.idle_median_max();
-                let server = s.server_idle.timeout();
-                let client = s.client_idle.timeout();
-                GroupLine {
-                    group_by: self.by.as_str(),
-                    group: k,
-                    flows: s.flows,
-                    endings: Ending::ALL
-                        .iter()
-                        .map(|&e| (e.as_str(), of(s.count(e))))
-                        .collect(),
-                    closer: Closers {
-                        client: s.closer[0],
-                        server: s.closer[1],
-                        none: s.closer[2],
-                    },
-                    client_close_notify: of(s.client_close_notify),
-                    server_close_notify: of(s.server_close_notify),
-                    idle_before_close: Idle {
-                        median: idle.map(|i| nanos(i.0)),
-                        max: idle.map(|i| nanos(i.1)),
-                    },
-                    keepalive_races: s.races,
-                    server_idle_timeout_s: server.map(|t| nanos(t.seconds)),
-                    server_idle_timeout_sweep_s: sweep_of(server),
-                    server_idle_timeout_closes: server.map_or(0, |t| t.closes),
-                    server_idle_closes: s.server_idle.len() as u64,
-                    client_idle_timeout_s: client.map(|t| nanos(t.seconds)),
-                    client_idle_timeout_sweep_s: sweep_of(client),
-                    client_idle_timeout_closes: client.map_or(0, |t| t.closes),
-                    client_idle_closes: s.client_idle.len() as u64,
+    };
+    let rows = g
+        .sorted()
+        .into_iter()
+        .map(|(k, s)| {
+            let mut row = vec![clean(k), s.flows.to_string()];
+            row.extend(Ending::ALL.iter().map(|&e| share(s.count(e), s.flows)));
+            row.push(format!(
+                "{} / {} / {}",
+                s.closer.client, s.closer.server, s.closer.none
+            ));
+            row.push(format!("{}%", percent(s.client_close_notify, s.flows)));
+            row.push(format!("{}%", percent(s.server_close_notify, s.flows)));
+            row.push(match s.idle_median_max() {
+                Some((median, max)) => {
+                    format!("{} / {}", format_secs(median), format_secs(max))
                 }
-            })
-            .collect()
-    }
+                None => "-".into(),
+            });
+            row.push(s.races.to_string());
+            row.push(format!(
+                "{} / {}",
+                timeout_cell(s.server_idle.timeout()),
+                timeout_cell(s.client_idle.timeout())
+            ));
+            row
+        })
+        .collect();
+    Table { columns, rows }
+}
+
+/// The groups as a GitHub-flavoured table.
+pub fn markdown(g: &Groups) -> String {
+    let mut out = Vec::new();
+    // writing to memory cannot fail
+    let _ = table(g).to_markdown(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn machine_rows(g: &Groups) -> Vec<GroupLine<'_>> {
+    g.sorted()
+        .into_iter()
+        .map(|(k, s)| {
+            let of = |n: u64| Share {
+                count: n,
+                percent: percent(n, s.flows),
+            };
+            let idle = s.idle_median_max();
+            let server = s.server_idle.timeout();
+            let client = s.client_idle.timeout();
+            GroupLine {
+                group_by: g.by.as_str(),
+                group: k,
+                flows: s.flows,
+                endings: Ending::ALL
+                    .iter()
+                    .map(|&e| (e.as_str(), of(s.count(e))))
+                    .collect(),
+                closer: s.closer,
+                client_close_notify: of(s.client_close_notify),
+                server_close_notify: of(s.server_close_notify),
+                idle_before_close: Idle {
+                    median: idle.map(|i| nanos(i.0)),
+                    max: idle.map(|i| nanos(i.1)),
+                },
+                keepalive_races: s.races,
+                server_idle_timeout_s: server.map(|t| nanos(t.seconds)),
+                server_idle_timeout_sweep_s: sweep_of(server),
+                server_idle_timeout_closes: server.map_or(0, |t| t.closes),
+                server_idle_closes: s.server_idle.len() as u64,
+                client_idle_timeout_s: client.map(|t| nanos(t.seconds)),
+                client_idle_timeout_sweep_s: sweep_of(client),
+                client_idle_timeout_closes: client.map_or(0, |t| t.closes),
+                client_idle_closes: s.client_idle.len() as u64,
+            }
+        })
+        .collect()
 }
 
 /// `2.00s (8/9)`: a timeout and how many of the side's idle closes agree;
@@ -273,7 +155,7 @@ fn timeout_cell(t: Option<IdleTimeout>) -> String {
     match t {
         Some(t) if t.sweep => format!(
             "{} ({}/{})",
-            crate::audit::timeout_text(&t, true),
+            tlsclose_audit::timeout_text(&t, true),
             t.closes,
             t.of
         ),
@@ -304,13 +186,6 @@ fn nanos(s: f64) -> f64 {
 struct Share {
     count: u64,
     percent: f64,
-}
-
-#[derive(Serialize)]
-struct Closers {
-    client: u64,
-    server: u64,
-    none: u64,
 }
 
 #[derive(Serialize)]
@@ -445,18 +320,18 @@ impl<W: Write> ReportSink for GroupSink<W> {
         match self.format {
             Format::Table => {
                 if !self.groups.is_empty() {
-                    self.groups.table().to_terminal(&mut self.out, self.width)?;
+                    table(&self.groups).to_terminal(&mut self.out, self.width)?;
                 }
                 writeln!(self.out, "{}", end.summary.line())?;
             }
             Format::Markdown => {
                 if !self.groups.is_empty() {
-                    writeln!(self.out, "{}", self.groups.markdown())?;
+                    writeln!(self.out, "{}", markdown(&self.groups))?;
                 }
                 writeln!(self.out, "{}", md::escape(&end.summary.line()))?;
             }
             Format::Json => {
-                for g in self.groups.machine_rows() {
+                for g in machine_rows(&self.groups) {
                     serde_json::to_writer(&mut self.out, &g)?;
                     self.out.write_all(b"\n")?;
                 }
@@ -471,7 +346,7 @@ impl<W: Write> ReportSink for GroupSink<W> {
             }
             Format::Csv => {
                 csvfmt::write_row(&mut self.out, csv_header())?;
-                for g in self.groups.machine_rows() {
+                for g in machine_rows(&self.groups) {
                     csvfmt::write_row(&mut self.out, csv_row(&g))?;
                 }
                 if !end.quiet {
@@ -480,22 +355,5 @@ impl<W: Write> ReportSink for GroupSink<W> {
             }
         }
         self.out.flush()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn median_of_odd_and_even_counts() {
-        let mut s = GroupStats::default();
-        assert_eq!(s.idle_median_max(), None);
-        for x in [3.0, 1.0, 2.0] {
-            s.idle.add(x);
-        }
-        assert_eq!(s.idle_median_max(), Some((2.0, 3.0)));
-        s.idle.add(4.0);
-        assert_eq!(s.idle_median_max(), Some((2.5, 4.0)));
     }
 }

@@ -5,16 +5,17 @@
 //! close_notify-then-fin, or raced, drawn as a ladder.
 
 use crate::described::Described;
-use crate::group::Groups;
-use crate::human::{format_secs, plural};
-use crate::report_args::GroupBy;
 use crate::sink::{Flow, ReportSink, RunEnd};
-use crate::words::{direction, StepText, WiresharkFilter};
+use crate::words::{direction, StepText};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use tlsclose_analysis::{Ending, LadderEvent, Role};
+use tlsclose_audit::group::GroupBy;
+use tlsclose_audit::group::Groups;
+use tlsclose_audit::units::{format_secs, plural};
+use tlsclose_audit::WiresharkFilter;
 
 /// Colours of the endings, in [`Ending::ALL`] order.
 const COLOURS: [&str; 5] = ["#2e7d32", "#f9a825", "#c62828", "#6a1b9a", "#78909c"];

@@ -11,11 +11,12 @@
 //! to `FlowReport` does not compile here until it is written (the report is
 //! destructured without `..`), nor in the CSV writer.
 
-use crate::words::{NoteText, WiresharkFilter};
+use crate::words::NoteText;
 use serde::Serialize;
 use std::fmt::{Display, Write as _};
 use std::io;
 use tlsclose_analysis::FlowReport;
+use tlsclose_audit::WiresharkFilter;
 
 /// Reused buffers of the JSON writer.
 #[derive(Default)]

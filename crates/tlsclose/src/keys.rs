@@ -130,7 +130,7 @@ impl KeyTally {
             names.join(", "),
             self.matched,
             self.flows,
-            crate::human::plural(self.flows),
+            tlsclose_audit::units::plural(self.flows),
             if why.is_empty() {
                 String::new()
             } else {

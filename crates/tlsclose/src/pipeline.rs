@@ -7,7 +7,6 @@ use crate::cli::{Args, Format};
 use crate::detail::DetailSink;
 use crate::extract::ExtractFlow;
 use crate::group::GroupSink;
-use crate::select::{endpoints, FlowSel, Selection};
 use crate::sink::{
     terminal_width, CsvSink, Flow, FlowNumbers, InputInfo, JsonSink, MarkdownSink, ReportSink,
     RunEnd, TableSink,
@@ -17,6 +16,7 @@ use crate::ticket::TicketSink;
 use std::collections::BinaryHeap;
 use std::io::{self, Write};
 use tlsclose_analysis::{Ending, FlowReport};
+use tlsclose_audit::select::{endpoints, FlowSel, Selection};
 
 /// `--flow N`: the N flows first in order, so that the N-th is known at the
 /// end (memory for N flows, not for all).
@@ -74,11 +74,11 @@ impl Pipeline {
         let show_file = args.inputs.len() > 1;
         let width = terminal_width(r.wide);
         let iso = args.time_format == crate::cli::TimeFormat::Iso;
-        let main: Box<dyn ReportSink> = match (r.flow, r.group_by, args.format) {
+        let main: Box<dyn ReportSink> = match (r.flow, r.group_by.map(|g| g.0), args.format) {
             (None, None, format) if r.audit => Box::new(AuditSink::new(
                 out,
                 format,
-                r.fail_on_finding.clone(),
+                r.fail_on_finding.iter().map(|k| k.0).collect(),
                 width,
                 usize::from(r.examples),
             )),
@@ -247,7 +247,7 @@ impl Pipeline {
                 "--fail-on {} matched {n} of {} selected flow{}: {}",
                 asked.join(","),
                 self.selected,
-                crate::human::plural(self.selected),
+                tlsclose_audit::units::plural(self.selected),
                 matched.join(", ")
             ));
         }

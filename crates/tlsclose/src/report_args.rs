@@ -3,10 +3,13 @@
 //! write (`--extract`), when to fail (`--fail-on`), and the generated shell
 //! completions and man page. Flattened into [`crate::cli::Args`].
 
-use crate::select::{AddrPattern, FlowSel, Glob, Selection};
+use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use tlsclose_analysis::Ending;
+use tlsclose_audit::group::GroupBy;
+use tlsclose_audit::select::{AddrPattern, FlowSel, Glob, Selection};
+use tlsclose_audit::FindingKind;
 
 /// An ending, as written in the reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -40,27 +43,44 @@ impl From<EndingArg> for Ending {
     }
 }
 
-/// What `--group-by` groups flows by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GroupBy {
-    /// the server's address and port
-    Server,
-    /// the client's address (its ports vary per connection)
-    Client,
-    /// the server name the client asked for
-    Sni,
-    /// the ending
-    Ending,
+/// A `--group-by` value: what the audit crate's [`GroupBy`] groups by,
+/// named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupArg(pub GroupBy);
+
+impl ValueEnum for GroupArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            GroupArg(GroupBy::Server),
+            GroupArg(GroupBy::Client),
+            GroupArg(GroupBy::Sni),
+            GroupArg(GroupBy::Ending),
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.as_str()).help(self.0.about()))
+    }
 }
 
-impl GroupBy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GroupBy::Server => "server",
-            GroupBy::Client => "client",
-            GroupBy::Sni => "sni",
-            GroupBy::Ending => "ending",
-        }
+/// A `--fail-on-finding` value: a [`FindingKind`] by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FindingArg(pub FindingKind);
+
+impl ValueEnum for FindingArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            FindingArg(FindingKind::KeepaliveRace),
+            FindingArg(FindingKind::IdleReset),
+            FindingArg(FindingKind::TruncationRisk),
+            FindingArg(FindingKind::NoCloseNotify),
+            FindingArg(FindingKind::ClientReset),
+            FindingArg(FindingKind::IdleTimeout),
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.as_str()).help(self.0.about()))
     }
 }
 
@@ -93,7 +113,7 @@ pub struct ReportArgs {
     /// the close, keep-alive races, and the server's and the clients' idle timeouts (the
     /// idle time most of their own closes agree on). Works with every --format.
     #[arg(long, value_enum, value_name = "KEY", help_heading = "Reports")]
-    pub group_by: Option<GroupBy>,
+    pub group_by: Option<GroupArg>,
 
     /// Also write a report for a bug ticket (Markdown, or HTML for a .html name).
     ///
@@ -183,7 +203,7 @@ pub struct ReportArgs {
     #[arg(
         long,
         value_name = "N",
-        default_value_t = crate::audit::EXAMPLES,
+        default_value_t = tlsclose_audit::EXAMPLES,
         value_parser = clap::value_parser!(u16).range(0..=100),
         requires = "audit",
         help_heading = "Reports",
@@ -202,7 +222,7 @@ pub struct ReportArgs {
         requires = "audit",
         help_heading = "CI"
     )]
-    pub fail_on_finding: Vec<crate::audit::FindingKind>,
+    pub fail_on_finding: Vec<FindingArg>,
 
     /// Exit with status 1 when a selected flow has one of these endings.
     ///

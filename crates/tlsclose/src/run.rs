@@ -189,9 +189,9 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
                 io::stderr(),
                 "tlsclose: wrote {} packet{} of {} flow{} to {}",
                 done.packets,
-                crate::human::plural(done.packets),
+                tlsclose_audit::units::plural(done.packets),
                 done.flows,
-                crate::human::plural(done.flows as u64),
+                tlsclose_audit::units::plural(done.flows as u64),
                 path.display()
             );
         }
@@ -202,7 +202,7 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
             "tlsclose: interrupted by {signal}: reading stopped; the {} TLS flow{} read so far \
              (those still open as `open`) and the summary were written",
             out.summary.tls_flows,
-            crate::human::plural(out.summary.tls_flows)
+            tlsclose_audit::units::plural(out.summary.tls_flows)
         );
         return Ok(ExitCode::from(code));
     }

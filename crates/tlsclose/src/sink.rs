@@ -4,7 +4,6 @@
 //! Markdown collect and print in order of first packet.
 
 use crate::csvfmt;
-use crate::human::format_secs;
 use crate::json::JsonLine;
 use crate::md;
 use crate::rows::{Row, SortedRows};
@@ -13,6 +12,7 @@ use crate::table::{self, clean, fit, Align, BoxTable, Column, Short, Widths};
 use serde::Serialize;
 use std::io::{self, Write};
 use tlsclose_analysis::{AlertLabel, CloseNotify, FlowReport};
+use tlsclose_audit::units::format_secs;
 use tlsclose_capture::{CaptureFormat, Timestamp};
 
 /// A selected flow, with the input it came from (its index in the

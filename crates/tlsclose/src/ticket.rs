@@ -5,16 +5,16 @@
 
 use crate::described::Described;
 use crate::detail;
-use crate::group::Groups;
-use crate::human::{format_bytes, format_span, percent, plural, utc};
 use crate::md;
-use crate::report_args::GroupBy;
 use crate::sink::{Flow, ReportSink, RunEnd};
 use crate::table::{Align, Column, Table};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use tlsclose_analysis::Ending;
+use tlsclose_audit::group::GroupBy;
+use tlsclose_audit::group::Groups;
+use tlsclose_audit::units::{format_bytes, format_span, percent, plural, utc};
 
 pub struct TicketSink {
     path: PathBuf,
@@ -178,7 +178,7 @@ impl TicketSink {
         if self.servers.is_empty() {
             writeln!(out, "No TLS flows.")?;
         } else {
-            write!(out, "{}", self.servers.markdown())?;
+            write!(out, "{}", crate::group::markdown(&self.servers))?;
         }
         Ok(())
     }

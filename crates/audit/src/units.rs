@@ -99,6 +99,26 @@ pub fn plural(n: u64) -> &'static str {
     }
 }
 
+/// Seconds as the audit writes them: `2.00s`, `12.5s`, `350ms`.
+pub fn secs(s: f64) -> String {
+    if s >= 10.0 {
+        format!("{s:.1}s")
+    } else if s >= 1.0 {
+        format!("{s:.2}s")
+    } else {
+        format_secs(s)
+    }
+}
+
+/// A sweep's bound: one decimal from a second up.
+pub fn spread(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.1}s")
+    } else {
+        format_secs(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

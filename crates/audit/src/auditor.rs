@@ -1,0 +1,462 @@
+//! The audit's bookkeeping: per server and per client network, counts,
+//! idle-time sketches and a few example flows, turned into findings at the
+//! end. Memory grows with servers and networks, never with flows.
+
+use crate::evidence;
+use crate::finding::{Example, Finding, FlowKey, PerSide, Side, Subject};
+use crate::idle::{tolerance, IdleCloses};
+use crate::kinds::{
+    client_reset_finding, no_close_notify_finding, race_finding, reset_finding, timeout_finding,
+    truncation_finding,
+};
+use crate::units::secs;
+use crate::wireshark::WiresharkFilter;
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
+use tlsclose_analysis::{CloseNotify, Closer, Ending, FlowReport};
+
+/// Example flows per finding by default (`--examples`).
+pub const EXAMPLES: u16 = 3;
+
+/// Example flows, the first `cap` in capture order.
+#[derive(Debug)]
+struct Examples {
+    cap: usize,
+    v: Vec<Example>,
+}
+
+/// Idle closes kept as candidate examples of a server's idle timeout; the
+/// finding shows the first ones inside the timeout's cluster.
+const IDLE_CANDIDATES: usize = 32;
+
+impl Examples {
+    fn new(cap: usize) -> Examples {
+        Examples { cap, v: Vec::new() }
+    }
+
+    /// The first `n` candidates whose idle time is in `min..=max`.
+    fn within(&self, min: f64, max: f64, n: usize) -> Vec<Example> {
+        self.v
+            .iter()
+            .filter(|e| e.idle.is_some_and(|i| (min..=max).contains(&i)))
+            .take(n)
+            .cloned()
+            .collect()
+    }
+
+    fn offer(&mut self, r: &FlowReport, key: FlowKey, what: impl FnOnce() -> String) {
+        self.offer_idle(r, key, None, what);
+    }
+
+    fn offer_idle(
+        &mut self,
+        r: &FlowReport,
+        key: FlowKey,
+        idle: Option<f64>,
+        what: impl FnOnce() -> String,
+    ) {
+        if self.cap == 0
+            || (self.v.len() >= self.cap && self.v.last().is_some_and(|e| e.key <= key))
+        {
+            return;
+        }
+        self.v.push(Example {
+            flow: None,
+            file: r.file.clone(),
+            client: r.client.to_string(),
+            server: r.server.to_string(),
+            what: what(),
+            wireshark_filter: wireshark_filter(r),
+            key,
+            idle,
+        });
+        self.v.sort_by_key(|e| e.key);
+        self.v.truncate(self.cap);
+    }
+}
+
+fn wireshark_filter(r: &FlowReport) -> String {
+    WiresharkFilter::of(r).to_string()
+}
+
+/// The client's network: its /24 (IPv4) or /64 (IPv6).
+pub fn client_network(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => {
+            let [x, y, z, _] = a.octets();
+            format!("{x}.{y}.{z}.0/24")
+        }
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{net}/64")
+        }
+    }
+}
+
+/// Per server.
+#[derive(Debug)]
+struct ServerStats {
+    flows: u64,
+    server_idle: IdleCloses,
+    client_idle: IdleCloses,
+    /// Requests sent after the server's close.
+    races: u64,
+    race_min: Option<f64>,
+    race_max: Option<f64>,
+    /// Requests that reached the server just before it closed, never
+    /// answered: the idle time its timer saw (from the traffic before the
+    /// request to its close); a race when that is its idle timeout.
+    unanswered: IdleCloses,
+    unanswered_examples: Examples,
+    race_examples: Examples,
+    /// Idle connections the server reset.
+    resets: IdleCloses,
+    reset_examples: Examples,
+    /// Flows with a close_notify from the server.
+    server_close_notify: u64,
+    /// Closes the server started or made without close_notify: FIN, RST.
+    own_closes_fin: u64,
+    own_closes_rst: u64,
+    own_close_examples: Examples,
+    /// Bare FIN right after the sender's own data, no close_notify from
+    /// it; by sender: client, server.
+    truncation: PerSide<u64>,
+    truncation_examples: PerSide<Examples>,
+    idle_examples: Examples,
+}
+
+impl ServerStats {
+    fn new(examples: usize) -> ServerStats {
+        ServerStats {
+            flows: 0,
+            server_idle: IdleCloses::default(),
+            client_idle: IdleCloses::default(),
+            races: 0,
+            race_min: None,
+            race_max: None,
+            unanswered: IdleCloses::default(),
+            unanswered_examples: Examples::new(IDLE_CANDIDATES),
+            race_examples: Examples::new(examples),
+            resets: IdleCloses::default(),
+            reset_examples: Examples::new(examples),
+            server_close_notify: 0,
+            own_closes_fin: 0,
+            own_closes_rst: 0,
+            own_close_examples: Examples::new(examples),
+            truncation: PerSide::default(),
+            truncation_examples: PerSide::new(Examples::new(examples), Examples::new(examples)),
+            idle_examples: Examples::new(IDLE_CANDIDATES),
+        }
+    }
+}
+
+/// Per client network.
+#[derive(Debug)]
+struct ClientStats {
+    flows: u64,
+    resets: u64,
+    resets_after_close_notify: u64,
+    /// Client addresses seen, and those that reset.
+    seen: HashSet<IpAddr>,
+    resetting: HashSet<IpAddr>,
+    examples: Examples,
+}
+
+/// Collects the evidence flow by flow; [`Auditor::findings`] rolls it up.
+#[derive(Debug)]
+pub struct Auditor {
+    servers: BTreeMap<String, ServerStats>,
+    clients: BTreeMap<String, ClientStats>,
+    flows: u64,
+    /// Example flows per finding (`--examples`).
+    examples: usize,
+}
+
+impl Auditor {
+    pub fn new(examples: usize) -> Auditor {
+        Auditor {
+            servers: BTreeMap::new(),
+            clients: BTreeMap::new(),
+            flows: 0,
+            examples,
+        }
+    }
+
+    /// Flows counted.
+    pub fn flows(&self) -> u64 {
+        self.flows
+    }
+
+    /// Counts one flow (`key`: where it is, for its `--flow` number).
+    pub fn add(&mut self, r: &FlowReport, key: FlowKey) {
+        self.flows += 1;
+        let n = self.examples;
+        let s = self
+            .servers
+            .entry(r.server.to_string())
+            .or_insert_with(|| ServerStats::new(n));
+        s.flows += 1;
+        let server_cn = r.server_close_notify != CloseNotify::None;
+        s.server_close_notify += u64::from(server_cn);
+        if let Some(idle) = r.idle_before_first_signal {
+            match r.initiator {
+                Closer::Server => {
+                    s.server_idle.add(idle);
+                    if !r.keepalive_race {
+                        s.idle_examples.offer_idle(r, key, Some(idle), || {
+                            format!("the server closed after {} idle", secs(idle))
+                        });
+                    }
+                }
+                Closer::Client => s.client_idle.add(idle),
+                Closer::None => {}
+            }
+        }
+        if r.keepalive_race {
+            s.races += 1;
+            if let Some(w) = r.race_window_s {
+                s.race_min = Some(s.race_min.map_or(w, |m: f64| m.min(w)));
+                s.race_max = Some(s.race_max.map_or(w, |m: f64| m.max(w)));
+            }
+            let what = match r.initiator {
+                Closer::Client => "data",
+                _ => "request",
+            };
+            s.race_examples.offer(r, key, || {
+                format!(
+                    "{what} {} after the close",
+                    r.race_window_s.map_or_else(|| "-".into(), secs),
+                )
+            });
+        } else if let Some(u) = evidence::unanswered_request(r) {
+            s.unanswered.add(u.timer);
+            s.unanswered_examples.offer_idle(r, key, Some(u.timer), || {
+                format!(
+                    "request {} before the close, no answer",
+                    secs(u.before_close)
+                )
+            });
+        }
+        if let Some(idle) = evidence::idle_reset(r) {
+            s.resets.add(idle);
+            s.reset_examples.offer(r, key, || {
+                format!("the server's RST after {} idle", secs(idle))
+            });
+        }
+        // the server's own closes without close_notify
+        let server_closed = r.initiator == Closer::Server || r.closer == Closer::Server;
+        if server_closed && !server_cn {
+            if r.ending == Ending::Rst && r.closer == Closer::Server {
+                s.own_closes_rst += 1;
+            } else {
+                s.own_closes_fin += 1;
+            }
+            s.own_close_examples.offer(r, key, || {
+                format!(
+                    "{} by the server, no close_notify from it",
+                    if r.ending == Ending::Rst {
+                        "RST"
+                    } else {
+                        "closed"
+                    }
+                )
+            });
+        }
+        // truncation risk: a bare FIN from a side that never sent
+        // close_notify, that started the close itself (a FIN answering the
+        // peer's close_notify cuts nothing), right after its own data that
+        // nothing answered (after the peer's answer it cuts nothing either)
+        if r.ending == Ending::FinOnly && r.closer == r.initiator {
+            if let Some(side) = Side::of(r.closer) {
+                let (cn, bytes) = match side {
+                    Side::Client => (r.client_close_notify, r.app_bytes[0]),
+                    Side::Server => (r.server_close_notify, r.app_bytes[1]),
+                };
+                if cn == CloseNotify::None && bytes > 0 && evidence::truncation_possible(r) {
+                    *s.truncation.get_mut(side) += 1;
+                    s.truncation_examples
+                        .get_mut(side)
+                        .offer(r, key, || format!("bare FIN right after its {bytes} bytes"));
+                }
+            }
+        }
+        let c = self
+            .clients
+            .entry(client_network(r.client.ip))
+            .or_insert_with(|| ClientStats {
+                flows: 0,
+                resets: 0,
+                resets_after_close_notify: 0,
+                seen: HashSet::new(),
+                resetting: HashSet::new(),
+                examples: Examples::new(n),
+            });
+        c.flows += 1;
+        c.seen.insert(r.client.ip);
+        if r.ending == Ending::Rst && r.closer == Closer::Client && r.initiator == Closer::Client {
+            c.resets += 1;
+            c.resetting.insert(r.client.ip);
+            let after_cn = r.client_close_notify != CloseNotify::None;
+            c.resets_after_close_notify += u64::from(after_cn);
+            c.examples.offer(r, key, || {
+                format!(
+                    "RST {}",
+                    if after_cn {
+                        "after its close_notify"
+                    } else {
+                        "instead of a FIN"
+                    }
+                )
+            });
+        }
+    }
+
+    /// The findings, most serious first.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut v = Vec::new();
+        let n = self.examples;
+        // per server: what it shows
+        let mut races = Vec::new();
+        let mut resets = Vec::new();
+        let mut truncations: PerSide<Vec<Subject>> = PerSide::default();
+        let mut no_cn = Vec::new();
+        let mut timeouts = Vec::new();
+        for (addr, s) in &self.servers {
+            let timeout = s.server_idle.timeout();
+            let client_timeout = s.client_idle.timeout();
+            let subject = |count: u64| {
+                Subject::new(addr.clone(), count, s.flows).with_timeouts(
+                    timeout,
+                    s.server_idle.len(),
+                    client_timeout,
+                )
+            };
+            // unanswered requests race the timer when its close came at the
+            // idle timeout, as if the request had not been seen
+            let (lo, hi) = timeout.map_or((1.0, 0.0), |t| {
+                if t.sweep {
+                    (t.min, t.max)
+                } else {
+                    (t.min - tolerance(t.min), t.max + tolerance(t.max))
+                }
+            });
+            let unanswered = s.unanswered.count_within(lo, hi);
+            let raced = s.races + unanswered;
+            if raced > 0 {
+                let mut x = subject(raced);
+                x.races_after_close = Some(s.races);
+                x.unanswered_before_close = Some(unanswered);
+                x.race_window_min_s = s.race_min;
+                x.race_window_max_s = s.race_max;
+                x.examples = s.race_examples.v.clone();
+                x.examples.extend(s.unanswered_examples.within(lo, hi, n));
+                x.examples.sort_by_key(|e| e.key);
+                x.examples.truncate(n);
+                races.push(x);
+            }
+            if !s.resets.is_empty() {
+                let reset_timeout = s.resets.timeout();
+                let mut x = Subject::new(addr.clone(), s.resets.len() as u64, s.flows)
+                    .with_timeouts(reset_timeout, s.server_idle.len(), client_timeout);
+                x.examples = s.reset_examples.v.clone();
+                resets.push(x);
+            } else if raced == 0 {
+                if let Some(t) = timeout {
+                    let mut x = subject(t.closes);
+                    x.examples = s.idle_examples.within(t.min, t.max, n);
+                    timeouts.push(x);
+                }
+            }
+            for side in [Side::Server, Side::Client] {
+                let count = *s.truncation.get(side);
+                if count == 0 {
+                    continue;
+                }
+                let mut x = Subject::new(addr.clone(), count, s.flows);
+                x.closer = Some(side);
+                x.examples = s.truncation_examples.get(side).v.clone();
+                truncations.get_mut(side).push(x);
+            }
+            let own = s.own_closes_fin + s.own_closes_rst;
+            if s.server_close_notify == 0 && own > 0 {
+                let mut x = Subject::new(addr.clone(), own, s.flows);
+                x.examples = s.own_close_examples.v.clone();
+                no_cn.push(x);
+            }
+        }
+        if !races.is_empty() {
+            v.push(race_finding(races, n));
+        }
+        if !resets.is_empty() {
+            v.push(reset_finding(resets, n));
+        }
+        let PerSide {
+            client: client_fins,
+            server: server_fins,
+        } = truncations;
+        for (list, side) in [(server_fins, Side::Server), (client_fins, Side::Client)] {
+            if !list.is_empty() {
+                v.push(truncation_finding(list, side, n));
+            }
+        }
+        if !no_cn.is_empty() {
+            let own: u64 = no_cn.iter().map(|x| x.count).sum();
+            let (fin, rst) = self
+                .servers
+                .iter()
+                .filter(|(a, _)| no_cn.iter().any(|x| &x.subject == *a))
+                .fold((0, 0), |(f, r), (_, s)| {
+                    (f + s.own_closes_fin, r + s.own_closes_rst)
+                });
+            v.push(no_close_notify_finding(no_cn, own, fin, rst, n));
+        }
+        let mut nets = Vec::new();
+        let mut after_cn = 0;
+        for (net, c) in &self.clients {
+            if c.resets == 0 {
+                continue;
+            }
+            after_cn += c.resets_after_close_notify;
+            let mut x = Subject::new(net.clone(), c.resets, c.flows);
+            x.clients = Some(c.resetting.len() as u64);
+            x.clients_seen = Some(c.seen.len() as u64);
+            x.examples = c.examples.v.clone();
+            nets.push(x);
+        }
+        if !nets.is_empty() {
+            v.push(client_reset_finding(nets, after_cn, n));
+        }
+        if !timeouts.is_empty() {
+            v.push(timeout_finding(timeouts, n));
+        }
+        v.sort_by(|a, b| {
+            a.severity
+                .cmp(&b.severity)
+                .then(a.finding.cmp(&b.finding))
+                .then(b.count.cmp(&a.count))
+        });
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_networks_are_24s_and_64s() {
+        assert_eq!(
+            client_network("10.1.2.3".parse().unwrap_or(IpAddr::from([0u8; 4]))),
+            "10.1.2.0/24"
+        );
+        assert_eq!(
+            client_network(
+                "2001:db8:1:2:3::4"
+                    .parse()
+                    .unwrap_or(IpAddr::from([0u8; 4]))
+            ),
+            "2001:db8:1:2::/64"
+        );
+    }
+}

@@ -252,8 +252,10 @@ pub(crate) fn race_finding(subjects: Vec<Subject>, n: usize) -> Finding {
 /// A client idle timeout comfortably below the server's: three quarters of
 /// it (at most 5 s less), rounded down to 100 ms (whole seconds from 10 s).
 pub fn suggested(server: f64) -> f64 {
-    // a microsecond up: 1.999999 s of capture time is a 2 s timer
-    let t = (server * 0.75).max(server - 5.0) + 1e-6;
+    // the timer as set, to the 10 µs: 1.999998 s of capture time is a 2 s
+    // timer seen a little early
+    let server = (server * 1e5).round() / 1e5;
+    let t = (server * 0.75).max(server - 5.0) + 1e-9;
     if t >= 10.0 {
         t.floor()
     } else {

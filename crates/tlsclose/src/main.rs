@@ -1,32 +1,11 @@
 //! `tlsclose`: how did each TLS connection in a capture end?
 #![forbid(unsafe_code)]
 
-mod audit;
 mod cli;
-mod csvfmt;
-mod described;
-mod detail;
-mod extract;
-mod generate;
-mod group;
-mod html;
-mod interrupt;
-mod json;
-mod keys;
-mod md;
-mod mermaid;
-mod pipeline;
-mod progress;
-mod report_args;
-mod rows;
+mod output;
+mod report;
 mod run;
-mod shard;
-mod sink;
-mod source;
-mod summary;
-mod table;
-mod ticket;
-mod words;
+mod text;
 
 use clap::Parser;
 use std::io::{self, Write};
@@ -48,7 +27,7 @@ fn main() -> ExitCode {
     }
     if let Some(what) = args.report.generate {
         let mut out = io::stdout().lock();
-        return match generate::generate(what, &mut out).and_then(|()| out.flush()) {
+        return match cli::generate::generate(what, &mut out).and_then(|()| out.flush()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(e) => {
@@ -62,14 +41,14 @@ fn main() -> ExitCode {
     }
     // Ctrl-C or SIGTERM: the flows read so far and the summary are still
     // written (interrupt.rs)
-    if let Err(e) = interrupt::install() {
+    if let Err(e) = run::interrupt::install() {
         let _ = writeln!(
             io::stderr(),
             "tlsclose: warning: Ctrl-C will not report: {e}"
         );
     }
     if let Some(out) = &args.report.extract {
-        if let Err(e) = extract::check(out, &args.inputs) {
+        if let Err(e) = output::extract::check(out, &args.inputs) {
             let _ = writeln!(io::stderr(), "tlsclose: error: {e}");
             return ExitCode::from(2);
         }
@@ -90,7 +69,7 @@ fn main() -> ExitCode {
     } else {
         Box::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()))
     };
-    let mut pipeline = match pipeline::Pipeline::new(&args, out) {
+    let mut pipeline = match run::pipeline::Pipeline::new(&args, out) {
         Ok(p) => p,
         Err(e) => {
             let _ = writeln!(io::stderr(), "tlsclose: cannot write output: {e}");

@@ -19,7 +19,7 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 pub const SPILL_ROWS: usize = 10_000;
 
 /// Separates the cells of a row (cells never hold control characters:
-/// [`crate::table::clean`]).
+/// [`crate::output::table::clean`]).
 const SEP: char = '\u{1f}';
 
 /// A row: its place (input, first frame) and its cells; `None` for a flow

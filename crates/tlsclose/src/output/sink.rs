@@ -3,12 +3,12 @@
 //! was read). JSON Lines and CSV write each flow as it ends; the table and
 //! Markdown collect and print in order of first packet.
 
-use crate::csvfmt;
-use crate::json::JsonLine;
-use crate::md;
-use crate::rows::{Row, SortedRows};
-use crate::summary::Summary;
-use crate::table::{self, clean, fit, Align, BoxTable, Column, Short, Widths};
+use crate::output::csv;
+use crate::output::json::JsonLine;
+use crate::output::listing::{Row, SortedRows};
+use crate::output::table::{self, clean, fit, Align, BoxTable, Column, Short, Widths};
+use crate::run::summary::Summary;
+use crate::text::markdown;
 use serde::Serialize;
 use std::io::{self, Write};
 use tlsclose_analysis::{AlertLabel, CloseNotify, FlowReport};
@@ -192,7 +192,7 @@ impl<W: Write> ReportSink for JsonSink<W> {
 pub struct CsvSink<W: Write> {
     out: W,
     header_done: bool,
-    scratch: csvfmt::Scratch,
+    scratch: csv::Scratch,
     /// The row being written (the output gets one write per flow).
     line: Vec<u8>,
 }
@@ -202,7 +202,7 @@ impl<W: Write> CsvSink<W> {
         CsvSink {
             out,
             header_done: false,
-            scratch: csvfmt::Scratch::default(),
+            scratch: csv::Scratch::default(),
             line: Vec::with_capacity(1024),
         }
     }
@@ -210,7 +210,7 @@ impl<W: Write> CsvSink<W> {
     fn header(&mut self) -> io::Result<()> {
         if !self.header_done {
             self.header_done = true;
-            csvfmt::write_row(&mut self.out, csvfmt::FLOW_COLUMNS.iter().map(|c| c.name))?;
+            csv::write_row(&mut self.out, csv::FLOW_COLUMNS.iter().map(|c| c.name))?;
         }
         Ok(())
     }
@@ -220,7 +220,7 @@ impl<W: Write> ReportSink for CsvSink<W> {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
         self.header()?;
         self.line.clear();
-        csvfmt::write_flow(&mut self.line, &mut self.scratch, &flow.report)?;
+        csv::write_flow(&mut self.line, &mut self.scratch, &flow.report)?;
         self.out.write_all(&self.line)
     }
 
@@ -563,7 +563,7 @@ impl<W: Write> ReportSink for MarkdownSink<W> {
             l.drain(|cells| table::md_row(out, &columns, &cells))?;
             writeln!(out)?;
         }
-        writeln!(self.out, "{}", md::escape(&end.summary.line()))?;
+        writeln!(self.out, "{}", markdown::escape(&end.summary.line()))?;
         self.out.flush()
     }
 }

@@ -4,11 +4,11 @@
 //! numbers to find them in Wireshark.
 
 use crate::cli::Format;
-use crate::csvfmt;
-use crate::json::LadderLine;
-use crate::md;
-use crate::sink::{alerts, cn, Flow, ReportSink, RunEnd};
-use crate::words::{direction, NoteText, StepText};
+use crate::output::csv;
+use crate::output::json::LadderLine;
+use crate::output::sink::{alerts, cn, Flow, ReportSink, RunEnd};
+use crate::text::markdown;
+use crate::text::words::{direction, NoteText, StepText};
 use std::io::{self, Write};
 use tlsclose_analysis::{FlowReport, LadderStep, Role};
 use tlsclose_audit::units::{format_secs, utc};
@@ -211,17 +211,17 @@ pub fn markdown(number: &str, f: &Flow, heading: &str) -> String {
     let r = &f.report;
     let mut s = format!(
         "{heading} #{number} · {} · {} → {}\n\n",
-        md::escape(r.ending.as_str()),
-        md::escape(&r.client.to_string()),
-        md::escape(&r.server.to_string())
+        markdown::escape(r.ending.as_str()),
+        markdown::escape(&r.client.to_string()),
+        markdown::escape(&r.server.to_string())
     );
     for (k, v) in facts(r) {
         let value = if k == "Wireshark filter" {
-            md::code(&v)
+            markdown::code(&v)
         } else {
-            md::escape(&v)
+            markdown::escape(&v)
         };
-        s.push_str(&format!("- {}: {value}\n", md::escape(k)));
+        s.push_str(&format!("- {}: {value}\n", markdown::escape(k)));
     }
     s.push_str("\nHow it ended:\n\n```text\n");
     let lines = ladder_lines(r);
@@ -236,7 +236,7 @@ pub fn markdown(number: &str, f: &Flow, heading: &str) -> String {
     s.push_str("```\n");
     // the same as a picture (GitHub and GitLab draw Mermaid)
     s.push('\n');
-    s.push_str(&crate::mermaid::block(r));
+    s.push_str(&crate::report::mermaid::block(r));
     s
 }
 
@@ -308,7 +308,7 @@ impl<W: Write> ReportSink for DetailSink<W> {
             Format::Json => {
                 // the stream's line, in its key order, then the number
                 // and the ladder
-                let mut line = crate::json::JsonLine::new(self.iso);
+                let mut line = crate::output::json::JsonLine::new(self.iso);
                 for f in &self.flows {
                     let ladder: Vec<LadderLine> = f
                         .report
@@ -318,7 +318,7 @@ impl<W: Write> ReportSink for DetailSink<W> {
                             from: s.from,
                             frame: s.frame,
                             time: if self.iso {
-                                crate::json::Iso(s.time).to_string().into()
+                                crate::output::json::Iso(s.time).to_string().into()
                             } else {
                                 s.time.into()
                             },
@@ -336,10 +336,10 @@ impl<W: Write> ReportSink for DetailSink<W> {
                 }
             }
             Format::Csv => {
-                csvfmt::write_row(&mut self.out, csvfmt::FLOW_COLUMNS.iter().map(|c| c.name))?;
-                let mut scratch = csvfmt::Scratch::default();
+                csv::write_row(&mut self.out, csv::FLOW_COLUMNS.iter().map(|c| c.name))?;
+                let mut scratch = csv::Scratch::default();
                 for f in &self.flows {
-                    csvfmt::write_flow(&mut self.out, &mut scratch, &f.report)?;
+                    csv::write_flow(&mut self.out, &mut scratch, &f.report)?;
                 }
             }
         }

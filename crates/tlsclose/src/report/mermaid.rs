@@ -3,7 +3,7 @@
 //! RSTs as messages between client and server, RST as a cross, the
 //! keep-alive race marked.
 
-use crate::words::{EventText, StepText};
+use crate::text::words::{EventText, StepText};
 use std::fmt::Write as _;
 use tlsclose_analysis::{FlowReport, LadderEvent, Role};
 

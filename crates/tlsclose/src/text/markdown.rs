@@ -1,4 +1,4 @@
-//! GitHub-flavoured Markdown escaping (tables: [`crate::table`]).
+//! GitHub-flavoured Markdown escaping (tables: [`crate::output::table`]).
 
 /// Text safe inside a Markdown paragraph or table cell: characters that
 /// would start markup are escaped, `|` cannot end the cell, line breaks

@@ -3,7 +3,7 @@
 //! `client_alerts` (`;`-joined), `teardown.kind` `teardown_kind`,
 //! `app_bytes[0]` `client_app_bytes`.
 
-use crate::words::NoteText;
+use crate::text::words::NoteText;
 use serde::Serialize;
 use std::fmt::{self, Write as _};
 use std::io::{self, Write};
@@ -351,7 +351,7 @@ mod tests {
         let reports = sample_reports();
         assert_eq!(reports.len(), 6);
         for r in &reports {
-            let v = crate::json::value(r).unwrap_or_default();
+            let v = crate::output::json::value(r).unwrap_or_default();
             let mut all = Vec::new();
             leaves(&v, String::new(), &mut all);
             for p in all {
@@ -374,7 +374,7 @@ mod tests {
     fn rows_are_the_json_values() {
         let mut scratch = Scratch::default();
         for r in sample_reports() {
-            let v = crate::json::value(&r).unwrap_or_default();
+            let v = crate::output::json::value(&r).unwrap_or_default();
             let mut want = Vec::new();
             write_row(
                 &mut want,

@@ -11,7 +11,7 @@
 //! to `FlowReport` does not compile here until it is written (the report is
 //! destructured without `..`), nor in the CSV writer.
 
-use crate::words::NoteText;
+use crate::text::words::NoteText;
 use serde::Serialize;
 use std::fmt::{Display, Write as _};
 use std::io;

@@ -1,348 +1,30 @@
-//! Reads each input and feeds the analysis; reports go to the pipeline
-//! (filters, then the sinks).
+//! The reading loop: frames from each input through the capture clock
+//! (held until their time is known) to the flow table, on this thread or
+//! the workers' shards, and their reports back to the run's state.
 
-use crate::cli::Args;
+use super::any_live;
+use super::input::open;
+use super::RunState;
 use crate::cli::Join;
-use crate::extract::Placement;
-use crate::pipeline::Pipeline;
-use crate::progress::{self, Progress};
-use crate::shard::{self, Done, Keyed, Shard, Workers};
-use crate::sink::InputInfo;
-use crate::source::{Next, Owned, Source};
-use crate::summary::Summary;
-use std::io::{self, Read, Write};
-use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use tlsclose_analysis::{AnalyzerConfig, AnalyzerStats, FlowLimits};
-use tlsclose_capture::{
-    CaptureError, CaptureFormat, CaptureReader, Defragmenter, Frame, Timestamp,
-};
+use crate::output::extract::Placement;
+use crate::run::shard::{self, Done, Shard, Workers};
+use crate::run::source::{Next, Owned, Source};
+use std::io::{self, Write};
+use std::sync::atomic::Ordering;
+use tlsclose_analysis::{AnalyzerConfig, AnalyzerStats};
+use tlsclose_capture::{CaptureError, CaptureFormat, Defragmenter, Frame, Timestamp};
 use tlsclose_decrypt::KeyLog;
-use tlsclose_tcp::{CaptureClock, ClockConfig, FlowTableConfig, SegMeta, Tick, SWEEP_INTERVAL_NS};
-use tlsclose_tls::HelloLimits;
-
-/// Where reports go, and what the run has counted.
-struct Output<'a> {
-    pipeline: &'a mut Pipeline,
-    /// The inputs' names (a report's `file` is where the flow ended).
-    names: &'a [String],
-    /// TLS flows reported so far (for the progress bar).
-    emitted: u64,
-    summary: Summary,
-    /// The first write error (a closed pipe, a full disk): stop at once.
-    error: Option<io::Error>,
-    quiet: bool,
-    /// Index of the input being read.
-    input: usize,
-    /// A progress bar, only when standard error is a terminal.
-    progress: Option<Progress>,
-    /// The key log files given, and how the flows fared with them.
-    keys: Option<(Vec<String>, crate::keys::KeyTally)>,
-}
-
-impl Output<'_> {
-    fn emit(&mut self, k: Keyed) {
-        self.emitted += 1;
-        if self.error.is_some() {
-            return;
-        }
-        let Keyed {
-            input, mut report, ..
-        } = k;
-        report.file = self.names.get(input).cloned().unwrap_or_default();
-        self.summary.count(&report);
-        if let Some((_, tally)) = &mut self.keys {
-            tally.count(&report);
-        }
-        if let Err(e) = self.pipeline.flow(input, report) {
-            self.error = Some(e);
-        }
-    }
-
-    fn warn(&mut self, msg: &str) {
-        self.summary.warnings += 1;
-        if !self.quiet {
-            if let Some(p) = &mut self.progress {
-                p.clear();
-            }
-            let _ = writeln!(io::stderr(), "tlsclose: warning: {msg}");
-        }
-    }
-
-    fn info(&mut self) -> Option<&mut InputInfo> {
-        self.pipeline.inputs.get_mut(self.input)
-    }
-
-    fn check(&mut self) -> io::Result<()> {
-        match self.error.take() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-}
-
-pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
-    let config = AnalyzerConfig {
-        table: FlowTableConfig {
-            idle_timeout_ns: (args.flow_timeout.max(0.0) * 1e9) as i64,
-            max_flows: args.max_flows.max(1),
-            reassembly_limit: args.reassembly_limit,
-            reassembly_total_limit: args.reassembly_total_limit,
-            ..FlowTableConfig::default()
-        },
-        limits: FlowLimits {
-            max_alerts: args.max_alerts,
-            hello: HelloLimits {
-                max_name_len: args.max_name_len,
-                ..HelloLimits::default()
-            },
-        },
-        // the table and JSON Lines do not show ladders; outputs that do
-        // (a report, one flow's details) turn this on
-        ladder: args.report.wants_ladder(),
-        ..AnalyzerConfig::default()
-    };
-    let show_progress = progress::wanted(args.quiet || args.report.no_progress);
-    let mut out = Output {
-        pipeline,
-        names: &args.inputs,
-        emitted: 0,
-        summary: Summary::new(),
-        error: None,
-        quiet: args.quiet,
-        input: 0,
-        progress: None,
-        keys: None,
-    };
-    let Ok(keys) = load_keys(args, &mut out) else {
-        return Ok(ExitCode::from(2));
-    };
-    // a live input comes at a network's pace, and each flow's line goes
-    // out as it ends: one thread
-    let threads = if any_live(&args.inputs) {
-        1
-    } else {
-        args.threads()
-    };
-    let mut engine = if threads > 1 {
-        match Workers::start(threads, &config, keys.as_ref()) {
-            Ok(w) => Engine::Threads(w),
-            Err(e) => {
-                out.warn(&format!("cannot start threads ({e}): reading on one"));
-                Engine::inline(&config, keys.as_ref())
-            }
-        }
-    } else {
-        Engine::inline(&config, keys.as_ref())
-    };
-    let mut reading = Reading {
-        engine: &mut engine,
-        config,
-        join: args.join,
-        event: 0,
-        group: None,
-        groups: 0,
-        placement: vec![Placement::default(); args.inputs.len()],
-    };
-    let mut failed = false;
-    for (index, input) in args.inputs.iter().enumerate() {
-        if crate::interrupt::caught() {
-            break;
-        }
-        out.summary.files.push(input.clone());
-        out.input = index;
-        out.pipeline.inputs.push(InputInfo {
-            name: input.clone(),
-            ..InputInfo::default()
-        });
-        match read_one(input, &mut reading, &mut out, show_progress) {
-            Ok(()) => {}
-            Err(Failure::Output(e)) => return Err(e),
-            Err(Failure::Input) => {
-                failed = true;
-                if let Some(i) = out.info() {
-                    i.failed = true;
-                }
-            }
-        }
-        out.progress = None;
-    }
-    match reading.end_group(&mut out) {
-        Ok(()) => {}
-        Err(Failure::Output(e)) => return Err(e),
-        Err(Failure::Input) => failed = true,
-    }
-    let placement = std::mem::take(&mut reading.placement);
-    drop(engine);
-    out.pipeline.finish(&mut out.summary)?;
-    if let Some((names, tally)) = &out.keys {
-        if !args.quiet {
-            let _ = writeln!(io::stderr(), "tlsclose: {}", tally.line(names));
-        }
-    }
-    if let Some(path) = &args.report.extract {
-        let flows = out.pipeline.extract.take().unwrap_or_default();
-        let done = crate::extract::extract(path, &args.inputs, &flows, &placement)?;
-        if !args.quiet {
-            let _ = writeln!(
-                io::stderr(),
-                "tlsclose: wrote {} packet{} of {} flow{} to {}",
-                done.packets,
-                tlsclose_audit::units::plural(done.packets),
-                done.flows,
-                tlsclose_audit::units::plural(done.flows as u64),
-                path.display()
-            );
-        }
-    }
-    if let Some((signal, code)) = crate::interrupt::which() {
-        let _ = writeln!(
-            io::stderr(),
-            "tlsclose: interrupted by {signal}: reading stopped; the {} TLS flow{} read so far \
-             (those still open as `open`) and the summary were written",
-            out.summary.tls_flows,
-            tlsclose_audit::units::plural(out.summary.tls_flows)
-        );
-        return Ok(ExitCode::from(code));
-    }
-    Ok(if failed {
-        ExitCode::from(2)
-    } else if out.pipeline.failing > 0 || out.pipeline.flow_not_found {
-        // a red CI step says why (even with -q)
-        for why in out.pipeline.failure_reasons() {
-            let _ = writeln!(io::stderr(), "tlsclose: exit status 1: {why}");
-        }
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// Whether an input is live (standard input or a path that is a pipe, a
-/// FIFO, a socket, not a regular file): then each flow's report is written
-/// out as soon as the flow ends.
-pub fn any_live(inputs: &[String]) -> bool {
-    inputs.iter().any(|i| {
-        if i == "-" {
-            tlsclose_capture::stdin_is_live()
-        } else {
-            std::fs::metadata(i)
-                .map(|m| tlsclose_capture::is_live_type(&m.file_type()))
-                .unwrap_or(false)
-        }
-    })
-}
-
-/// A progress bar and the count of bytes read that it shows.
-type Counter = (Progress, Arc<AtomicU64>);
-
-/// A file read through a byte counter, for the progress bar.
-struct Counted<R> {
-    inner: R,
-    count: Arc<AtomicU64>,
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-/// Opens an input; with a progress bar, through a counter of the bytes
-/// read from the file (compressed bytes for a gzip file: its size on disk
-/// is the total).
-fn open(
-    input: &str,
-    show_progress: bool,
-) -> Result<(CaptureReader, Option<Counter>), CaptureError> {
-    if !show_progress {
-        return Ok((CaptureReader::open(input)?, None));
-    }
-    let count = Arc::new(AtomicU64::new(0));
-    let (reader, total) = if input == "-" {
-        let counted = Counted {
-            inner: io::stdin(),
-            count: Arc::clone(&count),
-        };
-        let reader = if tlsclose_capture::stdin_is_live() {
-            CaptureReader::from_live_reader("<stdin>", Box::new(counted))?
-        } else {
-            CaptureReader::from_reader_prefetched("<stdin>", Box::new(counted))?
-        };
-        (reader, None)
-    } else {
-        let file = std::fs::File::open(input).map_err(|source| CaptureError::Io {
-            file: input.to_string(),
-            source,
-        })?;
-        let live = tlsclose_capture::is_live(&file);
-        let total = file.metadata().ok().filter(|_| !live).map(|m| m.len());
-        let counted = Counted {
-            inner: file,
-            count: Arc::clone(&count),
-        };
-        let reader = if live {
-            CaptureReader::from_live_reader(input, Box::new(counted))?
-        } else {
-            CaptureReader::from_reader_prefetched(input, Box::new(counted))?
-        };
-        (reader, total)
-    };
-    Ok((reader, Some((Progress::new(input, total), count))))
-}
-
-/// The key logs of `--keylog` and `$SSLKEYLOGFILE`; None when there are
-/// none (decryption then costs nothing). A `--keylog` that cannot be read
-/// is an error; an unreadable `$SSLKEYLOGFILE` only a warning (the variable
-/// may be set for other programs). Skipped lines are warnings.
-fn load_keys(args: &Args, out: &mut Output<'_>) -> Result<Option<KeyLog>, ()> {
-    let mut files: Vec<(String, bool)> = args.keylog.iter().map(|p| (p.clone(), true)).collect();
-    if let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()) {
-        files.push((env.to_string_lossy().into_owned(), false));
-    }
-    if files.is_empty() {
-        return Ok(None);
-    }
-    let mut log = KeyLog::new();
-    let names = files.iter().map(|(p, _)| p.clone()).collect();
-    for (path, given) in files {
-        if let Some(why) = crate::keys::not_a_key_log(&path) {
-            if given {
-                let _ = writeln!(io::stderr(), "tlsclose: error: {why}");
-                return Err(());
-            }
-            out.warn(&format!("{why} (SSLKEYLOGFILE, not read)"));
-            continue;
-        }
-        match log.add_file(&path) {
-            Ok(warnings) => {
-                for w in crate::keys::condense(&path, warnings) {
-                    out.warn(&w);
-                }
-            }
-            Err(e) if given => {
-                let _ = writeln!(io::stderr(), "tlsclose: error: {e}");
-                return Err(());
-            }
-            Err(e) => out.warn(&format!("{e} (SSLKEYLOGFILE)")),
-        }
-    }
-    out.keys = Some((names, crate::keys::KeyTally::default()));
-    Ok(Some(log))
-}
+use tlsclose_tcp::{CaptureClock, ClockConfig, SegMeta, Tick, SWEEP_INTERVAL_NS};
 
 /// Where segments go: the shares of the flow table on this thread, or on
 /// worker threads. Either way reports come out in the same order.
-enum Engine {
+pub(super) enum Engine {
     Inline { shard: Shard, shares: usize },
     Threads(Workers),
 }
 
 impl Engine {
-    fn inline(config: &AnalyzerConfig, keys: Option<&KeyLog>) -> Engine {
+    pub(super) fn inline(config: &AnalyzerConfig, keys: Option<&KeyLog>) -> Engine {
         let shares = shard::shares(config);
         Engine::Inline {
             shard: Shard::new(config, shares, (0..shares).collect(), keys.cloned()),
@@ -353,7 +35,7 @@ impl Engine {
 
 /// The capture being read: one file, or several whose times follow one
 /// another (`--join`).
-struct Group {
+struct JoinedCapture {
     clock: CaptureClock,
     /// When the shares look for idle flows next (capture time).
     next_sweep: Option<Timestamp>,
@@ -365,24 +47,50 @@ struct Group {
 }
 
 /// The reader's side, across inputs.
-struct Reading<'e> {
+pub(super) struct Reading<'e> {
     engine: &'e mut Engine,
     config: AnalyzerConfig,
     join: Join,
     /// Counts events (segments, clock ticks, ends of a capture): the order
     /// of the output.
     event: u64,
-    group: Option<Group>,
+    group: Option<JoinedCapture>,
     /// Captures started.
     groups: u64,
     /// Each input's capture and frame offset in it (for `--extract`).
     placement: Vec<Placement>,
 }
 
-impl Reading<'_> {
+impl<'e> Reading<'e> {
+    pub(super) fn new(
+        engine: &'e mut Engine,
+        config: AnalyzerConfig,
+        join: Join,
+        inputs: usize,
+    ) -> Reading<'e> {
+        Reading {
+            engine,
+            config,
+            join,
+            event: 0,
+            group: None,
+            groups: 0,
+            placement: vec![Placement::default(); inputs],
+        }
+    }
+
+    /// Each input's capture and frame offset in it (for `--extract`).
+    pub(super) fn take_placement(&mut self) -> Vec<Placement> {
+        std::mem::take(&mut self.placement)
+    }
+
     /// Hands what the workers have done to the output (`all`: wait for
     /// everything handed over).
-    fn drain(&mut self, all: bool, out: &mut Output<'_>) -> Result<Option<AnalyzerStats>, Failure> {
+    fn drain(
+        &mut self,
+        all: bool,
+        out: &mut RunState<'_>,
+    ) -> Result<Option<AnalyzerStats>, Failure> {
         if let Engine::Threads(w) = &mut *self.engine {
             let mut done = Done::default();
             let r = w.flush(all, &mut |k| out.emit(k), &mut done);
@@ -402,7 +110,7 @@ impl Reading<'_> {
     }
 
     /// The counts of a capture that ended in input `input`.
-    fn group_stats(&mut self, stats: AnalyzerStats, input: usize, out: &mut Output<'_>) {
+    fn group_stats(&mut self, stats: AnalyzerStats, input: usize, out: &mut RunState<'_>) {
         out.summary.tls_flows += stats.tls_flows;
         out.summary.non_tls_flows += stats.non_tls_flows;
         let name = out.names.get(input).cloned().unwrap_or_default();
@@ -416,7 +124,7 @@ impl Reading<'_> {
         input: usize,
         first: Timestamp,
         pcapng: bool,
-        out: &mut Output<'_>,
+        out: &mut RunState<'_>,
     ) -> Result<(), Failure> {
         if let Some(g) = &self.group {
             let join = match self.join {
@@ -437,7 +145,7 @@ impl Reading<'_> {
                 Engine::Inline { shard, .. } => shard.reset(pcapng),
                 Engine::Threads(w) => w.begin(self.event, pcapng),
             }
-            self.group = Some(Group {
+            self.group = Some(JoinedCapture {
                 clock: CaptureClock::new(ClockConfig::for_idle_timeout(
                     self.config.table.idle_timeout_ns,
                 )),
@@ -465,7 +173,7 @@ impl Reading<'_> {
     }
 
     /// The capture is over: every flow still open is reported.
-    fn end_group(&mut self, out: &mut Output<'_>) -> Result<(), Failure> {
+    pub(super) fn end_group(&mut self, out: &mut RunState<'_>) -> Result<(), Failure> {
         let Some(group) = self.group.take() else {
             return Ok(());
         };
@@ -497,7 +205,7 @@ impl Reading<'_> {
         defrag: &mut Defragmenter,
         frame: &Frame<'_>,
         clock: Timestamp,
-        out: &mut Output<'_>,
+        out: &mut RunState<'_>,
     ) -> Result<(), Failure> {
         match defrag.decode(frame) {
             Ok(seg) => self.segment(&seg, frame.number, frame.ts, clock, out),
@@ -518,7 +226,7 @@ impl Reading<'_> {
         defrag: &mut Defragmenter,
         held: &mut std::collections::VecDeque<Owned>,
         n: usize,
-        out: &mut Output<'_>,
+        out: &mut RunState<'_>,
     ) -> Result<(), Failure> {
         if n == 0 {
             return Ok(());
@@ -540,7 +248,7 @@ impl Reading<'_> {
         &mut self,
         defrag: &mut Defragmenter,
         held: &mut std::collections::VecDeque<Owned>,
-        out: &mut Output<'_>,
+        out: &mut RunState<'_>,
     ) -> Result<(), Failure> {
         let n = match &mut self.group {
             Some(g) => g.clock.finish(),
@@ -556,7 +264,7 @@ impl Reading<'_> {
         frame: u64,
         ts: Timestamp,
         clock: Timestamp,
-        out: &mut Output<'_>,
+        out: &mut RunState<'_>,
     ) -> Result<(), Failure> {
         let Some(g) = &mut self.group else {
             return Ok(());
@@ -618,7 +326,7 @@ impl Reading<'_> {
         reader: &mut Source,
         dsbs: &mut usize,
         input: &str,
-        out: &mut Output<'_>,
+        out: &mut RunState<'_>,
     ) {
         for (kind, data) in reader.take_decryption_secrets() {
             *dsbs += 1;
@@ -638,7 +346,7 @@ impl Reading<'_> {
     /// A live input has been quiet for `quiet` (wall-clock time) since its
     /// last frame: the clock moves on by as much, so that flows waiting for
     /// their last packets, or idle, end on time.
-    fn quiet(&mut self, quiet: std::time::Duration, out: &mut Output<'_>) -> Result<(), Failure> {
+    fn quiet(&mut self, quiet: std::time::Duration, out: &mut RunState<'_>) -> Result<(), Failure> {
         let Some(g) = &mut self.group else {
             return Ok(());
         };
@@ -674,17 +382,17 @@ impl Reading<'_> {
     }
 }
 
-enum Failure {
+pub(super) enum Failure {
     /// The input could not be read (wholly or from some point on).
     Input,
     /// Writing the reports failed.
     Output(io::Error),
 }
 
-fn read_one(
+pub(super) fn read_one(
     input: &str,
     reading: &mut Reading<'_>,
-    out: &mut Output<'_>,
+    out: &mut RunState<'_>,
     show_progress: bool,
 ) -> Result<(), Failure> {
     let (reader, counter) = open(input, show_progress).map_err(|e| {
@@ -722,7 +430,7 @@ fn read_one(
     loop {
         // Ctrl-C: what was read is reported (a live input wakes this loop
         // every quarter of a second)
-        if crate::interrupt::caught() {
+        if crate::run::interrupt::caught() {
             break;
         }
         match reader.next() {
@@ -830,7 +538,7 @@ fn limit_warnings(
     input: &str,
     config: &AnalyzerConfig,
     stats: &AnalyzerStats,
-    out: &mut Output<'_>,
+    out: &mut RunState<'_>,
 ) {
     let (t, l) = (&stats.table, &stats.limits);
     let counts = &mut out.summary.limits;

@@ -1,8 +1,8 @@
 //! `--generate`: shell completions and the man page, from the clap
 //! definition (so they cannot drift from `--help`).
 
+use crate::cli::report::Generate;
 use crate::cli::Args;
-use crate::report_args::Generate;
 use clap::CommandFactory;
 use clap_complete::Shell;
 use std::io::{self, Write};

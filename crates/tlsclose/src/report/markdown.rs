@@ -1,13 +1,13 @@
 //! `--report FILE.md`: a self-contained Markdown report to paste into a bug
 //! ticket: what was read, how the flows ended, per server, and each flow
 //! that did not end close_notify-then-fin or had a keep-alive race
-//! ([`crate::described`]) with its Wireshark filter and how it ended.
+//! ([`crate::report::flows`]) with its Wireshark filter and how it ended.
 
-use crate::described::Described;
-use crate::detail;
-use crate::md;
-use crate::sink::{Flow, ReportSink, RunEnd};
-use crate::table::{Align, Column, Table};
+use crate::output::flow_detail;
+use crate::output::sink::{Flow, ReportSink, RunEnd};
+use crate::output::table::{Align, Column, Table};
+use crate::report::flows::Described;
+use crate::text::markdown;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -65,7 +65,7 @@ impl TicketSink {
             }
             [one] => format!(
                 "TLS connection endings in {}",
-                md::code(&file_name(&one.name))
+                markdown::code(&file_name(&one.name))
             ),
             _ => format!("TLS connection endings in {} captures", end.inputs.len()),
         };
@@ -92,7 +92,7 @@ impl TicketSink {
             let name = if i.name == "-" {
                 "standard input".to_string()
             } else {
-                md::code(&i.name)
+                markdown::code(&i.name)
             };
             writeln!(out, "- Capture: {name} ({})", what.join(", "))?;
             if let (Some(a), Some(b)) = (i.first_ts, i.last_ts) {
@@ -120,7 +120,7 @@ impl TicketSink {
                 "- Selected: {} of {} TLS flows, by {}",
                 self.selected,
                 s.tls_flows,
-                md::code(&end.filters.join(" "))
+                markdown::code(&end.filters.join(" "))
             )?;
         }
         if s.warnings > 0 {
@@ -134,7 +134,7 @@ impl TicketSink {
             out,
             "- Made with: tlsclose {}, {}",
             env!("CARGO_PKG_VERSION"),
-            md::code(&self.command)
+            markdown::code(&self.command)
         )?;
         Ok(())
     }
@@ -178,12 +178,12 @@ impl TicketSink {
         if self.servers.is_empty() {
             writeln!(out, "No TLS flows.")?;
         } else {
-            write!(out, "{}", crate::group::markdown(&self.servers))?;
+            write!(out, "{}", crate::output::group_by::markdown(&self.servers))?;
         }
         Ok(())
     }
 
-    /// Each described flow ([`crate::described`]), in detail (the first
+    /// Each described flow ([`crate::report::flows`]), in detail (the first
     /// `--report-flows`).
     fn unclean_flows(&mut self, out: &mut dyn Write, end: &RunEnd<'_>) -> io::Result<()> {
         writeln!(
@@ -211,7 +211,7 @@ impl TicketSink {
         }
         for k in &kept {
             writeln!(out)?;
-            write!(out, "{}", detail::markdown(&end.number(k), k, "###"))?;
+            write!(out, "{}", flow_detail::markdown(&end.number(k), k, "###"))?;
         }
         Ok(())
     }

@@ -1,4 +1,9 @@
-//! Command-line arguments.
+//! The command line: the arguments ([`Args`], with the report side in
+//! [`report`]), and the shell completions and man page generated from
+//! them (`generate`).
+
+pub mod generate;
+pub mod report;
 
 use clap::{Parser, ValueEnum};
 
@@ -138,7 +143,7 @@ pub struct Args {
     pub quiet: bool,
 
     #[command(flatten)]
-    pub report: crate::report_args::ReportArgs,
+    pub report: crate::cli::report::ReportArgs,
 }
 
 impl Args {
@@ -268,7 +273,7 @@ pub const EXAMPLES: &[(&str, &str)] = &[
 /// `indent` spaces.
 pub fn wrap_indent(text: &str, width: usize, indent: usize) -> String {
     let mut out = String::new();
-    for line in crate::table::wrap(text, width.saturating_sub(indent).max(20)) {
+    for line in crate::output::table::wrap(text, width.saturating_sub(indent).max(20)) {
         out.push_str(&" ".repeat(indent));
         out.push_str(&line);
         out.push('\n');

@@ -10,10 +10,10 @@
 //! The box renderer streams: give it the widths (measured while the rows
 //! were collected, [`Widths`]) and the rows one by one, so that a table of
 //! millions of rows never has to be in memory at once (see
-//! [`crate::rows`]).
+//! [`crate::output::listing`]).
 
-use crate::csvfmt;
-use crate::md;
+use crate::output::csv;
+use crate::text::markdown;
 use std::io::{self, Write};
 
 /// Column alignment.
@@ -487,7 +487,7 @@ pub fn md_head(out: &mut dyn Write, columns: &[Column]) -> io::Result<()> {
     let mut s = String::from("|");
     for c in columns {
         s.push(' ');
-        let t = md::escape(&c.title.replace('\n', " "));
+        let t = markdown::escape(&c.title.replace('\n', " "));
         s.push_str(if t.is_empty() { " " } else { &t });
         s.push_str(" |");
     }
@@ -519,7 +519,7 @@ pub fn md_row<S: AsRef<str>>(
             if n > 0 {
                 s.push_str("; ");
             }
-            md::escape_into(&mut s, line);
+            markdown::escape_into(&mut s, line);
         }
         s.push_str(" |");
     }
@@ -568,9 +568,9 @@ impl Table {
     /// CSV under the given column names (machine names, not titles).
     #[allow(dead_code)]
     pub fn to_csv(&self, out: &mut dyn Write, names: &[&str]) -> io::Result<()> {
-        csvfmt::write_row(out, names.iter())?;
+        csv::write_row(out, names.iter())?;
         for r in &self.rows {
-            csvfmt::write_row(out, r.iter())?;
+            csv::write_row(out, r.iter())?;
         }
         Ok(())
     }

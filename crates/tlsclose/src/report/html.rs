@@ -4,9 +4,9 @@
 //! clusters (the timeouts found are marked), and each flow that did not end
 //! close_notify-then-fin, or raced, drawn as a ladder.
 
-use crate::described::Described;
-use crate::sink::{Flow, ReportSink, RunEnd};
-use crate::words::{direction, StepText};
+use crate::output::sink::{Flow, ReportSink, RunEnd};
+use crate::report::flows::Described;
+use crate::text::words::{direction, StepText};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

@@ -4,7 +4,7 @@
 //! is what an audit looks for). The first `--report-flows` in capture order
 //! are kept, and all are counted.
 
-use crate::sink::Flow;
+use crate::output::sink::Flow;
 use std::collections::BinaryHeap;
 use tlsclose_analysis::{Ending, FlowReport};
 

@@ -5,8 +5,8 @@
 //! docs/AUDIT.md.
 
 use crate::cli::Format;
-use crate::md;
-use crate::sink::{Flow, ReportSink, RunEnd, SummaryLine};
+use crate::output::sink::{Flow, ReportSink, RunEnd, SummaryLine};
+use crate::text::markdown;
 use std::io::{self, Write};
 use tlsclose_audit::units::plural;
 use tlsclose_audit::{timeout_text, Auditor, Example, Finding, FindingKind, Subject, TOP};
@@ -166,7 +166,7 @@ fn wrap_text(text: &str, width: Option<usize>) -> String {
                 );
         let hang = hang.min(width / 2);
         for (i, part) in
-            crate::table::wrap(line.get(hang..).unwrap_or(line).trim_start(), width - hang)
+            crate::output::table::wrap(line.get(hang..).unwrap_or(line).trim_start(), width - hang)
                 .into_iter()
                 .enumerate()
         {
@@ -354,27 +354,25 @@ pub fn markdown_findings(out: &mut dyn Write, findings: &[Finding], level: &str)
             out,
             "\n{level} {}. {} ({}, {})\n",
             i + 1,
-            md::escape(&f.title),
-            md::code(f.finding.as_str()),
+            markdown::escape(&f.title),
+            markdown::code(f.finding.as_str()),
             f.severity
         )?;
-        writeln!(out, "{}\n", md::escape(&f.evidence))?;
+        writeln!(out, "{}\n", markdown::escape(&f.evidence))?;
         if let Some(fix) = &f.fix {
-            writeln!(out, "**Fix:** {}\n", md::escape(fix))?;
+            writeln!(out, "**Fix:** {}\n", markdown::escape(fix))?;
         }
         if f.by_subject.len() > 1 {
             let (head, rows) = subject_rows(f, TOP_MARKDOWN);
-            let mut columns = vec![crate::table::Column::new(
+            let mut columns = vec![crate::output::table::Column::new(
                 head.first().copied().unwrap_or("server"),
-                crate::table::Align::Left,
+                crate::output::table::Align::Left,
                 0,
             )];
-            columns.extend(
-                head.iter()
-                    .skip(1)
-                    .map(|h| crate::table::Column::new(h, crate::table::Align::Right, 0)),
-            );
-            crate::table::Table { columns, rows }.to_markdown(out)?;
+            columns.extend(head.iter().skip(1).map(|h| {
+                crate::output::table::Column::new(h, crate::output::table::Align::Right, 0)
+            }));
+            crate::output::table::Table { columns, rows }.to_markdown(out)?;
             writeln!(out)?;
         }
         for e in &f.examples {
@@ -383,11 +381,11 @@ pub fn markdown_findings(out: &mut dyn Write, findings: &[Finding], level: &str)
                 "- {}{}, {}: {}",
                 e.flow.map_or_else(String::new, |n| format!(
                     "{} ",
-                    md::code(&format!("--flow {n}"))
+                    markdown::code(&format!("--flow {n}"))
                 )),
-                md::escape(&format!("{} → {}", e.client, e.server)),
-                md::escape(&e.what),
-                md::code(&e.wireshark_filter)
+                markdown::escape(&format!("{} → {}", e.client, e.server)),
+                markdown::escape(&e.what),
+                markdown::code(&e.wireshark_filter)
             )?;
         }
     }
@@ -406,7 +404,7 @@ fn write_markdown(
         "{}: {flows} TLS flow{}, {} finding{}.",
         inputs
             .iter()
-            .map(|i| md::code(i))
+            .map(|i| markdown::code(i))
             .collect::<Vec<_>>()
             .join(", "),
         plural(flows),

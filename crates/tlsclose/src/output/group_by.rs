@@ -2,11 +2,11 @@
 //! JSON lines or CSV.
 
 use crate::cli::Format;
-use crate::csvfmt;
-use crate::md;
-use crate::sink::short_cn;
-use crate::sink::{Flow, ReportSink, RunEnd, SummaryLine};
-use crate::table::{clean, Align, Column, Short, Table};
+use crate::output::csv;
+use crate::output::sink::short_cn;
+use crate::output::sink::{Flow, ReportSink, RunEnd, SummaryLine};
+use crate::output::table::{clean, Align, Column, Short, Table};
+use crate::text::markdown;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -328,7 +328,7 @@ impl<W: Write> ReportSink for GroupSink<W> {
                 if !self.groups.is_empty() {
                     writeln!(self.out, "{}", markdown(&self.groups))?;
                 }
-                writeln!(self.out, "{}", md::escape(&end.summary.line()))?;
+                writeln!(self.out, "{}", markdown::escape(&end.summary.line()))?;
             }
             Format::Json => {
                 for g in machine_rows(&self.groups) {
@@ -345,9 +345,9 @@ impl<W: Write> ReportSink for GroupSink<W> {
                 self.out.write_all(b"\n")?;
             }
             Format::Csv => {
-                csvfmt::write_row(&mut self.out, csv_header())?;
+                csv::write_row(&mut self.out, csv_header())?;
                 for g in machine_rows(&self.groups) {
-                    csvfmt::write_row(&mut self.out, csv_row(&g))?;
+                    csv::write_row(&mut self.out, csv_row(&g))?;
                 }
                 if !end.quiet {
                     let _ = writeln!(io::stderr(), "{}", end.summary.line());

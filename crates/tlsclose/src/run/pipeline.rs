@@ -2,17 +2,17 @@
 //! `--fail-on`, what `--extract` will copy, and the fan-out of every
 //! selected flow to each sink (the chosen format, the `--report` file).
 
-use crate::audit::AuditSink;
 use crate::cli::{Args, Format};
-use crate::detail::DetailSink;
-use crate::extract::ExtractFlow;
-use crate::group::GroupSink;
-use crate::sink::{
+use crate::output::audit::AuditSink;
+use crate::output::extract::ExtractFlow;
+use crate::output::flow_detail::DetailSink;
+use crate::output::group_by::GroupSink;
+use crate::output::sink::{
     terminal_width, CsvSink, Flow, FlowNumbers, InputInfo, JsonSink, MarkdownSink, ReportSink,
     RunEnd, TableSink,
 };
-use crate::summary::Summary;
-use crate::ticket::TicketSink;
+use crate::report::markdown::TicketSink;
+use crate::run::summary::Summary;
 use std::collections::BinaryHeap;
 use std::io::{self, Write};
 use tlsclose_analysis::{Ending, FlowReport};
@@ -102,7 +102,7 @@ impl Pipeline {
                 .and_then(|e| e.to_str())
                 .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
             if html {
-                sinks.push(Box::new(crate::html::HtmlSink::create(
+                sinks.push(Box::new(crate::report::html::HtmlSink::create(
                     path,
                     r.report_flows,
                 )?));

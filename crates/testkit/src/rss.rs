@@ -25,3 +25,10 @@ mod tests {
         assert!(after >= before + 60 * 1024, "{before} KiB -> {after} KiB");
     }
 }
+
+/// CPU time this thread has used, in seconds: what a complexity test
+/// compares, since it does not grow when other processes load the machine
+/// (wall time does).
+pub fn thread_cpu_secs() -> f64 {
+    cpu_time::ThreadTime::now().as_duration().as_secs_f64()
+}

@@ -1,8 +1,10 @@
-//! Visible skips. A test that needs an external tool (tshark, cmark-gfm,
-//! chromium, a Python module…) asks [`require_tool`]: when the tool is
-//! missing it prints why the test skips on standard output (shown by
-//! `cargo test`, as the test passes), and under CI (`CI=true`) it fails
-//! instead, so that CI never passes by skipping.
+//! Skips that cannot hide. A test that needs an external tool (tshark,
+//! cmark-gfm, chromium, a Python module…) asks [`require_tool`], and every
+//! other skip goes through [`skip`]: under CI (`CI=true`, which `.ci/run`
+//! exports) a skip is a failure, so CI never passes by skipping. Elsewhere
+//! the skip is written to standard error (which `cargo test` shows only
+//! with `--nocapture`) and appended to `target/skipped-tests.txt`, which the
+//! README tells to read after a local run.
 
 use std::process::Command;
 
@@ -37,7 +39,17 @@ pub fn skip(why: &str) -> bool {
     if in_ci() {
         panic!("{test}: {why} (CI=true: a missing tool is a failure, not a skip)");
     }
-    println!("SKIPPED {test}: {why}");
+    eprintln!("SKIPPED {test}: {why}");
+    let log =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/skipped-tests.txt");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        use std::io::Write;
+        let _ = writeln!(f, "{test}: {why}");
+    }
     false
 }
 

@@ -68,14 +68,17 @@ fn a_flow_is_printed_when_it_ends_while_the_pipe_is_still_open() {
          (got {} of 6)",
         early.len()
     );
+    // each came out after its own last packet was written (and, above,
+    // before the input ended): printed as the flow ended. No bound on how
+    // soon: a loaded machine may take its time.
     for (at, v) in early {
         let last = v["last_frame"].as_u64().expect("last_frame") as usize;
         let sent = written[last - 1];
         assert!(
-            *at < sent + Duration::from_secs(1),
-            "flow {} printed {:?} after its last packet",
+            *at >= sent,
+            "flow {} printed {:?} before its last packet was written",
             v["client"],
-            at.saturating_sub(sent)
+            sent.saturating_sub(*at)
         );
     }
     // the first flow to end came out long before the last packet was

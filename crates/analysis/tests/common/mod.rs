@@ -30,7 +30,8 @@ pub fn run_timed<I: Iterator<Item = Pkt> + Send + 'static>(
     config: AnalyzerConfig,
     expected: u64,
 ) -> Run {
-    let start = std::time::Instant::now();
+    // CPU time, not wall time: it holds on a loaded machine
+    let start = tlsclose_testkit::rss::thread_cpu_secs();
     let mut quarter_secs = 0.0;
     let mut reader = CaptureReader::from_reader("generated", Box::new(PcapStream::new(packets)))
         .expect("generated capture opens");
@@ -45,7 +46,7 @@ pub fn run_timed<I: Iterator<Item = Pkt> + Send + 'static>(
         analyzer.segment(&seg, meta, &mut |r| reports.push(r));
         peak = peak.max(analyzer.live_flows());
         if frames == expected / 4 {
-            quarter_secs = start.elapsed().as_secs_f64();
+            quarter_secs = tlsclose_testkit::rss::thread_cpu_secs() - start;
         }
     }
     analyzer.finish(&mut |r| reports.push(r));
@@ -55,7 +56,7 @@ pub fn run_timed<I: Iterator<Item = Pkt> + Send + 'static>(
         frames,
         peak_live_flows: peak,
         quarter_secs,
-        secs: start.elapsed().as_secs_f64(),
+        secs: tlsclose_testkit::rss::thread_cpu_secs() - start,
     }
 }
 
@@ -71,9 +72,9 @@ pub fn run<I: Iterator<Item = Pkt> + Send + 'static>(packets: I, config: Analyze
 pub fn isolated(name: &str, scenario: impl FnOnce() -> String) -> Option<(u64, f64, String)> {
     const VAR: &str = "TLSCLOSE_HOSTILE_CHILD";
     if std::env::var(VAR).as_deref() == Ok(name) {
-        let t = std::time::Instant::now();
+        let t = tlsclose_testkit::rss::thread_cpu_secs();
         let line = scenario();
-        let secs = t.elapsed().as_secs_f64();
+        let secs = tlsclose_testkit::rss::thread_cpu_secs() - t;
         println!("HOSTILE {} {secs} {line}", peak_rss_kib());
         return None;
     }

@@ -5,7 +5,8 @@
 //! docs/AUDIT.md.
 
 use crate::cli::Format;
-use crate::output::sink::{Flow, ReportSink, RunEnd, SummaryLine};
+use crate::output::sink::write_summary_line;
+use crate::output::sink::{Flow, ReportSink, RunEnd};
 use crate::text::markdown;
 use std::io::{self, Write};
 use tlsclose_audit::units::plural;
@@ -106,14 +107,7 @@ impl ReportSink for AuditSink {
                     serde_json::to_writer(&mut self.out, f)?;
                     self.out.write_all(b"\n")?;
                 }
-                serde_json::to_writer(
-                    &mut self.out,
-                    &SummaryLine {
-                        summary: true,
-                        inner: end.summary,
-                    },
-                )?;
-                self.out.write_all(b"\n")?;
+                write_summary_line(&mut self.out, end.summary)?;
             }
             Format::Markdown => {
                 write_markdown(&mut self.out, &findings, &inputs, self.auditor.flows())?

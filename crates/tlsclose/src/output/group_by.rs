@@ -4,7 +4,8 @@
 use crate::cli::Format;
 use crate::output::csv;
 use crate::output::sink::short_cn;
-use crate::output::sink::{Flow, ReportSink, RunEnd, SummaryLine};
+use crate::output::sink::write_summary_line;
+use crate::output::sink::{Flow, ReportSink, RunEnd};
 use crate::output::table::{clean, Align, Column, Short, Table};
 use crate::text::markdown;
 use serde::Serialize;
@@ -335,14 +336,7 @@ impl<W: Write> ReportSink for GroupSink<W> {
                     serde_json::to_writer(&mut self.out, &g)?;
                     self.out.write_all(b"\n")?;
                 }
-                serde_json::to_writer(
-                    &mut self.out,
-                    &SummaryLine {
-                        summary: true,
-                        inner: end.summary,
-                    },
-                )?;
-                self.out.write_all(b"\n")?;
+                write_summary_line(&mut self.out, end.summary)?;
             }
             Format::Csv => {
                 csv::write_row(&mut self.out, csv_header())?;

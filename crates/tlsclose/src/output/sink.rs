@@ -159,11 +159,24 @@ impl<W: Write> JsonSink<W> {
     }
 }
 
+/// The run's summary as the last JSON line (`"summary": true` first).
 #[derive(Serialize)]
-pub struct SummaryLine<'a> {
-    pub summary: bool,
+struct SummaryLine<'a> {
+    summary: bool,
     #[serde(flatten)]
-    pub inner: &'a Summary,
+    inner: &'a Summary,
+}
+
+/// Writes the summary's JSON line, the last line of every JSON output.
+pub fn write_summary_line(out: &mut dyn Write, summary: &Summary) -> io::Result<()> {
+    serde_json::to_writer(
+        &mut *out,
+        &SummaryLine {
+            summary: true,
+            inner: summary,
+        },
+    )?;
+    out.write_all(b"\n")
 }
 
 impl<W: Write> ReportSink for JsonSink<W> {
@@ -174,14 +187,7 @@ impl<W: Write> ReportSink for JsonSink<W> {
     }
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
-        serde_json::to_writer(
-            &mut self.out,
-            &SummaryLine {
-                summary: true,
-                inner: end.summary,
-            },
-        )?;
-        self.out.write_all(b"\n")?;
+        write_summary_line(&mut self.out, end.summary)?;
         self.out.flush()
     }
 }
@@ -459,17 +465,6 @@ impl<W: Write> TableSink<W> {
             width,
         }
     }
-}
-
-/// A comfy table with the project's look (for tables outside the column
-/// model).
-#[allow(dead_code)]
-pub fn new_table() -> comfy_table::Table {
-    let mut table = comfy_table::Table::new();
-    table
-        .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-    table
 }
 
 /// The columns a table may use: `--wide`, or output that is not a

@@ -12,7 +12,6 @@
 //! millions of rows never has to be in memory at once (see
 //! [`crate::output::listing`]).
 
-use crate::output::csv;
 use crate::text::markdown;
 use std::io::{self, Write};
 
@@ -564,16 +563,6 @@ impl Table {
         }
         Ok(())
     }
-
-    /// CSV under the given column names (machine names, not titles).
-    #[allow(dead_code)]
-    pub fn to_csv(&self, out: &mut dyn Write, names: &[&str]) -> io::Result<()> {
-        csv::write_row(out, names.iter())?;
-        for r in &self.rows {
-            csv::write_row(out, r.iter())?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -686,21 +675,13 @@ mod tests {
     }
 
     #[test]
-    fn markdown_and_csv_of_the_same_model() {
+    fn markdown_of_the_model() {
         let mut out = Vec::new();
         table().to_markdown(&mut out).unwrap_or_default();
         assert_eq!(
             String::from_utf8_lossy(&out),
             "| \\# | name | idle before | alerts |\n| ---: | --- | ---: | --- |\n\
              | 1 | a | 10ms | c: x; s: y |\n| 12 | bbb | - |   |\n"
-        );
-        let mut out = Vec::new();
-        table()
-            .to_csv(&mut out, &["n", "name", "idle", "alerts"])
-            .unwrap_or_default();
-        assert_eq!(
-            String::from_utf8_lossy(&out),
-            "n,name,idle,alerts\n1,a,10ms,\"c: x\ns: y\"\n12,bbb,-,\n"
         );
     }
 }

@@ -1,5 +1,5 @@
 //! Test support shared by every crate's tests (a dev-dependency only;
-//! `publish = false`). What lives here was once copied between test files:
+//! `publish = false`), so that no test file writes its own:
 //!
 //! - [`paths`]: the workspace's `testdata/` cases and a per-process temporary
 //!   folder;

@@ -29,7 +29,7 @@ use crate::run::summary::Summary;
 use input::load_keys;
 use progress::Progress;
 use read::{read_one, Engine, Failure, Reading};
-use shard::{Keyed, Workers};
+use shard::{OrderedReport, Workers};
 use std::io::{self, Write};
 use std::process::ExitCode;
 use tlsclose_analysis::{AnalyzerConfig, FlowLimits};
@@ -56,12 +56,12 @@ pub(super) struct RunState<'a> {
 }
 
 impl RunState<'_> {
-    fn emit(&mut self, k: Keyed) {
+    fn emit(&mut self, k: OrderedReport) {
         self.emitted += 1;
         if self.error.is_some() {
             return;
         }
-        let Keyed {
+        let OrderedReport {
             input, mut report, ..
         } = k;
         report.file = self.names.get(input).cloned().unwrap_or_default();

@@ -70,7 +70,7 @@ pub struct OrderKey {
 }
 
 /// A report, where it goes, and the input it ended in.
-pub struct Keyed {
+pub struct OrderedReport {
     pub key: OrderKey,
     pub input: usize,
     pub report: FlowReport,
@@ -187,7 +187,7 @@ impl Shard {
         event: u64,
         seg: &Segment<'_>,
         meta: SegMeta,
-        out: &mut Vec<Keyed>,
+        out: &mut Vec<OrderedReport>,
     ) {
         let input = self.input;
         let Some(Some(a)) = self.analyzers.get_mut(share) else {
@@ -195,7 +195,7 @@ impl Shard {
         };
         let mut rank = 0;
         a.segment(seg, meta, &mut |report| {
-            out.push(Keyed {
+            out.push(OrderedReport {
                 key: OrderKey { event, rank },
                 input,
                 report,
@@ -205,12 +205,12 @@ impl Shard {
     }
 
     /// The reader's clock: idle flows and flows past their linger end.
-    pub fn tick(&mut self, event: u64, now: Timestamp, out: &mut Vec<Keyed>) {
+    pub fn tick(&mut self, event: u64, now: Timestamp, out: &mut Vec<OrderedReport>) {
         let input = self.input;
         let from = out.len();
         for a in self.analyzers.iter_mut().flatten() {
             a.tick(now, &mut |report| {
-                out.push(Keyed {
+                out.push(OrderedReport {
                     key: OrderKey {
                         event,
                         rank: report.first_frame,
@@ -240,13 +240,13 @@ impl Shard {
 
     /// The capture is over: every flow ends. Returns the counts of the
     /// capture's analyzers.
-    pub fn finish(&mut self, event: u64, out: &mut Vec<Keyed>) -> AnalyzerStats {
+    pub fn finish(&mut self, event: u64, out: &mut Vec<OrderedReport>) -> AnalyzerStats {
         let input = self.input;
         let from = out.len();
         let mut stats = AnalyzerStats::default();
         for a in self.analyzers.iter_mut().flatten() {
             a.finish(&mut |report| {
-                out.push(Keyed {
+                out.push(OrderedReport {
                     key: OrderKey {
                         event,
                         rank: report.first_frame,
@@ -272,7 +272,7 @@ impl Shard {
             .sum()
     }
 
-    fn run(&mut self, batch: &Batch, out: &mut Vec<Keyed>, done: &mut Done) {
+    fn run(&mut self, batch: &Batch, out: &mut Vec<OrderedReport>, done: &mut Done) {
         for (event, item) in &batch.items {
             match item {
                 Item::Seg(r) => {
@@ -318,7 +318,7 @@ pub struct Done {
 /// A worker's answer to one batch: the reports (in key order), the batch
 /// itself (to be filled again) and what else happened.
 struct Answer {
-    reports: Vec<Keyed>,
+    reports: Vec<OrderedReport>,
     batch: Batch,
     done: Done,
 }
@@ -474,7 +474,7 @@ impl Workers {
     pub fn flush(
         &mut self,
         all: bool,
-        out: &mut dyn FnMut(Keyed),
+        out: &mut dyn FnMut(OrderedReport),
         done: &mut Done,
     ) -> Result<(), WorkerGone> {
         for (w, worker) in self.workers.iter().enumerate() {
@@ -496,7 +496,7 @@ impl Workers {
     }
 
     /// The oldest pending batch's answers from every worker, merged.
-    fn collect(&mut self, out: &mut dyn FnMut(Keyed), done: &mut Done) -> Result<(), WorkerGone> {
+    fn collect(&mut self, out: &mut dyn FnMut(OrderedReport), done: &mut Done) -> Result<(), WorkerGone> {
         let mut lists = Vec::with_capacity(self.workers.len());
         for (w, worker) in self.workers.iter().enumerate() {
             let mut a = worker.from.recv().map_err(|_| WorkerGone)?;

@@ -504,7 +504,7 @@ impl<W: Write> ReportSink for TableSink<W> {
             widths.widen(0, end.numbers_total().to_string().len());
             let shown = fit(&l.columns, &widths, self.width);
             let columns = l.columns.clone();
-            let table = BoxTable::new(&columns, &widths, shown);
+            let mut table = BoxTable::new(&columns, &widths, shown);
             let out = &mut self.out;
             if let Some(above) = table.above() {
                 writeln!(out, "{}", table::wrapped(above, self.width))?;

@@ -289,10 +289,23 @@ pub fn fit(columns: &[Column], widths: &Widths, max: Option<usize>) -> Fit {
     }
 }
 
-/// A box-drawn table written row by row (the look of comfy-table's
-/// `UTF8_FULL_CONDENSED`).
+/// Rows drawn by comfy-table together, at fixed column widths: a long
+/// listing is drawn chunk by chunk, its memory bounded.
+const CHUNK: usize = 1000;
+
+/// A box-drawn table (comfy-table's `UTF8_FULL_CONDENSED`) written chunk
+/// by chunk: the project decides the columns, their widths and forms;
+/// comfy-table draws them.
 pub struct BoxTable<'a> {
     columns: Vec<(&'a Column, usize)>,
+    /// The shown columns' widths (without padding).
+    widths: Vec<usize>,
+    /// The titles, until drawn.
+    header: Option<Vec<String>>,
+    /// Rows not drawn yet (shown cells only).
+    pending: Vec<Vec<String>>,
+    /// Whether the top rule is out.
+    started: bool,
     shown: Vec<bool>,
     short: bool,
     hoisted: Vec<bool>,
@@ -318,7 +331,17 @@ impl<'a> BoxTable<'a> {
                 Some((c.hoist?)(value))
             })
             .collect();
+        let shown_widths = w
+            .iter()
+            .zip(&fit.shown)
+            .filter(|(_, s)| **s)
+            .map(|(w, _)| *w)
+            .collect();
         BoxTable {
+            widths: shown_widths,
+            header: None,
+            pending: Vec::new(),
+            started: false,
             columns: columns.iter().zip(w.iter().copied()).collect(),
             shown: fit.shown,
             short: fit.short,
@@ -341,89 +364,103 @@ impl<'a> BoxTable<'a> {
         self.columns.get(i).and_then(|(c, _)| c.short)
     }
 
-    fn rule(&self, out: &mut dyn Write, l: &str, fill: &str, mid: &str, r: &str) -> io::Result<()> {
-        let mut s = String::from(l);
-        let mut first = true;
-        for ((_, w), shown) in self.columns.iter().zip(&self.shown) {
-            if !shown {
-                continue;
-            }
-            if !first {
-                s.push_str(mid);
-            }
-            first = false;
-            s.push_str(&fill.repeat(w + 2));
-        }
-        s.push_str(r);
-        writeln!(out, "{s}")
+    /// The shown cells of a row, in their short form where this table uses it.
+    fn shown_cells<S: AsRef<str>>(&self, cells: &[S]) -> Vec<String> {
+        cells
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.shown.get(*i).copied().unwrap_or(false))
+            .map(|(i, c)| match self.short(i) {
+                Some(s) => (s.cell)(c.as_ref()),
+                None => c.as_ref().to_owned(),
+            })
+            .collect()
     }
 
-    /// Cells are left-aligned in a terminal (numbers too: the look the
-    /// tables always had); Markdown right-aligns numbers.
-    fn line<S: AsRef<str>>(&self, out: &mut dyn Write, cells: &[S]) -> io::Result<()> {
-        let height = cells
-            .iter()
-            .zip(&self.shown)
-            .filter(|(_, s)| **s)
-            .map(|(c, _)| c.as_ref().lines().count())
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let mut s = String::with_capacity(256);
-        for n in 0..height {
-            s.clear();
-            s.push('│');
-            let mut first = true;
-            for (((_, w), shown), cell) in self.columns.iter().zip(&self.shown).zip(cells) {
-                if !shown {
-                    continue;
-                }
-                if !first {
-                    s.push('┆');
-                }
-                first = false;
-                let text = cell.as_ref().lines().nth(n).unwrap_or("");
-                s.push(' ');
-                s.push_str(text);
-                spaces(&mut s, w.saturating_sub(text.chars().count()));
-                s.push(' ');
-            }
-            s.push_str("│\n");
-            out.write_all(s.as_bytes())?;
+    /// Draws the pending rows with comfy-table (the header too when it is
+    /// pending), every column at its fixed width so that chunks line up;
+    /// `last`: the bottom rule follows them.
+    fn draw(&mut self, out: &mut dyn Write, last: bool) -> io::Result<()> {
+        if self.pending.is_empty() && self.header.is_none() && !last {
+            return Ok(());
+        }
+        let mut t = comfy_table::Table::new();
+        t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+        let header = self.header.take();
+        let had_header = header.is_some();
+        if let Some(h) = header {
+            t.set_header(h);
+        }
+        let had_rows = !self.pending.is_empty();
+        for r in self.pending.drain(..) {
+            t.add_row(r);
+        }
+        if !had_rows && !had_header {
+            // only the bottom rule is left to draw: an empty row, its rules kept
+            t.add_row(
+                self.widths
+                    .iter()
+                    .map(|_| String::new())
+                    .collect::<Vec<_>>(),
+            );
+        }
+        for (c, w) in t.column_iter_mut().zip(&self.widths) {
+            let w = u16::try_from(w + 2).unwrap_or(u16::MAX);
+            c.set_constraint(comfy_table::ColumnConstraint::Absolute(
+                comfy_table::Width::Fixed(w),
+            ));
+        }
+        let text = t.to_string();
+        let mut lines: Vec<&str> = text.lines().collect();
+        // one table across chunks: the top rule once, the bottom rule last
+        if self.started {
+            lines.remove(0);
+        }
+        if !had_rows && !had_header {
+            lines.drain(..lines.len().saturating_sub(1));
+        } else if !last {
+            lines.pop();
+        }
+        self.started = true;
+        for l in lines {
+            writeln!(out, "{l}")?;
         }
         Ok(())
     }
 
-    /// The top rule and the titles.
-    pub fn head(&self, out: &mut dyn Write) -> io::Result<()> {
-        self.rule(out, "┌", "─", "┬", "┐")?;
+    /// The titles, drawn with the first rows.
+    pub fn head(&mut self, _out: &mut dyn Write) -> io::Result<()> {
         let titles: Vec<&str> = self
             .columns
             .iter()
             .enumerate()
             .map(|(i, (c, _))| self.short(i).map_or(c.title, |s| s.title))
             .collect();
-        self.line(out, &titles)?;
-        self.rule(out, "╞", "═", "╪", "╡")
+        self.header = Some(
+            titles
+                .iter()
+                .zip(&self.shown)
+                .filter(|(_, s)| **s)
+                .map(|(t, _)| (*t).to_owned())
+                .collect(),
+        );
+        Ok(())
     }
 
-    pub fn row<S: AsRef<str>>(&self, out: &mut dyn Write, cells: &[S]) -> io::Result<()> {
-        if !self.short {
-            return self.line(out, cells);
+    /// A row; drawn with the others of its chunk.
+    pub fn row<S: AsRef<str>>(&mut self, out: &mut dyn Write, cells: &[S]) -> io::Result<()> {
+        let cells = self.shown_cells(cells);
+        self.pending.push(cells);
+        if self.pending.len() >= CHUNK {
+            self.draw(out, false)?;
         }
-        let cells: Vec<std::borrow::Cow<'_, str>> = cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| match self.short(i) {
-                Some(s) => std::borrow::Cow::Owned((s.cell)(c.as_ref())),
-                None => std::borrow::Cow::Borrowed(c.as_ref()),
-            })
-            .collect();
-        self.line(out, &cells)
+        Ok(())
     }
 
-    pub fn foot(&self, out: &mut dyn Write) -> io::Result<()> {
-        self.rule(out, "└", "─", "┴", "┘")
+    /// The rows not yet drawn and the bottom rule.
+    pub fn foot(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        self.draw(out, true)
     }
 
     /// The legends of the short forms used, then which columns are not
@@ -468,16 +505,6 @@ impl<'a> BoxTable<'a> {
                 hidden.join(", ")
             )
         })
-    }
-}
-
-/// `n` spaces.
-fn spaces(s: &mut String, mut n: usize) {
-    const SPACES: &str = "                                ";
-    while n > 0 {
-        let k = n.min(SPACES.len());
-        s.push_str(SPACES.get(..k).unwrap_or_default());
-        n -= k;
     }
 }
 
@@ -541,7 +568,7 @@ impl Table {
             widths.add_row(r);
         }
         let shown = fit(&self.columns, &widths, max);
-        let t = BoxTable::new(&self.columns, &widths, shown);
+        let mut t = BoxTable::new(&self.columns, &widths, shown);
         if let Some(above) = t.above() {
             writeln!(out, "{}", wrapped(above, max))?;
         }
@@ -603,6 +630,59 @@ mod tests {
              │    ┆      ┆        ┆ s: y   │\n\
              │ 12 ┆ bbb  ┆ -      ┆        │\n\
              └────┴──────┴────────┴────────┘\n"
+        );
+    }
+
+    #[test]
+    fn a_long_table_is_drawn_in_chunks_that_join_into_one() {
+        let rows: Vec<Vec<String>> = (0..2 * CHUNK + 7)
+            .map(|i| {
+                vec![
+                    (i + 1).to_string(),
+                    "x".repeat(i % 5),
+                    format!("{i}ms"),
+                    String::new(),
+                ]
+            })
+            .collect();
+        let t = Table {
+            columns: cols(),
+            rows,
+        };
+        let mut out = Vec::new();
+        t.to_terminal(&mut out, None).unwrap_or_default();
+        let text = String::from_utf8_lossy(&out);
+        let lines: Vec<&str> = text.lines().collect();
+        // one top rule, one header rule, one bottom rule, a line per row
+        assert_eq!(lines.len(), 2 * CHUNK + 7 + 5, "{}", &text[..400]);
+        assert_eq!(lines.iter().filter(|l| l.starts_with('┌')).count(), 1);
+        assert_eq!(lines.iter().filter(|l| l.starts_with('╞')).count(), 1);
+        assert_eq!(lines.iter().filter(|l| l.starts_with('└')).count(), 1);
+        assert!(lines.last().is_some_and(|l| l.starts_with('└')));
+        // every line as wide as the others, rows in order
+        let w = lines.first().map_or(0, |l| l.chars().count());
+        assert!(lines.iter().all(|l| l.chars().count() == w));
+        assert!(lines.get(4).is_some_and(|l| l.starts_with("│ 1 ")));
+        assert!(lines
+            .get(4 + 2 * CHUNK + 6)
+            .is_some_and(|l| l.starts_with(&format!("│ {} ", 2 * CHUNK + 7))));
+    }
+
+    #[test]
+    fn a_table_without_rows_has_its_header_and_rules() {
+        let t = Table {
+            columns: cols(),
+            rows: Vec::new(),
+        };
+        let mut out = Vec::new();
+        t.to_terminal(&mut out, None).unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "┌───┬──────┬────────┬────────┐\n\
+             │ # ┆ name ┆ idle   ┆ alerts │\n\
+             │   ┆      ┆ before ┆        │\n\
+             ╞═══╪══════╪════════╪════════╡\n\
+             └───┴──────┴────────┴────────┘\n"
         );
     }
 

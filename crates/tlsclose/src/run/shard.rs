@@ -496,7 +496,11 @@ impl Workers {
     }
 
     /// The oldest pending batch's answers from every worker, merged.
-    fn collect(&mut self, out: &mut dyn FnMut(OrderedReport), done: &mut Done) -> Result<(), WorkerGone> {
+    fn collect(
+        &mut self,
+        out: &mut dyn FnMut(OrderedReport),
+        done: &mut Done,
+    ) -> Result<(), WorkerGone> {
         let mut lists = Vec::with_capacity(self.workers.len());
         for (w, worker) in self.workers.iter().enumerate() {
             let mut a = worker.from.recv().map_err(|_| WorkerGone)?;

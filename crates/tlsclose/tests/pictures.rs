@@ -134,7 +134,7 @@ fn markdown_report_diagrams_follow_the_grammar_and_render_in_mermaid() {
 
     // and the real renderer, when installed
     let Some(js) = mermaid_js() else {
-        tlsclose_testkit::skip(
+        tlsclose_testkit::tools::skip(
             "the real Mermaid renderer is not installed: run scripts/get-mermaid.sh (the grammar \
              check ran)",
         );

@@ -14,6 +14,13 @@ pub fn peak_rss_kib() -> u64 {
         .unwrap_or_else(|| panic!("no VmHWM in /proc/self/status:\n{status}"))
 }
 
+/// CPU time this thread has used, in seconds: what a complexity test
+/// compares, since it does not grow when other processes load the machine
+/// (wall time does).
+pub fn thread_cpu_secs() -> f64 {
+    cpu_time::ThreadTime::now().as_duration().as_secs_f64()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -24,11 +31,4 @@ mod tests {
         assert!(v.iter().map(|&b| u64::from(b)).sum::<u64>() == 64 << 20);
         assert!(after >= before + 60 * 1024, "{before} KiB -> {after} KiB");
     }
-}
-
-/// CPU time this thread has used, in seconds: what a complexity test
-/// compares, since it does not grow when other processes load the machine
-/// (wall time does).
-pub fn thread_cpu_secs() -> f64 {
-    cpu_time::ThreadTime::now().as_duration().as_secs_f64()
 }

@@ -26,7 +26,7 @@ use crate::evidence;
 use crate::human::{format_secs, percent, plural};
 use crate::idle::{tolerance, IdleCloses, IdleTimeout};
 use crate::md;
-use crate::sink::{Flow, ReportSink, RunEnd, SummaryLine};
+use crate::sink::{Flow, FlowNumbers, ReportSink, RunEnd, SummaryLine};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{self, Write};
@@ -147,7 +147,18 @@ pub struct Subject {
     timeout: Option<IdleTimeout>,
 }
 
+impl Finding {
+    pub fn kind(&self) -> FindingKind {
+        self.kind
+    }
+}
+
 impl Subject {
+    /// The server's idle timeout (exact or a sweep's floor and spread).
+    pub fn timeout(&self) -> Option<IdleTimeout> {
+        self.timeout
+    }
+
     fn new(subject: String, count: u64, flows: u64) -> Subject {
         Subject {
             subject,
@@ -435,6 +446,29 @@ impl AuditSink {
             failing_why: None,
             width,
         }
+    }
+
+    /// The evidence only, for a report that writes the findings itself
+    /// (`--report`, with or without `--audit`).
+    pub fn collector(examples: usize) -> Self {
+        AuditSink::new(
+            Box::new(io::sink()),
+            Format::Json,
+            Vec::new(),
+            None,
+            examples,
+        )
+    }
+
+    /// [`Self::findings`], their examples numbered as `--flow` numbers them.
+    pub fn numbered_findings(&self, numbers: &FlowNumbers) -> Vec<Finding> {
+        let mut findings = self.findings();
+        for f in &mut findings {
+            for e in &mut f.examples {
+                e.flow = numbers.number(e.key);
+            }
+        }
+        findings
     }
 
     fn add(&mut self, f: &Flow) {
@@ -818,7 +852,7 @@ pub fn join_and(items: &[String]) -> String {
 
 /// The distinct timeouts of the subjects, shortest last: `2.00s, 1.50s and
 /// 1.00s`.
-fn timeout_values(s: &[Subject]) -> Vec<IdleTimeout> {
+pub fn timeout_values(s: &[Subject]) -> Vec<IdleTimeout> {
     let mut t: Vec<IdleTimeout> = s
         .iter()
         .filter_map(|x| x.timeout)
@@ -1210,12 +1244,7 @@ impl ReportSink for AuditSink {
     }
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
-        let mut findings = self.findings();
-        for f in &mut findings {
-            for e in &mut f.examples {
-                e.flow = end.numbers.number(e.key);
-            }
-        }
+        let findings = self.numbered_findings(end.numbers);
         let matched: Vec<&Finding> = findings
             .iter()
             .filter(|f| self.fail_on.contains(&f.kind))
@@ -1359,7 +1388,7 @@ fn columns(kind: FindingKind) -> Vec<Col> {
 
 /// The first `top` subjects as rows (name, cells), and a row counting the
 /// others.
-fn subject_rows(f: &Finding, top: usize) -> (Vec<&'static str>, Vec<Vec<String>>) {
+pub fn subject_rows(f: &Finding, top: usize) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let cols = columns(f.kind);
     let mut head = vec![f.subject];
     head.extend(cols.iter().map(|c| c.0));

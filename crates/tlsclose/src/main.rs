@@ -3,6 +3,7 @@
 
 mod audit;
 mod cli;
+mod conclusion;
 mod csvfmt;
 mod described;
 mod detail;
@@ -21,6 +22,7 @@ mod mermaid;
 mod pipeline;
 mod progress;
 mod report_args;
+mod report_data;
 mod rows;
 mod run;
 mod select;

@@ -279,3 +279,20 @@ fn the_conclusion_follows_the_capture() {
     }
     assert!(!conclusion.contains("1.00s"), "{conclusion}");
 }
+
+#[test]
+fn the_readme_quotes_the_reports_opening_as_it_is() {
+    let md = report(&case("audit-keepalive-race/capture.pcap"), "readme.md", &[]);
+    let conclusion = md.lines().nth(2).expect("a conclusion");
+    let readme = std::fs::read_to_string(tlsclose_testkit::paths::workspace().join("README.md"))
+        .expect("README.md");
+    let quoted: Vec<&str> = readme
+        .split("On\n  `testdata/audit-keepalive-race` it opens:\n\n")
+        .nth(1)
+        .expect("the README quotes the report")
+        .lines()
+        .take_while(|l| l.starts_with("  > "))
+        .map(|l| l.trim_start_matches("  > "))
+        .collect();
+    assert_eq!(quoted.join(" "), conclusion);
+}

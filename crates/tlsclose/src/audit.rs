@@ -953,7 +953,8 @@ fn race_finding(subjects: Vec<Subject>, n: usize) -> Finding {
 /// A client idle timeout comfortably below the server's: three quarters of
 /// it (at most 5 s less), rounded down to 100 ms (whole seconds from 10 s).
 pub fn suggested(server: f64) -> f64 {
-    // a microsecond up: 1.999999 s of capture time is a 2 s timer
+    // to the millisecond first: 1.999998 s of capture time is a 2 s timer
+    let server = (server * 1000.0).round() / 1000.0;
     let t = (server * 0.75).max(server - 5.0) + 1e-6;
     if t >= 10.0 {
         t.floor()

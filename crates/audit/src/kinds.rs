@@ -145,7 +145,7 @@ pub fn join_and(items: &[String]) -> String {
 
 /// The distinct timeouts of the subjects, shortest last: `2.00s, 1.50s and
 /// 1.00s`.
-fn timeout_values(s: &[Subject]) -> Vec<IdleTimeout> {
+pub fn timeout_values(s: &[Subject]) -> Vec<IdleTimeout> {
     let mut t: Vec<IdleTimeout> = s
         .iter()
         .filter_map(|x| x.timeout)

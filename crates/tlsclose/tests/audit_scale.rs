@@ -73,7 +73,14 @@ fn endpoints(i: u32) -> ((Ipv4Addr, u16), (Ipv4Addr, u16)) {
     (c, s)
 }
 
+/// The capture, written once: the tests run in parallel, and one reading
+/// it while another rewrote it saw a part of it.
 fn capture() -> PathBuf {
+    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ONCE.get_or_init(write_capture).clone()
+}
+
+fn write_capture() -> PathBuf {
     let path = tmp("audit-scale", "many.pcap");
     let mut pkts: Vec<Pkt> = Vec::new();
     for i in 0..FLOWS {

@@ -654,22 +654,98 @@ fn report_is_self_contained_github_markdown() {
         "| 127.0.0.1:21740 | 1 | 1 (100%) |",
         "## Flows that did not end with close_notify then FIN, or raced the close",
         "Wireshark filter: `ip.addr==127.0.0.1 && tcp.port==52198 && tcp.port==20560 && frame.number>=30 && frame.number<=42`",
-        "client → server  +0.300s  frame 42  TCP RST",
+        "C-xS: +0.300s frame 42 TCP RST",
     ] {
         assert!(md.contains(s), "the report has {s:?}:\n{md}");
     }
-    // every flow but the clean one, in order, each with a filter and a ladder
-    let sections: Vec<&str> = md.lines().filter(|l| l.starts_with("### ")).collect();
+    // the conclusion first, from the endings and the findings
+    let conclusion = md.lines().nth(2).expect("a conclusion");
+    assert!(
+        conclusion.starts_with(
+            "1 of 6 TLS connections ended cleanly (close_notify, then FIN); 2 ended with a \
+             FIN alone, 1 with an RST, 1 with data after an alert and 1 was still open"
+        ),
+        "{conclusion}"
+    );
+    assert!(
+        conclusion.contains("1 client in 1 network reset 1 connection"),
+        "{conclusion}"
+    );
+    // then the findings, the endings and the servers, before the flows
+    let at = |s: &str| md.find(s).unwrap_or_else(|| panic!("{s}"));
+    assert!(at("## Findings") < at("## Endings"));
+    assert!(at("### 1. client 127.0.0.1 reset 1 connection") < at("## Endings"));
+    assert!(at("## Endings") < at("## Per server"));
+    assert!(at("## Per server") < at("## Flows that"));
+    // every flow but the clean one, in order, each with a filter and one
+    // diagram (no text ladder: that is --flow's)
+    let sections: Vec<&str> = md.lines().filter(|l| l.starts_with("### #")).collect();
     assert_eq!(sections.len(), 5, "{md}");
     for (s, n) in sections.iter().zip(["#1 ", "#2 ", "#3 ", "#4 ", "#6 "]) {
         assert!(s.starts_with(&format!("### {n}")), "{s}");
     }
     assert!(!md.contains("### #5 "), "the clean flow is not listed");
     assert_eq!(md.matches("- Wireshark filter: `").count(), 5);
-    assert_eq!(md.matches("```text\n").count(), 5);
+    assert_eq!(md.matches("```mermaid\n").count(), 5);
+    assert!(!md.contains("```text"));
     let tables = check_gfm_tables(&md);
     assert_eq!(tables, vec![3, 13], "{md}");
     check_rendered(&md, &tables);
+}
+
+/// The first frame of each flow's diagram in a Markdown report, by flow
+/// number, with the frame the text before it names.
+fn diagram_starts(md: &str) -> Vec<(u64, u64, Option<u64>)> {
+    md.split("\n### #")
+        .skip(1)
+        .map(|s| {
+            let number: u64 = s
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("a flow number");
+            let said: u64 = s
+                .split("How it ended, from frame ")
+                .nth(1)
+                .and_then(|t| t.split([' ', ':']).next())
+                .and_then(|n| n.parse().ok())
+                .expect("the first frame, in words");
+            let drawn = s
+                .split("```mermaid\n")
+                .nth(1)
+                .and_then(|d| d.split(" frame ").nth(1))
+                .and_then(|t| t.split(' ').next())
+                .and_then(|n| n.parse().ok());
+            (number, said, drawn)
+        })
+        .collect()
+}
+
+#[test]
+fn a_flows_diagram_starts_where_the_report_and_its_text_ladder_do() {
+    let cap = case("audit-keepalive-race/capture.pcap");
+    let path = tmp("report-starts.md");
+    let out = run(&["--report", path.to_str().expect("path"), "-q"], &cap);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let md = std::fs::read_to_string(&path).expect("report");
+    let starts = diagram_starts(&md);
+    assert_eq!(starts.len(), 28);
+    let mut hidden = 0;
+    for (number, said, drawn) in starts {
+        assert_eq!(Some(said), drawn, "flow {number}");
+        // --flow N's text ladder starts at the same frame
+        let text = stdout(&run(&["--flow", &number.to_string()], &cap));
+        let first = text
+            .split("How it ended:\n")
+            .nth(1)
+            .and_then(|l| l.lines().find(|l| l.contains(" frame ")))
+            .and_then(|l| l.split(" frame ").nth(1))
+            .and_then(|t| t.split_whitespace().next())
+            .and_then(|n| n.parse::<u64>().ok());
+        assert_eq!(first, Some(said), "flow {number}:\n{text}");
+        hidden += u64::from(text.contains("earlier record"));
+    }
+    assert!(hidden > 0, "the premise: ladders with records left out");
 }
 
 #[test]
@@ -679,9 +755,11 @@ fn report_follows_the_filters_and_its_flow_limit() {
     let out = run(&["--report", p, "--report-flows", "2", "-q"], &sample());
     assert_eq!(out.status.code(), Some(0));
     let md = std::fs::read_to_string(&path).expect("report");
-    assert_eq!(md.lines().filter(|l| l.starts_with("### ")).count(), 2);
+    assert_eq!(md.lines().filter(|l| l.starts_with("### #")).count(), 2);
     assert!(
-        md.contains("5 flows; the first 2 are described (raise --report-flows for more)"),
+        md.contains(
+            "5 flows; the first 2 are drawn (`--report-flows` asked for 2; `--report-flows 5` draws them all)"
+        ),
         "{md}"
     );
     check_gfm_tables(&md);

@@ -117,22 +117,27 @@ pub struct ReportArgs {
 
     /// Also write a report for a bug ticket (Markdown, or HTML for a .html name).
     ///
-    /// The Markdown report is self-contained: the capture, the
-    /// endings, a per-server summary, and each flow that did not end close_notify-then-fin
-    /// with its Wireshark filter and how it ended (text and a Mermaid diagram). A name
-    /// ending in .html writes an HTML page instead (inline SVG charts and ladders).
+    /// Conclusion first: a few sentences from the audit's findings, what was read (files,
+    /// time span, command line), the findings, the endings and the per-server table, then each
+    /// flow that did not end close_notify-then-fin or raced the close, with its Wireshark filter
+    /// and a diagram of how it ended (Mermaid in Markdown, which GitHub draws). The Markdown
+    /// stays under 60,000 characters (a GitHub comment holds 65,536) unless --report-flows asks
+    /// for more. A name ending in .html writes an HTML page instead (inline SVG charts, a table
+    /// of contents and collapsible ladders).
     #[arg(long, value_name = "FILE.md", help_heading = "Reports")]
     pub report: Option<PathBuf>,
 
-    /// Most flows described one by one in --report (the others are counted).
+    /// Flows described one by one in --report (the others are counted).
+    ///
+    /// By default, in Markdown as many as fit in 60,000 characters, in HTML 100. A number
+    /// describes that many (the first in the capture), whatever the size.
     #[arg(
         long,
         value_name = "N",
-        default_value_t = 100,
         help_heading = "Reports",
         hide_short_help = true
     )]
-    pub report_flows: usize,
+    pub report_flows: Option<usize>,
 
     /// Show one flow in detail: its number in the table, or CLIENT-SERVER.
     ///

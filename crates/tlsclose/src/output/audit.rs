@@ -6,7 +6,7 @@
 
 use crate::cli::Format;
 use crate::output::sink::write_summary_line;
-use crate::output::sink::{Flow, ReportSink, RunEnd};
+use crate::output::sink::{Flow, FlowNumbers, ReportSink, RunEnd};
 use crate::text::markdown;
 use std::io::{self, Write};
 use tlsclose_audit::units::plural;
@@ -68,11 +68,7 @@ impl ReportSink for AuditSink {
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
         let mut findings = self.auditor.findings();
-        for f in &mut findings {
-            for e in &mut f.examples {
-                e.flow = end.numbers.number(e.key);
-            }
-        }
+        number_examples(&mut findings, end.numbers);
         let matched: Vec<&Finding> = findings
             .iter()
             .filter(|f| self.fail_on.contains(&f.finding))
@@ -123,6 +119,15 @@ impl ReportSink for AuditSink {
             }
         }
         self.out.flush()
+    }
+}
+
+/// Gives each finding's example flows their `--flow` numbers.
+pub fn number_examples(findings: &mut [Finding], numbers: &FlowNumbers) {
+    for f in findings {
+        for e in &mut f.examples {
+            e.flow = numbers.number(e.key);
+        }
     }
 }
 
@@ -211,7 +216,7 @@ fn columns(kind: FindingKind) -> Vec<Col> {
 
 /// The first `top` subjects as rows (name, cells), and a row counting the
 /// others.
-fn subject_rows(f: &Finding, top: usize) -> (Vec<&'static str>, Vec<Vec<String>>) {
+pub fn subject_rows(f: &Finding, top: usize) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let cols = columns(f.finding);
     let mut head = vec![f.subject.as_str()];
     head.extend(cols.iter().map(|c| c.0));

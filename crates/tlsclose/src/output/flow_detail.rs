@@ -17,12 +17,12 @@ use tlsclose_audit::WiresharkFilter;
 /// Records shown per side in a ladder (its FIN and RST are always shown).
 const LADDER_RECORDS: usize = 3;
 
-/// The ladder as aligned lines, the last few records of each side and
-/// every FIN/RST:
-/// `client → server  +0.000s  frame 812  TLS alert (encrypted, 19 bytes, likely close_notify)`.
-pub fn ladder_lines(r: &FlowReport) -> Vec<String> {
+/// The steps a ladder shows: the last [`LADDER_RECORDS`] records of each
+/// side and every FIN/RST, in order, and how many earlier records are left
+/// out. The text ladder (`--flow`), the Mermaid diagram and the HTML
+/// report's ladder all show these, so they start at the same frame.
+pub fn shown_steps(r: &FlowReport) -> (usize, Vec<&LadderStep>) {
     let is_teardown = |s: &LadderStep| s.event.is_teardown();
-    // keep the last LADDER_RECORDS records of each side
     let mut left = [LADDER_RECORDS; 2];
     let mut keep = vec![false; r.ladder.len()];
     for (i, s) in r.ladder.iter().enumerate().rev() {
@@ -41,6 +41,14 @@ pub fn ladder_lines(r: &FlowReport) -> Vec<String> {
         .filter(|(_, k)| **k)
         .map(|(s, _)| s)
         .collect();
+    (r.ladder.len() - shown.len(), shown)
+}
+
+/// The ladder as aligned lines, the last few records of each side and
+/// every FIN/RST ([`shown_steps`]):
+/// `client → server  +0.000s  frame 812  TLS alert (encrypted, 19 bytes, likely close_notify)`.
+pub fn ladder_lines(r: &FlowReport) -> Vec<String> {
+    let (hidden, shown) = shown_steps(r);
     let Some(first) = shown.first() else {
         return Vec::new();
     };
@@ -56,7 +64,6 @@ pub fn ladder_lines(r: &FlowReport) -> Vec<String> {
         .max()
         .unwrap_or(0);
     let mut lines = Vec::with_capacity(shown.len() + 1);
-    let hidden = r.ladder.len() - shown.len();
     if hidden > 0 {
         lines.push(format!(
             "({hidden} earlier record{} not shown)",

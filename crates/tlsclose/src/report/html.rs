@@ -1,32 +1,49 @@
 //! `--report FILE.html`: a self-contained HTML report (inline CSS and SVG,
-//! nothing fetched): the endings per server as a stacked bar chart, the
-//! idle time before each close as a histogram that shows the idle-timeout
-//! clusters (the timeouts found are marked), and each flow that did not end
-//! close_notify-then-fin, or raced, drawn as a ladder.
+//! nothing fetched), conclusion first: a few sentences built from the
+//! audit's findings ([`crate::report::conclusion`]), the findings, the per-server
+//! table, the charts (the endings per server as stacked bars; the idle
+//! time before each close as a histogram on round ticks, the idle
+//! timeouts found dashed on top of the bars), then the flows that did not
+//! end close_notify-then-fin, or raced, with a table of contents and each
+//! ladder in a collapsible `<details>`, and last what was read and how the
+//! report was made.
+//!
+//! Nothing is clipped: every SVG is as wide as its longest label, measured
+//! with [`text_width`] (an upper bound of the rendered width), which
+//! `tests/pictures.rs` checks in headless Chromium.
 
+use crate::output::audit::subject_rows;
+use crate::output::flow_detail;
 use crate::output::sink::{Flow, ReportSink, RunEnd};
-use crate::report::flows::Described;
-use crate::text::words::{direction, StepText};
+use crate::report::data::{input_facts, time_span, ReportData, DEFAULT_FLOWS};
+use crate::text::words::{direction, EventText};
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use tlsclose_analysis::{Ending, LadderEvent, Role};
-use tlsclose_audit::group::GroupBy;
-use tlsclose_audit::group::Groups;
 use tlsclose_audit::units::{format_secs, plural};
 use tlsclose_audit::WiresharkFilter;
+use tlsclose_audit::{timeout_text, Finding};
 
 /// Colours of the endings, in [`Ending::ALL`] order.
 const COLOURS: [&str; 5] = ["#2e7d32", "#f9a825", "#c62828", "#6a1b9a", "#78909c"];
 
+/// Servers in the per-server table and the bar chart; the others are
+/// counted.
+const SERVERS_LISTED: usize = 40;
+
+/// Servers or networks listed in a finding's table.
+const FINDING_ROWS: usize = 10;
+
+/// Idle timeouts marked on the histogram (those most closes agree on).
+const TIMEOUTS_MARKED: usize = 10;
+
 pub struct HtmlSink {
     path: PathBuf,
     out: Option<BufWriter<File>>,
-    servers: Groups,
-    flows: u64,
-    /// The flows drawn as ladders.
-    described: Described,
+    data: ReportData,
 }
 
 /// Text safe in HTML.
@@ -45,89 +62,165 @@ pub fn esc(s: &str) -> String {
     o
 }
 
+/// An upper bound of the width, in pixels, of `s` in a sans-serif font of
+/// `size` pixels: the widest Latin letters (m, W) are about 0.9 em, digits
+/// and most lower case 0.5–0.6 em, so 0.64 em per character, plus a little,
+/// covers the labels written here (numbers, addresses, words).
+fn text_width(s: &str, size: f64) -> f64 {
+    let em: f64 = s
+        .chars()
+        .map(|c| match c {
+            'm' | 'w' | 'M' | 'W' | '@' | '%' | '—' => 0.95,
+            'A'..='Z' | '#' | '&' | '←' | '→' => 0.75,
+            'i' | 'l' | 'j' | '.' | ',' | ':' | ';' | '\'' | '|' | '!' | ' ' | '(' | ')' => 0.4,
+            _ => 0.64,
+        })
+        .sum();
+    em * size + 4.0
+}
+
+/// A `<section>`'s anchor for flow `number`.
+fn flow_id(number: &str) -> String {
+    format!("flow-{}", number.trim_start_matches('#'))
+}
+
 impl HtmlSink {
-    pub fn create(path: &Path, limit: usize) -> io::Result<HtmlSink> {
+    pub fn create(path: &Path, asked: Option<usize>, examples: usize) -> io::Result<HtmlSink> {
         let file = File::create(path)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         Ok(HtmlSink {
             path: path.to_owned(),
             out: Some(BufWriter::new(file)),
-            servers: Groups::new(GroupBy::Server),
-            flows: 0,
-            described: Described::new(limit),
+            data: ReportData::new(asked.unwrap_or(DEFAULT_FLOWS), examples),
         })
     }
 
-    fn write(&mut self, end: &RunEnd<'_>) -> io::Result<String> {
+    fn write(&mut self, end: &RunEnd<'_>) -> String {
         let mut h = String::new();
         let files: Vec<&str> = end.inputs.iter().map(|i| i.name.as_str()).collect();
+        let title = match files.as_slice() {
+            [one] => format!("TLS connection endings in {}", file_name(one)),
+            many => format!("TLS connection endings in {} captures", many.len()),
+        };
         let _ = write!(
             h,
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <title>TLS connection endings: {}</title>\n<style>{CSS}</style></head><body>\n\
-             <h1>TLS connection endings</h1>\n<p class=\"what\">{}: {}</p>\n",
-            esc(&files.join(", ")),
-            esc(&files.join(", ")),
-            esc(&end.summary.line())
+             <title>{t}</title>\n<style>{CSS}</style></head><body>\n<h1>{t}</h1>\n",
+            t = esc(&title)
         );
-        h.push_str("<h2>Endings per server</h2>\n");
-        h.push_str(&self.bar_chart());
-        h.push_str("<h2>Idle time before the close</h2>\n");
-        h.push_str(&self.histogram());
-        let kept = self.described.take();
+        let findings = self.data.findings(end);
+        let sentences = crate::report::conclusion::sentences(&self.data, &findings);
         let _ = writeln!(
             h,
-            "<h2>Flows that did not end cleanly, or raced</h2>\n<p>{} flow{}{}.</p>",
-            self.described.total,
-            plural(self.described.total),
-            if self.described.total > kept.len() as u64 {
-                format!(
-                    "; the first {} are drawn (raise --report-flows for more)",
-                    kept.len()
-                )
-            } else {
-                String::new()
-            }
+            "<section id=\"conclusion\"><p class=\"conclusion\">{}</p>\n<p class=\"what\">{}</p></section>",
+            esc(&sentences.join(" ")),
+            esc(&end.summary.line())
         );
-        for (i, k) in kept.iter().enumerate() {
-            h.push_str(&ladder(&end.number(k), k, i));
-        }
+        let kept = self.data.described.take();
+        let drawn: HashSet<String> = kept.iter().map(|k| end.number(k)).collect();
+        h.push_str(&findings_html(&findings, &drawn));
+        h.push_str(&self.per_server());
+        h.push_str("<h2 id=\"charts\">Charts</h2>\n<h3>Endings per server</h3>\n");
+        h.push_str(&self.bar_chart());
+        h.push_str("<h3>Idle time before the close</h3>\n");
+        h.push_str(&self.histogram());
+        h.push_str(&self.flows(end, &kept));
+        h.push_str(&self.about(end));
         h.push_str("</body></html>\n");
-        Ok(h)
+        h
     }
 
-    /// One stacked bar per server (most flows first, at most 40).
+    /// The per-server table (what `--group-by server` shows), the first
+    /// [`SERVERS_LISTED`].
+    fn per_server(&self) -> String {
+        let mut s = String::from("<h2 id=\"servers\">Per server</h2>\n");
+        if self.data.servers.is_empty() {
+            s.push_str("<p>No TLS flows.</p>\n");
+            return s;
+        }
+        let table = crate::output::group_by::table(&self.data.servers);
+        s.push_str("<div class=\"wide\"><table id=\"per-server\"><thead><tr>");
+        for c in &table.columns {
+            let _ = write!(s, "<th>{}</th>", esc(c.title).replace('\n', "<br>"));
+        }
+        s.push_str("</tr></thead><tbody>\n");
+        for row in table.rows.iter().take(SERVERS_LISTED) {
+            s.push_str("<tr>");
+            for (i, cell) in row.iter().enumerate() {
+                let class = if i == 0 { "" } else { " class=\"num\"" };
+                let _ = write!(s, "<td{class}>{}</td>", esc(cell));
+            }
+            s.push_str("</tr>\n");
+        }
+        s.push_str("</tbody></table></div>\n");
+        let more = table.rows.len().saturating_sub(SERVERS_LISTED);
+        if more > 0 {
+            let flows: u64 = self
+                .data
+                .servers
+                .sorted()
+                .iter()
+                .skip(SERVERS_LISTED)
+                .map(|(_, st)| st.flows)
+                .sum();
+            let _ = writeln!(
+                s,
+                "<p>{more} more server{} ({flows} flow{}): <code>--group-by server</code> lists every one.</p>",
+                plural(more as u64),
+                plural(flows)
+            );
+        }
+        s
+    }
+
+    /// One stacked bar per server (most flows first, at most
+    /// [`SERVERS_LISTED`]).
     fn bar_chart(&self) -> String {
-        let groups = self.servers.sorted();
-        let rows = groups.len().min(40);
-        let (label_w, bar_w, row_h) = (190.0, 560.0, 26.0);
+        let groups = self.data.servers.sorted();
+        if groups.is_empty() {
+            return "<p id=\"endings-chart\">No TLS flows.</p>\n".into();
+        }
+        let rows = groups.len().min(SERVERS_LISTED);
+        let labels: Vec<String> = groups
+            .iter()
+            .take(rows)
+            .map(|(server, st)| format!("{server} ({})", st.flows))
+            .collect();
+        let label_w = labels
+            .iter()
+            .map(|l| text_width(l, 12.0))
+            .fold(120.0, f64::max)
+            + 16.0;
+        let (bar_w, row_h): (f64, f64) = (520.0, 26.0);
+        let legend_w: f64 = Ending::ALL
+            .iter()
+            .map(|e| 28.0 + text_width(e.as_str(), 11.0))
+            .sum();
+        let w = (label_w + bar_w.max(legend_w) + 20.0).ceil();
         let height = 40.0 + row_h * rows as f64;
         let mut s = format!(
             "<svg id=\"endings-chart\" class=\"chart\" width=\"{w}\" height=\"{height}\" \
              viewBox=\"0 0 {w} {height}\" role=\"img\" aria-label=\"endings per server\">\n",
-            w = label_w + bar_w + 20.0
         );
-        // legend
         let mut x = label_w;
         for (e, c) in Ending::ALL.iter().zip(COLOURS) {
             let _ = writeln!(
                 s,
-                "<rect x=\"{x}\" y=\"6\" width=\"12\" height=\"12\" fill=\"{c}\"/>\
-                 <text x=\"{}\" y=\"16\" class=\"small\">{}</text>",
+                "<rect x=\"{x:.1}\" y=\"6\" width=\"12\" height=\"12\" fill=\"{c}\"/>\
+                 <text x=\"{:.1}\" y=\"16\" class=\"small\">{}</text>",
                 x + 16.0,
                 e.as_str()
             );
-            x += 24.0 + 7.0 * e.as_str().len() as f64;
+            x += 28.0 + text_width(e.as_str(), 11.0);
         }
-        for (i, (server, st)) in groups.iter().take(rows).enumerate() {
+        for (i, ((_, st), label)) in groups.iter().zip(&labels).enumerate() {
             let y = 30.0 + row_h * i as f64;
             let _ = writeln!(
                 s,
-                "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{} ({})</text>",
+                "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"end\">{}</text>",
                 label_w - 8.0,
                 y + 15.0,
-                esc(server),
-                st.flows
+                esc(label)
             );
             let mut x = label_w;
             for (e, c) in Ending::ALL.iter().zip(COLOURS) {
@@ -135,17 +228,17 @@ impl HtmlSink {
                 if n == 0 || st.flows == 0 {
                     continue;
                 }
-                let w = bar_w * n as f64 / st.flows as f64;
+                let bw = bar_w * n as f64 / st.flows as f64;
                 let _ = writeln!(
                     s,
-                    "<rect class=\"bar\" x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{}\" \
+                    "<rect class=\"bar\" x=\"{x:.1}\" y=\"{y}\" width=\"{bw:.1}\" height=\"{}\" \
                      fill=\"{c}\"><title>{}: {} {}</title></rect>",
                     row_h - 6.0,
-                    esc(server),
+                    esc(label),
                     n,
                     e.as_str()
                 );
-                x += w;
+                x += bw;
             }
         }
         s.push_str("</svg>\n");
@@ -156,31 +249,47 @@ impl HtmlSink {
     }
 
     /// The idle time before each close started by the server (and by the
-    /// client, stacked), in bins; the servers' timeouts found are marked.
+    /// client, stacked), in bins that fall on round ticks; the servers'
+    /// idle timeouts found are dashed, drawn after (on top of) the bars.
     fn histogram(&self) -> String {
-        let groups = self.servers.sorted();
+        let groups = self.data.servers.sorted();
         let mut server: Vec<(f64, u64)> = Vec::new();
         let mut client: Vec<(f64, u64)> = Vec::new();
-        let mut timeouts: Vec<(String, f64)> = Vec::new();
+        // distinct timeouts (as written), with their servers and closes
+        let mut timeouts: Vec<(String, f64, Vec<String>, u64)> = Vec::new();
         for (name, st) in &groups {
             server.extend(st.server_idle.points());
             client.extend(st.client_idle.points());
             if let Some(t) = st.server_idle.timeout() {
-                timeouts.push((name.to_string(), t.seconds));
+                if t.closes < 3 && groups.len() > 1 {
+                    continue; // one or two closes at random moments
+                }
+                let text = timeout_text(&t, true);
+                match timeouts.iter_mut().find(|x| x.0 == text) {
+                    Some(x) => {
+                        x.2.push(name.to_string());
+                        x.3 += t.closes;
+                    }
+                    None => timeouts.push((text, t.seconds, vec![name.to_string()], t.closes)),
+                }
             }
         }
+        timeouts.sort_by_key(|t| std::cmp::Reverse(t.3));
+        timeouts.truncate(TIMEOUTS_MARKED);
+        timeouts.sort_by(|a, b| a.1.total_cmp(&b.1));
         let max = server
             .iter()
             .chain(&client)
             .map(|p| p.0)
+            .chain(timeouts.iter().map(|t| t.1))
             .fold(0.0f64, f64::max);
         if max <= 0.0 {
             return "<p id=\"idle-histogram\">No closes after an idle time (100 ms or more).</p>\n"
                 .into();
         }
-        let bins = 60usize;
-        let top = max * 1.05;
-        let width = top / bins as f64;
+        let axis = Axis::new(max);
+        let bins = axis.bins();
+        let width = axis.top / bins as f64;
         let mut counts = vec![[0u64; 2]; bins];
         for (k, v) in [(0usize, &server), (1, &client)] {
             for &(t, n) in v.iter() {
@@ -193,21 +302,22 @@ impl HtmlSink {
         let most = counts.iter().map(|c| c[0] + c[1]).max().unwrap_or(1).max(1);
         let (left, plot_w, plot_h, top_pad) = (50.0, 660.0, 220.0, 30.0);
         let bar = plot_w / bins as f64;
+        let w = left + plot_w + 40.0;
+        let h = top_pad + plot_h + 50.0;
         let mut s = format!(
             "<svg id=\"idle-histogram\" class=\"chart\" width=\"{w}\" height=\"{h}\" \
              viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"idle time before the close\">\n",
-            w = left + plot_w + 20.0,
-            h = top_pad + plot_h + 50.0
         );
+        let server_label = "closed by the server";
+        let client_x = left + 28.0 + text_width(server_label, 11.0);
         let _ = writeln!(
             s,
             "<rect x=\"{left}\" y=\"8\" width=\"12\" height=\"12\" fill=\"#1565c0\"/>\
-             <text x=\"{}\" y=\"18\" class=\"small\">closed by the server</text>\
-             <rect x=\"{}\" y=\"8\" width=\"12\" height=\"12\" fill=\"#90caf9\"/>\
-             <text x=\"{}\" y=\"18\" class=\"small\">closed by the client</text>",
+             <text x=\"{}\" y=\"18\" class=\"small\">{server_label}</text>\
+             <rect x=\"{client_x:.1}\" y=\"8\" width=\"12\" height=\"12\" fill=\"#90caf9\"/>\
+             <text x=\"{:.1}\" y=\"18\" class=\"small\">closed by the client</text>",
             left + 16.0,
-            left + 170.0,
-            left + 186.0
+            client_x + 16.0
         );
         let base = top_pad + plot_h;
         for (i, c) in counts.iter().enumerate() {
@@ -230,81 +340,343 @@ impl HtmlSink {
                 );
             }
         }
-        // axis
         let _ = writeln!(
             s,
             "<line x1=\"{left}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" stroke=\"#333\"/>",
             left + plot_w
         );
-        for k in 0..=5 {
-            let v = top * k as f64 / 5.0;
-            let x = left + plot_w * k as f64 / 5.0;
+        for k in 0..=axis.ticks {
+            let v = axis.step * k as f64;
+            let x = left + plot_w * v / axis.top;
             let _ = writeln!(
                 s,
-                "<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\" class=\"small\">{}</text>",
+                "<line x1=\"{x:.1}\" y1=\"{base}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#333\"/>\
+                 <text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\" class=\"small tick\">{}</text>",
+                base + 4.0,
                 base + 16.0,
-                format_secs(v)
+                tick_label(v)
             );
         }
         let _ = writeln!(
             s,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" class=\"small\">idle seconds before \
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" class=\"small\">idle time before \
              the first close signal (most in one bin: {most})</text>",
             left + plot_w / 2.0,
             base + 36.0
         );
-        for (name, t) in &timeouts {
-            let x = left + plot_w * t / top;
+        // the timeouts last: on top of the bars; labels staggered where
+        // they would overlap, turned left near the right edge
+        let mut row_end: Vec<f64> = Vec::new();
+        for (text, t, names, closes) in &timeouts {
+            let x = left + plot_w * t / axis.top;
+            let label_w = text_width(text, 11.0);
+            let (anchor, x0, x1) = if x + 3.0 + label_w > w - 2.0 {
+                ("end", x - 3.0 - label_w, x - 3.0)
+            } else {
+                ("start", x + 3.0, x + 3.0 + label_w)
+            };
+            let row = row_end
+                .iter()
+                .position(|&e| e < x0)
+                .unwrap_or(row_end.len());
+            match row_end.get_mut(row) {
+                Some(e) => *e = x1 + 4.0,
+                None => row_end.push(x1 + 4.0),
+            }
+            let lx = if anchor == "end" { x1 } else { x0 };
             let _ = writeln!(
                 s,
-                "<line class=\"timeout\" x1=\"{x:.1}\" y1=\"{top_pad}\" x2=\"{x:.1}\" y2=\"{base}\" \
-                 stroke=\"#c62828\" stroke-dasharray=\"4 3\"><title>{}: idle timeout {}</title></line>\
-                 <text x=\"{:.1}\" y=\"{}\" class=\"small timeout-label\">{}</text>",
-                esc(name),
-                format_secs(*t),
-                x + 3.0,
-                top_pad + 10.0,
-                format_secs(*t)
+                "<line class=\"timeout-halo\" x1=\"{x:.1}\" y1=\"{top_pad}\" x2=\"{x:.1}\" y2=\"{base}\"/>\
+                 <line class=\"timeout\" x1=\"{x:.1}\" y1=\"{top_pad}\" x2=\"{x:.1}\" y2=\"{base}\">\
+                 <title>{}: idle timeout {} ({closes} closes)</title></line>\
+                 <text x=\"{lx:.1}\" y=\"{}\" text-anchor=\"{anchor}\" class=\"small timeout-label\">{}</text>",
+                esc(&names.join(", ")),
+                esc(text),
+                top_pad + 10.0 + 13.0 * row as f64,
+                esc(text)
             );
         }
         s.push_str("</svg>\n");
         if !timeouts.is_empty() {
-            s.push_str("<p>Idle timeouts found (dashed): ");
             let list: Vec<String> = timeouts
                 .iter()
-                .map(|(n, t)| format!("{} {}", esc(n), format_secs(*t)))
+                .map(|(text, _, names, _)| {
+                    let who = match names.as_slice() {
+                        [one] => one.clone(),
+                        many => format!("{} servers", many.len()),
+                    };
+                    format!("{} {}", esc(&who), esc(text))
+                })
                 .collect();
-            s.push_str(&list.join(", "));
-            s.push_str(".</p>\n");
+            let _ = writeln!(
+                s,
+                "<p>Idle timeouts found (dashed): {}.</p>",
+                list.join(", ")
+            );
         }
+        s
+    }
+
+    /// The described flows: a table of contents, then each as a
+    /// collapsible ladder.
+    fn flows(&mut self, end: &RunEnd<'_>, kept: &[Flow]) -> String {
+        let total = self.data.described.total;
+        let mut h =
+            String::from("<h2 id=\"flows\">Flows that did not end cleanly, or raced</h2>\n");
+        let _ = writeln!(
+            h,
+            "<p>{total} flow{}{}. Each ladder shows the last TLS records and the FIN/RST of each \
+             side (<code>--flow N</code> prints the same as text); click to open.</p>",
+            plural(total),
+            if total > kept.len() as u64 {
+                format!(
+                    "; the first {} are drawn (<code>--report-flows {total}</code> draws them all)",
+                    kept.len()
+                )
+            } else {
+                String::new()
+            }
+        );
+        if kept.is_empty() {
+            return h;
+        }
+        h.push_str(
+            "<nav id=\"toc\"><table><thead><tr><th>flow</th><th>ending</th><th>client → server</th>\
+             <th>closed by</th><th>keep-alive race</th></tr></thead><tbody>\n",
+        );
+        for k in kept {
+            let n = end.number(k);
+            let r = &k.report;
+            let _ = writeln!(
+                h,
+                "<tr><td><a href=\"#{}\">#{}</a></td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
+                flow_id(&n),
+                esc(&n),
+                esc(r.ending.as_str()),
+                esc(&r.client.to_string()),
+                esc(&r.server.to_string()),
+                r.closer.as_str(),
+                match r.race_window_s {
+                    Some(w) if r.keepalive_race => format!("{} after the close", format_secs(w)),
+                    _ => "-".into(),
+                }
+            );
+        }
+        h.push_str("</tbody></table></nav>\n");
+        for (i, k) in kept.iter().enumerate() {
+            h.push_str(&ladder(&end.number(k), k, i));
+        }
+        h
+    }
+
+    /// What was read and how the report was made.
+    fn about(&self, end: &RunEnd<'_>) -> String {
+        let mut s = String::from("<h2 id=\"about\">About this report</h2>\n<ul>\n");
+        let (inputs, more) = input_facts(end);
+        for i in inputs {
+            let name = i.name.as_deref().map_or("standard input".into(), |n| {
+                format!("<code>{}</code>", esc(n))
+            });
+            let _ = writeln!(
+                s,
+                "<li>Capture: {name} ({}){}</li>",
+                esc(&i.what),
+                i.span
+                    .map(|t| format!("; time span {}", esc(&t)))
+                    .unwrap_or_default()
+            );
+        }
+        if let Some(more) = more {
+            let _ = writeln!(s, "<li>And {}</li>", esc(&more));
+        }
+        if end.inputs.len() > 1 {
+            if let Some(span) = time_span(end) {
+                let _ = writeln!(s, "<li>Time span: {}</li>", esc(&span));
+            }
+        }
+        let sm = end.summary;
+        let _ = writeln!(
+            s,
+            "<li>Flows: {} TLS, {} other TCP; {} packet{}</li>",
+            sm.tls_flows,
+            sm.non_tls_flows,
+            sm.frames,
+            plural(sm.frames)
+        );
+        if !end.filters.is_empty() {
+            let _ = writeln!(
+                s,
+                "<li>Selected: {} of {} TLS flows, by <code>{}</code></li>",
+                self.data.selected,
+                sm.tls_flows,
+                esc(&end.filters.join(" "))
+            );
+        }
+        if sm.warnings > 0 {
+            let _ = writeln!(
+                s,
+                "<li>Warnings about the input: {} (see the tool's standard error)</li>",
+                sm.warnings
+            );
+        }
+        let _ = writeln!(
+            s,
+            "<li id=\"made-with\">Made with: tlsclose {}, <code>{}</code></li>\n</ul>",
+            env!("CARGO_PKG_VERSION"),
+            esc(&self.data.command)
+        );
         s
     }
 }
 
-/// A flow's ladder as SVG: two lifelines, an arrow per late record or
-/// FIN/RST, times relative to the first.
-fn ladder(number: &str, f: &Flow, i: usize) -> String {
+/// The findings, most severe first: title, evidence, fix, the servers or
+/// networks concerned most, example flows (linked when drawn below).
+fn findings_html(findings: &[Finding], drawn: &HashSet<String>) -> String {
+    let mut s = String::from("<h2 id=\"findings\">Findings</h2>\n");
+    if findings.is_empty() {
+        s.push_str(
+            "<p>Nothing to report: no race, reset, truncation risk or missing close_notify.</p>\n",
+        );
+        return s;
+    }
+    for (i, f) in findings.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "<section class=\"finding {sev}\"><h3>{}. {} <span class=\"kind\">{} · {sev}</span></h3>\n<p>{}</p>",
+            i + 1,
+            esc(&f.title),
+            esc(f.finding.as_str()),
+            esc(&f.evidence),
+            sev = esc(f.severity.as_str()),
+        );
+        if let Some(fix) = &f.fix {
+            let _ = writeln!(s, "<p><b>Fix:</b> {}</p>", esc(fix));
+        }
+        if f.by_subject.len() > 1 {
+            let (head, rows) = subject_rows(f, FINDING_ROWS);
+            s.push_str("<table class=\"subjects\"><thead><tr>");
+            for c in &head {
+                let _ = write!(s, "<th>{}</th>", esc(c));
+            }
+            s.push_str("</tr></thead><tbody>\n");
+            for row in rows {
+                s.push_str("<tr>");
+                for (k, cell) in row.iter().enumerate() {
+                    let class = if k == 0 { "" } else { " class=\"num\"" };
+                    let _ = write!(s, "<td{class}>{}</td>", esc(cell));
+                }
+                s.push_str("</tr>\n");
+            }
+            s.push_str("</tbody></table>\n");
+        }
+        if !f.examples.is_empty() {
+            s.push_str("<ul class=\"examples\">\n");
+            for e in &f.examples {
+                let number = e.flow.map(|n| n.to_string());
+                let flow = match &number {
+                    Some(n) if drawn.contains(n) => {
+                        format!("<a href=\"#{}\">--flow {n}</a> ", flow_id(n))
+                    }
+                    Some(n) => format!("<code>--flow {n}</code> "),
+                    None => String::new(),
+                };
+                let _ = writeln!(
+                    s,
+                    "<li>{flow}{} → {}: {}; <code>{}</code></li>",
+                    esc(&e.client),
+                    esc(&e.server),
+                    esc(&e.what),
+                    esc(&e.wireshark_filter)
+                );
+            }
+            s.push_str("</ul>\n");
+        }
+        s.push_str("</section>\n");
+    }
+    s
+}
+
+/// `#5 · close_notify-then-fin · client → server · keep-alive race`.
+fn flow_title(number: &str, f: &Flow) -> String {
     let r = &f.report;
-    let steps = &r.ladder;
-    let row = 24.0;
-    let (cx, sx, w) = (120.0, 600.0, 720.0);
-    let h = 50.0 + row * steps.len().max(1) as f64;
-    let mut s = format!(
-        "<section class=\"flow\"><h3>#{} · {} · {} → {}</h3>\n<p>closed by {}, started by {}{}; \
-         Wireshark filter: <code>{}</code></p>\n",
-        esc(number),
-        esc(r.ending.as_str()),
-        esc(&r.client.to_string()),
-        esc(&r.server.to_string()),
-        r.closer.as_str(),
-        r.initiator.as_str(),
+    format!(
+        "#{number} · {} · {} → {}{}",
+        r.ending.as_str(),
+        r.client,
+        r.server,
         if r.keepalive_race {
-            "; keep-alive race"
+            " · keep-alive race"
         } else {
             ""
+        }
+    )
+}
+
+/// A flow's ladder as SVG in a `<details>`: two lifelines, an arrow per
+/// step the text ladder shows ([`flow_detail::shown_steps`]), times relative to
+/// the first; a race's explanation on a line of its own under its arrow.
+/// The lifelines are as far apart as the longest label needs.
+fn ladder(number: &str, f: &Flow, i: usize) -> String {
+    let r = &f.report;
+    let (hidden, steps) = flow_detail::shown_steps(r);
+    let t0 = steps.first().map_or(0.0, |st| st.time);
+    let labels: Vec<(String, Option<String>)> = steps
+        .iter()
+        .map(|st| {
+            let main = format!(
+                "+{:.3}s · frame {} · {}",
+                st.time - t0,
+                st.frame,
+                EventText(st.event)
+            );
+            let race = st.race.map(|race| {
+                format!(
+                    "keep-alive race: {:.3}s after the {}'s close, {}",
+                    race.window,
+                    st.from.peer().as_str(),
+                    race.rst_frame.map_or_else(
+                        || "never answered".to_string(),
+                        |f| format!("answered by RST (frame {f})")
+                    )
+                )
+            });
+            (main, race)
+        })
+        .collect();
+    let widest = labels
+        .iter()
+        .flat_map(|(m, r)| std::iter::once(m).chain(r))
+        .map(|l| text_width(l, 11.0))
+        .fold(0.0, f64::max);
+    let gap = (widest + 40.0).max(440.0).ceil();
+    let cx = 70.0;
+    let sx = cx + gap;
+    let w = sx + cx;
+    let mut s = format!(
+        "<details class=\"flow\" id=\"{}\"><summary>{}</summary>\n<p>closed by {}, started by {}{}; \
+         Wireshark filter: <code>{}</code></p>\n",
+        flow_id(number),
+        esc(&flow_title(number, f)),
+        r.closer.as_str(),
+        r.initiator.as_str(),
+        if hidden > 0 {
+            format!(
+                "; from frame {}, {hidden} earlier record{} not shown",
+                steps.first().map_or(0, |st| st.frame),
+                plural(hidden as u64)
+            )
+        } else {
+            String::new()
         },
         esc(&WiresharkFilter::of(r).to_string())
     );
+    let mut rows = Vec::with_capacity(steps.len());
+    let mut y: f64 = 40.0;
+    for (_, race) in &labels {
+        rows.push(y);
+        y += if race.is_some() { 40.0 } else { 24.0 };
+    }
+    let h = y.max(64.0);
     let _ = writeln!(
         s,
         "<svg id=\"ladder-{i}\" class=\"ladder\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" \
@@ -315,9 +687,14 @@ fn ladder(number: &str, f: &Flow, i: usize) -> String {
          <line x1=\"{sx}\" y1=\"22\" x2=\"{sx}\" y2=\"{h}\" class=\"life\"/>",
         esc(number)
     );
-    let t0 = steps.first().map_or(0.0, |st| st.time);
-    for (k, st) in steps.iter().enumerate() {
-        let y = 40.0 + row * k as f64;
+    if steps.is_empty() {
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"44\" text-anchor=\"middle\" class=\"small\">no records, FIN or RST were seen</text>",
+            (cx + sx) / 2.0
+        );
+    }
+    for ((st, (main, race)), y) in steps.iter().zip(&labels).zip(rows) {
         let (x1, x2) = match st.from {
             Role::Client => (cx, sx),
             Role::Server => (sx, cx),
@@ -330,43 +707,108 @@ fn ladder(number: &str, f: &Flow, i: usize) -> String {
             _ => "data",
         };
         let tip = if x2 > x1 { x2 - 8.0 } else { x2 + 8.0 };
+        let mid = (cx + sx) / 2.0;
         let _ = writeln!(
             s,
             "<line x1=\"{x1}\" y1=\"{y}\" x2=\"{tip}\" y2=\"{y}\" class=\"arrow {class}\"/>\
              <polygon points=\"{x2},{y} {tip},{} {tip},{}\" class=\"head {class}\"/>\
-             <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" class=\"small\">+{:.3}s · frame {} · {}</text>\
-             <title>{}</title>",
+             <text x=\"{mid}\" y=\"{}\" text-anchor=\"middle\" class=\"small\">{}<title>{}</title></text>",
             y - 4.0,
             y + 4.0,
-            (cx + sx) / 2.0,
             y - 4.0,
-            st.time - t0,
-            st.frame,
-            esc(&StepText(st).to_string()),
+            esc(main),
             direction(st.from)
         );
+        if let Some(race) = race {
+            let _ = writeln!(
+                s,
+                "<text x=\"{mid}\" y=\"{}\" text-anchor=\"middle\" class=\"small race-label\">{}</text>",
+                y + 14.0,
+                esc(race)
+            );
+        }
     }
-    s.push_str("</svg></section>\n");
+    s.push_str("</svg></details>\n");
     s
+}
+
+/// The histogram's axis: ticks at round values (1, 2 or 5 × 10^k seconds)
+/// from 0 to `top`, the first tick above every value.
+struct Axis {
+    step: f64,
+    ticks: usize,
+    top: f64,
+}
+
+impl Axis {
+    fn new(max: f64) -> Axis {
+        let raw = max / 5.0;
+        let mag = 10f64.powf(raw.log10().floor());
+        let step = [1.0, 2.0, 5.0, 10.0]
+            .iter()
+            .map(|m| m * mag)
+            .find(|s| *s >= raw)
+            .unwrap_or(10.0 * mag);
+        // a value on a tick still gets a bin below the top
+        let ticks = ((max / step).floor() as usize + 1).max(1);
+        Axis {
+            step,
+            ticks,
+            top: step * ticks as f64,
+        }
+    }
+
+    /// Bins: ten per tick (at most 60 in all), so that bins end on ticks.
+    fn bins(&self) -> usize {
+        let per = if self.ticks > 6 { 5 } else { 10 };
+        self.ticks * per
+    }
+}
+
+/// A tick's value: `0`, `500 ms`, `1 s`, `1.5 s`, `20 µs`.
+fn tick_label(v: f64) -> String {
+    fn trim(x: f64) -> String {
+        let s = format!("{x:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+    if v <= 0.0 {
+        "0".into()
+    } else if v >= 1.0 {
+        format!("{} s", trim(v))
+    } else if v >= 0.001 - 1e-12 {
+        format!("{} ms", trim(v * 1e3))
+    } else {
+        format!("{} µs", trim(v * 1e6))
+    }
+}
+
+fn file_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_owned(), |n| n.to_string_lossy().into_owned())
 }
 
 const CSS: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;\
 margin:2em;color:#222;max-width:1000px}h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em}\
-h3{font-size:1em;font-family:monospace}svg{display:block;margin:.5em 0;background:#fafafa;\
-border:1px solid #ddd}text{font-size:12px;fill:#222}.small{font-size:11px}\
+h3{font-size:1em}svg{display:block;margin:.5em 0;background:#fafafa;\
+border:1px solid #ddd;max-width:100%;height:auto}text{font-size:12px;fill:#222}.small{font-size:11px}\
 code{font-size:11px;background:#f3f3f3;padding:1px 3px}.life{stroke:#999;stroke-width:1}\
 .arrow{stroke-width:2}.arrow.data{stroke:#1565c0}.head.data{fill:#1565c0}\
 .arrow.alert{stroke:#2e7d32}.head.alert{fill:#2e7d32}.arrow.fin{stroke:#555}.head.fin{fill:#555}\
 .arrow.rst{stroke:#c62828}.head.rst{fill:#c62828}.arrow.race{stroke:#ef6c00;stroke-dasharray:6 3}\
-.head.race{fill:#ef6c00}.what{color:#555}";
+.head.race{fill:#ef6c00}.race-label{fill:#bf360c}.what{color:#555}\
+.conclusion{font-size:1.1em;line-height:1.5;border-left:4px solid #1565c0;padding:.2em 0 .2em .8em}\
+.finding{border-left:4px solid #999;padding-left:.8em;margin:1em 0}.finding.warning{border-color:#c62828}\
+.finding.notice{border-color:#f9a825}.kind{font-weight:normal;color:#666;font-size:.85em}\
+table{border-collapse:collapse;font-size:12px;margin:.5em 0}th,td{border:1px solid #ddd;padding:2px 6px;\
+vertical-align:top}th{background:#f3f3f3}td.num{text-align:right}.wide{overflow-x:auto}\
+.timeout{stroke:#c62828;stroke-width:2;stroke-dasharray:5 3}.timeout-halo{stroke:#fff;stroke-width:4}\
+.timeout-label{fill:#c62828}details.flow{margin:.4em 0}details.flow summary{cursor:pointer;\
+font-family:monospace}#toc td{font-family:monospace}";
 
 impl ReportSink for HtmlSink {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
-        let r = &flow.report;
-        self.flows += 1;
-        self.servers.add(r);
-        self.described.offer(flow);
-        Ok(())
+        self.data.add(flow)
     }
 
     fn numbers_flows(&self) -> bool {
@@ -374,12 +816,48 @@ impl ReportSink for HtmlSink {
     }
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
-        let html = self.write(end)?;
+        let html = self.write(end);
         if let Some(mut out) = self.out.take() {
             out.write_all(html.as_bytes())
                 .and_then(|()| out.flush())
                 .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_fall_on_round_values() {
+        let labels = |max: f64| {
+            let a = Axis::new(max);
+            (0..=a.ticks)
+                .map(|k| tick_label(a.step * k as f64))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(labels(2.1), ["0", "500 ms", "1 s", "1.5 s", "2 s", "2.5 s"]);
+        assert_eq!(labels(2.0), ["0", "500 ms", "1 s", "1.5 s", "2 s", "2.5 s"]);
+        assert_eq!(
+            labels(0.43),
+            ["0", "100 ms", "200 ms", "300 ms", "400 ms", "500 ms"]
+        );
+        assert_eq!(labels(15.0), ["0", "5 s", "10 s", "15 s", "20 s"]);
+        assert_eq!(
+            labels(0.00009),
+            ["0", "20 µs", "40 µs", "60 µs", "80 µs", "100 µs"]
+        );
+        let a = Axis::new(2.1);
+        assert_eq!(a.bins() % a.ticks, 0);
+        assert!(a.top > 2.1);
+    }
+
+    #[test]
+    fn text_width_is_generous() {
+        // about 6.4 px per digit at 11 px (rendered: 6.1 or less)
+        assert!(text_width("1.108", 11.0) >= 5.0 * 6.1);
+        assert!(text_width("", 11.0) > 0.0);
     }
 }

@@ -1,7 +1,8 @@
 //! A Mermaid `sequenceDiagram` of how a flow ended, for Markdown reports
 //! (GitHub and GitLab draw it in issues): the ladder's records, FINs and
 //! RSTs as messages between client and server, RST as a cross, the
-//! keep-alive race marked.
+//! keep-alive race marked. It shows the steps the text ladder shows
+//! ([`crate::output::flow_detail::shown_steps`]), from the same frame.
 
 use crate::text::words::{EventText, StepText};
 use std::fmt::Write as _;
@@ -45,8 +46,17 @@ pub fn sequence(r: &FlowReport) -> String {
             r.initiator.as_str()
         ))
     );
-    let t0 = r.ladder.first().map_or(0.0, |s| s.time);
-    for s in &r.ladder {
+    // the steps the text ladder shows (`--flow`): both start at one frame
+    let (hidden, shown) = crate::output::flow_detail::shown_steps(r);
+    if hidden > 0 {
+        let _ = writeln!(
+            d,
+            "    Note over C,S: {hidden} earlier record{} not shown",
+            if hidden == 1 { "" } else { "s" }
+        );
+    }
+    let t0 = shown.first().map_or(0.0, |s| s.time);
+    for s in shown {
         let (from, to) = match s.from {
             Role::Client => ("C", "S"),
             Role::Server => ("S", "C"),

@@ -105,9 +105,14 @@ impl Pipeline {
                 sinks.push(Box::new(crate::report::html::HtmlSink::create(
                     path,
                     r.report_flows,
+                    usize::from(r.examples),
                 )?));
             } else {
-                sinks.push(Box::new(TicketSink::create(path, r.report_flows)?));
+                sinks.push(Box::new(TicketSink::create(
+                    path,
+                    r.report_flows,
+                    usize::from(r.examples),
+                )?));
             }
         }
         let pick = match r.flow {

@@ -11,6 +11,7 @@ use tlsclose_tcp::{Dir, EndReason, Finished, SegMeta};
 use tlsclose_tls::{AlertLevel, ContentType};
 
 mod closing;
+mod intent;
 
 /// TLS 1.3 alert record bodies: 2 bytes alert + 1 content type + 16-byte
 /// AEAD tag; 8-byte tag with AES-CCM-8.
@@ -404,6 +405,25 @@ impl<'a> Judged<'a> {
         )
     }
 
+    /// Why it closed ([`intent`]): from the HTTP read with keys, when some
+    /// side was read with them.
+    fn intent(&self, first: Option<FirstTeardown>) -> intent::Intent {
+        let facts = self
+            .keyed
+            .and_then(|k| k.http.as_deref())
+            .and_then(|h| h.facts());
+        let close = first.map(|t| intent::Close {
+            kind: t.kind,
+            frame: t.at.frame,
+            closer_close_notify: self
+                .side(t.by)
+                .close_notify
+                .is_some_and(|c| c.at.frame <= t.at.frame),
+        });
+        let server_cn = self.side(Role::Server).close_notify.is_some();
+        intent::intent(facts, close, server_cn)
+    }
+
     /// A side as [`closing`] reads it.
     fn closing_side(&self, role: Role) -> closing::Side<'_> {
         closing::Side {
@@ -578,6 +598,7 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
         j.reading,
     );
     let cn_state = |v: &SideVerdict| v.close_notify.map_or(CloseNotify::None, |c| c.how);
+    let intent = j.intent(first);
     let key = fin.start.key;
     Some(FlowReport {
         file: String::new(),
@@ -640,5 +661,9 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
         } else {
             Vec::new()
         },
+        http: intent.http,
+        close_kind: intent.close_kind,
+        response_truncated: intent.response_truncated,
+        race_request: closing.race.and_then(|r| r.request),
     })
 }

@@ -142,6 +142,9 @@ enum Conn {
 #[derive(Debug, Clone)]
 pub struct HttpReader {
     conn: Conn,
+    /// A direction whose stream broke (a record lost in a gap, or not
+    /// decrypted): its bytes are no longer in order, so it is not read.
+    broken: [bool; 2],
     announcement: Option<Announcement>,
     goaways: u32,
 }
@@ -160,6 +163,7 @@ impl HttpReader {
         };
         HttpReader {
             conn,
+            broken: [false; 2],
             announcement: None,
             goaways: 0,
         }
@@ -169,6 +173,9 @@ impl HttpReader {
     /// HTTP and the direction is read).
     pub fn wants(&self, side: Side) -> bool {
         let client = side == Side::Client;
+        if self.broken[usize::from(!client)] {
+            return false;
+        }
         match &self.conn {
             Conn::Unknown { .. } => true,
             Conn::Http11(h) => h.reading(client),
@@ -215,10 +222,19 @@ impl HttpReader {
         })
     }
 
+    /// `side` lost bytes (a record in a gap, or one that did not
+    /// decrypt): its stream is read no further.
+    pub fn lost(&mut self, side: Side) {
+        self.broken[usize::from(side == Side::Server)] = true;
+    }
+
     /// Reads a piece of `side`'s plaintext, carried by a record completed
     /// at `frame`.
     pub fn push(&mut self, side: Side, data: &[u8], frame: u64) -> Pushed {
         let client = side == Side::Client;
+        if !self.wants(side) {
+            return Pushed::default();
+        }
         if let Conn::Unknown { bytes } = &mut self.conn {
             let kept = &mut bytes[usize::from(!client)];
             let take = (SNIFF - kept.len()).min(data.len());
@@ -258,6 +274,9 @@ impl HttpReader {
     fn read(&mut self, side: Side, data: &[u8], frame: u64) -> Pushed {
         let client = side == Side::Client;
         let mut out = Pushed::default();
+        if self.broken[usize::from(!client)] {
+            return out;
+        }
         match &mut self.conn {
             Conn::Unknown { .. } | Conn::NotHttp => return out,
             Conn::Http11(h) => {
@@ -424,6 +443,17 @@ mod tests {
                 last_stream_id: Some(0x7fff_ffff),
             })
         );
+    }
+
+    #[test]
+    fn a_lost_record_stops_its_direction_only() {
+        let mut r = HttpReader::new(Some("h2"));
+        r.push(Side::Client, h2::PREFACE, 1);
+        r.lost(Side::Client);
+        assert!(!r.wants(Side::Client) && r.wants(Side::Server));
+        let p = r.push(Side::Client, b"\x00\x00\x00\x01\x05\x00\x00\x00\x01", 2);
+        assert!(!p.request_started && !p.read);
+        assert_eq!(r.facts().and_then(|f| f.stopped), Some(Side::Client));
     }
 
     #[test]

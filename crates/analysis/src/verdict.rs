@@ -419,6 +419,7 @@ impl<'a> Judged<'a> {
                 .side(t.by)
                 .close_notify
                 .is_some_and(|c| c.at.frame <= t.at.frame),
+            close_notifies: ROLES.map(|r| self.side(r).close_notify.map(|c| c.at.frame)),
         });
         let server_cn = self.side(Role::Server).close_notify.is_some();
         intent::intent(facts, close, server_cn)

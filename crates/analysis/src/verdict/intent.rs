@@ -14,6 +14,8 @@ pub(super) struct Close {
     pub frame: u64,
     /// The closer had sent close_notify before its FIN or RST.
     pub closer_close_notify: bool,
+    /// The frames of each side's first close_notify.
+    pub close_notifies: [Option<u64>; 2],
 }
 
 /// What the intent adds to a report.
@@ -95,8 +97,12 @@ pub(super) fn intent(
     // announced before the close
     let announced = h.announcement.filter(|a| a.frame() <= c.frame);
     let outstanding = h.outstanding.is_some_and(|n| n > 0);
-    let close_kind = if announced.is_some() {
-        if c.closer_close_notify {
+    let close_kind = if let Some(a) = announced {
+        // a close_notify (either side's) between the announcement and the
+        // first FIN or RST: the side that announced closed its TLS, or
+        // its peer answered the announcement with its own
+        let cn_after = |f: &Option<u64>| f.is_some_and(|f| f >= a.frame() && f <= c.frame);
+        if c.close_notifies.iter().any(cn_after) {
             CloseKind::Graceful
         } else {
             CloseKind::Abrupt
@@ -142,11 +148,13 @@ mod tests {
         })
     }
 
+    /// The server closes at frame 20, after its close_notify at 15 (`cn`).
     fn close(kind: TeardownKind, cn: bool) -> Option<Close> {
         Some(Close {
             kind,
             frame: 20,
             closer_close_notify: cn,
+            close_notifies: [None, cn.then_some(15)],
         })
     }
 
@@ -180,6 +188,27 @@ mod tests {
         assert_eq!(kind(None, done, close(fin, false), false), CloseKind::Idle);
         assert_eq!(kind(None, cut, close(fin, false), false), CloseKind::Abrupt);
         assert_eq!(kind(None, cut, close(rst, true), true), CloseKind::Abrupt);
+        // the client announced and sent close_notify; the server's bare
+        // FIN came first (nginx answers a close_notify so): graceful
+        let client_cn = Close {
+            kind: fin,
+            frame: 20,
+            closer_close_notify: false,
+            close_notifies: [Some(12), None],
+        };
+        assert_eq!(
+            kind(goaway(10), done, Some(client_cn), false),
+            CloseKind::Graceful
+        );
+        // a close_notify before the announcement does not count
+        let early = Close {
+            close_notifies: [Some(8), None],
+            ..client_cn
+        };
+        assert_eq!(
+            kind(goaway(10), done, Some(early), false),
+            CloseKind::Abrupt
+        );
         // no keys, or still open
         assert_eq!(
             intent(None, close(fin, true), true).close_kind,

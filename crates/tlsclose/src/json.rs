@@ -150,6 +150,11 @@ impl JsonLine {
             midstream,
             notes,
             ladder: _, // not part of the line (--flow adds it, in words)
+            // written at the end (httpfields.rs)
+            http: _,
+            close_kind: _,
+            response_truncated: _,
+            race_request: _,
         } = r;
         self.bytes.push(b'{');
         self.str("file", file)?;
@@ -205,6 +210,19 @@ impl JsonLine {
         }
         self.bytes.push(b']');
         self.display("wireshark_filter", WiresharkFilter::of(r))?;
+        for (k, v) in crate::httpfields::NAMES
+            .iter()
+            .zip(crate::httpfields::fields(r))
+        {
+            use crate::httpfields::Value;
+            match v {
+                Value::Null => self.ser(k, &())?,
+                Value::Str(s) => self.str(k, &s)?,
+                Value::Static(s) => self.str(k, s)?,
+                Value::Num(n) => self.ser(k, &n)?,
+                Value::Bool(b) => self.bool(k, b),
+            }
+        }
         self.bytes.push(b'}');
         Ok(())
     }

@@ -11,6 +11,7 @@ mod extract;
 mod generate;
 mod group;
 mod html;
+mod httpfields;
 mod human;
 mod idle;
 mod interrupt;

@@ -233,6 +233,10 @@ mod tests {
             midstream: false,
             notes: Vec::new(),
             ladder,
+            http: None,
+            close_kind: tlsclose_analysis::CloseKind::Unknown,
+            response_truncated: None,
+            race_request: None,
         }
     }
 

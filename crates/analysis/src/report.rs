@@ -388,6 +388,9 @@ pub struct LadderStep {
     pub event: LadderEvent,
     /// This record is the data of a keep-alive race.
     pub race: Option<RaceMark>,
+    /// This record carried the flow's first HTTP-level announcement of
+    /// the close (a GOAWAY, `Connection: close`), read with keys.
+    pub http_close: Option<HttpClose>,
 }
 
 /// Why the keys could not be used for a flow at all.

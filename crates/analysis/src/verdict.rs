@@ -4,8 +4,8 @@
 use crate::flow::{AlertBody, DirFacts, FlowState, RecentRecord};
 use crate::keyed::{KeyedDir, KeyedFlow};
 use crate::report::{
-    AlertLabel, Alerts, Cipher, CloseNotify, Closer, Confidence, Ending, FlowReport, LadderEvent,
-    LadderStep, Likely, Note, RaceMark, Role, Teardown, TeardownKind, Version,
+    AlertLabel, Alerts, Cipher, CloseNotify, Closer, Confidence, Ending, FlowReport, HttpClose,
+    LadderEvent, LadderStep, Likely, Note, RaceMark, Role, Teardown, TeardownKind, Version,
 };
 use tlsclose_tcp::{Dir, EndReason, Finished, SegMeta};
 use tlsclose_tls::{AlertLevel, ContentType};
@@ -490,16 +490,31 @@ impl<'a> Judged<'a> {
 
     /// The last records and the FIN/RST of each side, in capture order: an
     /// alert deduced without keys says what it likely was.
-    fn ladder(&self, race: Option<closing::Race>) -> Vec<LadderStep> {
+    fn ladder(
+        &self,
+        race: Option<closing::Race>,
+        http_close: Option<HttpClose>,
+    ) -> Vec<LadderStep> {
         let mut steps: Vec<(u64, u8, LadderStep)> = Vec::new();
+        let mut announcement = http_close;
         for role in ROLES {
             let d = self.facts(role);
             for r in d.recent.iter() {
+                let event = self.record_event(role, r);
+                // the announcement's record: its side's application data
+                // completed in its frame (a close_notify may share it)
+                let carried = announcement
+                    .filter(|c| c.by == role && c.frame == r.at.frame)
+                    .filter(|_| matches!(event, LadderEvent::Record { .. }));
+                if carried.is_some() {
+                    announcement = None;
+                }
                 let step = LadderStep {
                     from: role,
                     frame: r.at.frame,
                     time: r.at.ts.as_secs_f64(),
-                    event: self.record_event(role, r),
+                    event,
+                    http_close: carried,
                     race: race
                         .filter(|x| x.by == role && x.frame == r.at.frame)
                         .map(|x| RaceMark {
@@ -518,6 +533,7 @@ impl<'a> Judged<'a> {
                         time: m.ts.as_secs_f64(),
                         event,
                         race: None,
+                        http_close: None,
                     };
                     steps.push((m.frame, 1, step));
                 }
@@ -658,7 +674,7 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
         midstream: flow.syn_dir.is_none() && !flow.dirs.iter().any(|d| d.syn),
         notes: j.notes(),
         ladder: if with_ladder {
-            j.ladder(closing.race)
+            j.ladder(closing.race, intent.http.and_then(|h| h.close))
         } else {
             Vec::new()
         },

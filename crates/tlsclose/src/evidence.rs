@@ -242,6 +242,7 @@ mod tests {
 
     fn data(from: Role, frame: u64, time: f64) -> LadderStep {
         LadderStep {
+            http_close: None,
             from,
             frame,
             time,
@@ -256,6 +257,7 @@ mod tests {
 
     fn step(from: Role, frame: u64, time: f64, event: LadderEvent) -> LadderStep {
         LadderStep {
+            http_close: None,
             from,
             frame,
             time,

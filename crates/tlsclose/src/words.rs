@@ -225,6 +225,21 @@ pub struct StepText<'a>(pub &'a LadderStep);
 impl fmt::Display for StepText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         EventText(self.0.event).fmt(f)?;
+        if let Some(c) = self.0.http_close {
+            // the announcement of the close this record carried
+            match c.kind {
+                tlsclose_analysis::HttpCloseKind::ConnectionClose => {
+                    f.write_str("  ← Connection: close")?
+                }
+                tlsclose_analysis::HttpCloseKind::Goaway => {
+                    f.write_str("  ← GOAWAY")?;
+                    if let (Some(e), Some(last)) = (c.error_code, c.last_stream_id) {
+                        let e = crate::httpfields::goaway_error(e);
+                        write!(f, " ({e}, last stream {last})")?;
+                    }
+                }
+            }
+        }
         if let Some(race) = self.0.race {
             write!(
                 f,

@@ -11,7 +11,8 @@
 //! - `idle-reset`: a server that resets idle connections (RST, with no
 //!   close_notify and no FIN);
 //! - `truncation-risk`: bare FINs right after a side's own data, which
-//!   nothing answered (the peer cannot tell a cut from an end);
+//!   nothing answered (the peer cannot tell a cut from an end); with keys
+//!   (the HTTP read), only a server's bare FIN that cut a response short;
 //! - `no-close-notify`: servers that closed connections themselves and
 //!   never sent close_notify;
 //! - `client-reset`: clients that reset connections instead of closing
@@ -515,7 +516,24 @@ impl AuditSink {
         // close_notify, that started the close itself (a FIN answering the
         // peer's close_notify cuts nothing), right after its own data that
         // nothing answered (after the peer's answer it cuts nothing either)
-        if r.ending == Ending::FinOnly && r.closer == r.initiator {
+        if r.response_truncated == Some(true)
+            && r.ending == Ending::FinOnly
+            && r.closer == Closer::Server
+        {
+            // read with keys: the server's bare FIN cut a response short
+            // (docs/ENDINGS.md, "Why it closed"); a client that gave up on
+            // a response cut nothing it wanted
+            if let (Some(n), Some(ex)) = (s.truncation.get_mut(1), s.truncation_examples.get_mut(1))
+            {
+                *n += 1;
+                ex.offer(f, || {
+                    "a response cut short by its bare FIN (read with keys)".into()
+                });
+            }
+        } else if r.response_truncated.is_none()
+            && r.ending == Ending::FinOnly
+            && r.closer == r.initiator
+        {
             let (i, cn, bytes) = match r.closer {
                 Closer::Client => (0, r.client_close_notify, r.app_bytes[0]),
                 Closer::Server => (1, r.server_close_notify, r.app_bytes[1]),

@@ -148,6 +148,8 @@ pub(crate) struct LateRecord {
     pub at: SegMeta,
     pub index: u64,
     pub length: u16,
+    /// Read with keys as HTTP: whether it began a request (None: not read).
+    pub request: Option<bool>,
 }
 
 /// Application data a direction sent while the peer was silent or closed:
@@ -379,10 +381,25 @@ impl FlowState {
         if let Some(k) = self.keyed.as_mut() {
             let was = k.keep_bodies();
             let inner = k.record(dir, rec, index, max_alerts);
+            let http = k.last_http.filter(|p| p.read);
+            let client = k.is_client(dir);
             if let (Some(inner), Some(i)) = (inner, index) {
                 let d = &mut self.dirs[dir.index()];
                 if let Some(r) = d.recent.back_mut().filter(|r| r.index == i) {
                     r.decrypted = Some(inner);
+                }
+                if let Some(p) = http {
+                    // read as HTTP: a client's record that begins no
+                    // request (a GOAWAY, a PING ACK, the rest of a body)
+                    // is no race (docs/ENDINGS.md)
+                    for slot in [&mut d.late.after_peer_record, &mut d.late.after_peer_fin] {
+                        if let Some(l) = slot.as_mut().filter(|l| l.index == i) {
+                            l.request = Some(p.request_started);
+                            if client && !p.request_started {
+                                *slot = None;
+                            }
+                        }
+                    }
                 }
                 if inner != ContentType::APPLICATION_DATA {
                     // an alert or a handshake message (a TLS 1.3 ticket)
@@ -469,6 +486,7 @@ impl FlowState {
                     at: rec.tag,
                     index,
                     length: len,
+                    request: None,
                 };
                 d.late.after_peer_record.get_or_insert(late);
                 if peer_fin {
@@ -577,6 +595,7 @@ impl FlowState {
             encrypt_then_mac: sh.encrypt_then_mac,
         });
         let client_dir = self.hello.client_hello_dir.unwrap_or(server_dir.other());
+        k.hello_alpn.clone_from(&sh.alpn);
         k.start(session, client_dir, sh.extended_master_secret);
         // keep what the decrypters need from now on
         let keep = k.keep_bodies();

@@ -25,6 +25,7 @@ use tlsclose_decrypt::{
     master_secret, session_hash, KeyLog, KeyLogWarning, RecordDecrypter, RecordError, Secret,
     Secrets, SessionInfo, Side, MAX_FAILURES_IN_A_ROW,
 };
+use tlsclose_http::{HttpReader, Pushed, Side as HttpSide};
 use tlsclose_tcp::{Dir, SegMeta};
 use tlsclose_tls::{
     parse_client_hello, parse_encrypted_extensions_alpn, parse_server_hello, Alert, ContentType,
@@ -265,6 +266,16 @@ pub(crate) struct KeyedFlow {
     /// TLS 1.3: the ALPN protocol of the server's EncryptedExtensions
     /// (read with keys; TLS ≤ 1.2 has it in the plaintext ServerHello).
     pub alpn: Option<String>,
+    /// The ServerHello's ALPN protocol (TLS ≤ 1.2).
+    pub hello_alpn: Option<String>,
+    /// The client's direction, once the decrypters are set up.
+    client_dir: Option<Dir>,
+    /// The HTTP read from the decrypted application data (docs/ENDINGS.md,
+    /// "Why it closed"); made at the first application data.
+    pub http: Option<Box<HttpReader>>,
+    /// What the HTTP reader made of the last record given to
+    /// [`record`](Self::record) (None: it read nothing of it).
+    pub last_http: Option<Pushed>,
 }
 
 impl KeyedFlow {
@@ -277,6 +288,10 @@ impl KeyedFlow {
             transcript: Some(Vec::new()),
             transcript_walked: 0,
             alpn: None,
+            hello_alpn: None,
+            client_dir: None,
+            http: None,
+            last_http: None,
         }
     }
 
@@ -327,6 +342,7 @@ impl KeyedFlow {
                 self.dirs[client_dir.index()].decrypter = Some(client);
                 self.dirs[client_dir.other().index()].decrypter = Some(server);
                 self.status = KeyStatus::Decrypting;
+                self.client_dir = Some(client_dir);
             }
             (Err(e), _) | (_, Err(e)) => self.status = KeyStatus::Unusable(KeyUnusable::Setup(e)),
         }
@@ -433,6 +449,7 @@ impl KeyedFlow {
         max_alerts: usize,
     ) -> Option<ContentType> {
         let ct = rec.header.content_type;
+        self.last_http = None;
         if self.status != KeyStatus::Decrypting {
             match (ct, rec.body) {
                 (ContentType::HANDSHAKE, Some(body)) => self.handshake_before_keys(body),
@@ -461,10 +478,17 @@ impl KeyedFlow {
             let lost = protected && !skipped;
             if lost {
                 dec.record_lost();
-            }
-            if lost {
                 d.lost += 1;
             }
+            if lost || (skipped && ct == ContentType::APPLICATION_DATA) {
+                // a hole in the plaintext: its HTTP is read no further (a
+                // record is skipped only once the reader wants no more)
+                let side = self.http_side(dir);
+                if let (Some(h), Some(side)) = (self.http.as_mut(), side) {
+                    h.lost(side);
+                }
+            }
+            let d = &mut self.dirs[dir.index()];
             if index.is_some() && (lost || skipped) {
                 d.lost_last = lost;
                 if skipped {
@@ -479,8 +503,23 @@ impl KeyedFlow {
         let mut hello = None;
         let mut alpn = None;
         let tls13 = dec.is_tls13();
+        let http_side = match self.client_dir {
+            Some(c) if c == dir => Some(HttpSide::Client),
+            Some(_) => Some(HttpSide::Server),
+            None => None,
+        };
         let read = match dec.decrypt(ct, rec.header.version, body) {
             Ok(p) => {
+                if p.encrypted && p.content_type == ContentType::APPLICATION_DATA && index.is_some()
+                {
+                    if let Some(side) = http_side {
+                        let h = self.http.get_or_insert_with(|| {
+                            let alpn = self.alpn.as_deref().or(self.hello_alpn.as_deref());
+                            Box::new(HttpReader::new(alpn))
+                        });
+                        self.last_http = Some(h.push(side, p.data, rec.tag.frame));
+                    }
+                }
                 if p.encrypted && p.content_type == ContentType::HANDSHAKE {
                     if !tls13 {
                         hello = decrypted_handshake(&mut d.handshake, p.data);
@@ -509,6 +548,9 @@ impl KeyedFlow {
         match read {
             Err(error) => {
                 d.failed_record(rec.tag.frame, error, index.is_some());
+                if let (Some(h), Some(side)) = (self.http.as_mut(), http_side) {
+                    h.lost(side);
+                }
                 None
             }
             Ok((inner, encrypted, alert)) => {
@@ -550,13 +592,40 @@ impl KeyedFlow {
             .iter()
             .filter_map(|d| d.decrypter.as_ref())
             .any(RecordDecrypter::needs_every_body);
-        if every {
+        if every || self.http_wants() {
             usize::from(MAX_RECORD_LEN)
         } else {
             // an alert or Finished: IV + content + up to 256 bytes of CBC
             // padding + the longest MAC
             KEEP_SMALL_RECORDS
         }
+    }
+
+    /// The HTTP reader still wants application data (TLS 1.1/1.2 then
+    /// keeps and decrypts it; once it wants no more, the records are
+    /// skipped again): before the first application data, or while a
+    /// direction is read as HTTP.
+    fn http_wants(&self) -> bool {
+        match &self.http {
+            None => self.client_dir.is_some(),
+            Some(h) => h.wants(HttpSide::Client) || h.wants(HttpSide::Server),
+        }
+    }
+
+    /// `dir` is the client's (once the decrypters are set up).
+    pub fn is_client(&self, dir: Dir) -> bool {
+        self.client_dir == Some(dir)
+    }
+
+    /// `dir` as the HTTP reader names it.
+    fn http_side(&self, dir: Dir) -> Option<HttpSide> {
+        self.client_dir.map(|c| {
+            if c == dir {
+                HttpSide::Client
+            } else {
+                HttpSide::Server
+            }
+        })
     }
 
     /// Some direction is still read with keys (so record bodies are kept).

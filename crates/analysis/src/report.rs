@@ -4,6 +4,7 @@ use serde::Serialize;
 use std::fmt;
 pub use tlsclose_capture::Endpoint;
 use tlsclose_decrypt::{KeyError, RecordError};
+pub use tlsclose_http::{h2_error_name, Protocol as HttpProtocol};
 use tlsclose_tls::{Alert, AlertLevel, CipherSuite, ContentType, ProtocolVersion};
 
 /// How a TLS connection ended (docs/ENDINGS.md, "The ending, first match wins").
@@ -247,6 +248,89 @@ pub struct Teardown {
     pub time: f64,
 }
 
+/// What kind of HTTP-level announcement of the close came first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpCloseKind {
+    /// `Connection: close` in a request (the client's) or a response.
+    ConnectionClose,
+    /// An HTTP/2 GOAWAY frame.
+    Goaway,
+}
+
+impl HttpCloseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpCloseKind::ConnectionClose => "connection-close",
+            HttpCloseKind::Goaway => "goaway",
+        }
+    }
+}
+
+/// The first HTTP-level announcement of the close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpClose {
+    pub kind: HttpCloseKind,
+    pub by: Role,
+    /// The frame that completed the record carrying it.
+    pub frame: u64,
+    /// GOAWAY: its error code (None: its payload was too short).
+    pub error_code: Option<u32>,
+    /// GOAWAY: its last stream id.
+    pub last_stream_id: Option<u32>,
+}
+
+/// What was read of the flow's HTTP with keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpReport {
+    pub protocol: HttpProtocol,
+    pub close: Option<HttpClose>,
+    /// GOAWAY frames, both sides (0 for HTTP/1.1).
+    pub goaways: u32,
+    /// Requests begun.
+    pub requests: u64,
+    /// The last response ended (Content-Length, last chunk, END_STREAM;
+    /// a response delimited by the close: the server's close_notify);
+    /// None when no response began or its end was not read.
+    pub response_complete: Option<bool>,
+}
+
+/// Whether the close was meant (docs/ENDINGS.md, "Why it closed").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CloseKind {
+    /// An HTTP-level close was announced, then the closer sent close_notify.
+    Graceful,
+    /// An announcement followed by a bare FIN or RST, or a close with a
+    /// request outstanding or a response cut short and no close_notify.
+    Abrupt,
+    /// Nothing was announced and nothing was cut: an idle close.
+    Idle,
+    /// Not read with keys, not HTTP, or not closed.
+    Unknown,
+}
+
+impl CloseKind {
+    pub const ALL: [CloseKind; 4] = [
+        CloseKind::Graceful,
+        CloseKind::Abrupt,
+        CloseKind::Idle,
+        CloseKind::Unknown,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseKind::Graceful => "graceful",
+            CloseKind::Abrupt => "abrupt",
+            CloseKind::Idle => "idle",
+            CloseKind::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for CloseKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What an alert deduced without keys likely was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Likely {
@@ -304,6 +388,9 @@ pub struct LadderStep {
     pub event: LadderEvent,
     /// This record is the data of a keep-alive race.
     pub race: Option<RaceMark>,
+    /// This record carried the flow's first HTTP-level announcement of
+    /// the close (a GOAWAY, `Connection: close`), read with keys.
+    pub http_close: Option<HttpClose>,
 }
 
 /// Why the keys could not be used for a flow at all.
@@ -489,6 +576,17 @@ pub struct FlowReport {
     /// (for people: ladders in reports; not part of the JSON line). Empty
     /// unless the analyzer was asked for ladders.
     pub ladder: Vec<LadderStep>,
+    /// The HTTP read with keys (None: no keys, or not HTTP).
+    pub http: Option<HttpReport>,
+    /// Whether the close was meant (`unknown` without keys).
+    pub close_kind: CloseKind,
+    /// Read with keys: a response was cut short by a FIN or RST whose
+    /// sender had sent no close_notify (None: no HTTP read).
+    pub response_truncated: Option<bool>,
+    /// The keep-alive race's data was read with keys: whether it began a
+    /// request (None: no race, or read without keys, when any application
+    /// data counts and a GOAWAY or PING ACK may be taken for a request).
+    pub race_request: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -4,13 +4,14 @@
 use crate::flow::{AlertBody, DirFacts, FlowState, RecentRecord};
 use crate::keyed::{KeyedDir, KeyedFlow};
 use crate::report::{
-    AlertLabel, Alerts, Cipher, CloseNotify, Closer, Confidence, Ending, FlowReport, LadderEvent,
-    LadderStep, Likely, Note, RaceMark, Role, Teardown, TeardownKind, Version,
+    AlertLabel, Alerts, Cipher, CloseNotify, Closer, Confidence, Ending, FlowReport, HttpClose,
+    LadderEvent, LadderStep, Likely, Note, RaceMark, Role, Teardown, TeardownKind, Version,
 };
 use tlsclose_tcp::{Dir, EndReason, Finished, SegMeta};
 use tlsclose_tls::{AlertLevel, ContentType};
 
 mod closing;
+mod intent;
 
 /// TLS 1.3 alert record bodies: 2 bytes alert + 1 content type + 16-byte
 /// AEAD tag; 8-byte tag with AES-CCM-8.
@@ -404,6 +405,26 @@ impl<'a> Judged<'a> {
         )
     }
 
+    /// Why it closed ([`intent`]): from the HTTP read with keys, when some
+    /// side was read with them.
+    fn intent(&self, first: Option<FirstTeardown>) -> intent::Intent {
+        let facts = self
+            .keyed
+            .and_then(|k| k.http.as_deref())
+            .and_then(|h| h.facts());
+        let close = first.map(|t| intent::Close {
+            kind: t.kind,
+            frame: t.at.frame,
+            closer_close_notify: self
+                .side(t.by)
+                .close_notify
+                .is_some_and(|c| c.at.frame <= t.at.frame),
+            close_notifies: ROLES.map(|r| self.side(r).close_notify.map(|c| c.at.frame)),
+        });
+        let server_cn = self.side(Role::Server).close_notify.is_some();
+        intent::intent(facts, close, server_cn)
+    }
+
     /// A side as [`closing`] reads it.
     fn closing_side(&self, role: Role) -> closing::Side<'_> {
         closing::Side {
@@ -469,16 +490,31 @@ impl<'a> Judged<'a> {
 
     /// The last records and the FIN/RST of each side, in capture order: an
     /// alert deduced without keys says what it likely was.
-    fn ladder(&self, race: Option<closing::Race>) -> Vec<LadderStep> {
+    fn ladder(
+        &self,
+        race: Option<closing::Race>,
+        http_close: Option<HttpClose>,
+    ) -> Vec<LadderStep> {
         let mut steps: Vec<(u64, u8, LadderStep)> = Vec::new();
+        let mut announcement = http_close;
         for role in ROLES {
             let d = self.facts(role);
             for r in d.recent.iter() {
+                let event = self.record_event(role, r);
+                // the announcement's record: its side's application data
+                // completed in its frame (a close_notify may share it)
+                let carried = announcement
+                    .filter(|c| c.by == role && c.frame == r.at.frame)
+                    .filter(|_| matches!(event, LadderEvent::Record { .. }));
+                if carried.is_some() {
+                    announcement = None;
+                }
                 let step = LadderStep {
                     from: role,
                     frame: r.at.frame,
                     time: r.at.ts.as_secs_f64(),
-                    event: self.record_event(role, r),
+                    event,
+                    http_close: carried,
                     race: race
                         .filter(|x| x.by == role && x.frame == r.at.frame)
                         .map(|x| RaceMark {
@@ -497,6 +533,7 @@ impl<'a> Judged<'a> {
                         time: m.ts.as_secs_f64(),
                         event,
                         race: None,
+                        http_close: None,
                     };
                     steps.push((m.frame, 1, step));
                 }
@@ -578,6 +615,7 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
         j.reading,
     );
     let cn_state = |v: &SideVerdict| v.close_notify.map_or(CloseNotify::None, |c| c.how);
+    let intent = j.intent(first);
     let key = fin.start.key;
     Some(FlowReport {
         file: String::new(),
@@ -636,9 +674,13 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
         midstream: flow.syn_dir.is_none() && !flow.dirs.iter().any(|d| d.syn),
         notes: j.notes(),
         ladder: if with_ladder {
-            j.ladder(closing.race)
+            j.ladder(closing.race, intent.http.and_then(|h| h.close))
         } else {
             Vec::new()
         },
+        http: intent.http,
+        close_kind: intent.close_kind,
+        response_truncated: intent.response_truncated,
+        race_request: closing.race.and_then(|r| r.request),
     })
 }

@@ -267,7 +267,23 @@ impl Auditor {
         // close_notify, that started the close itself (a FIN answering the
         // peer's close_notify cuts nothing), right after its own data that
         // nothing answered (after the peer's answer it cuts nothing either)
-        if r.ending == Ending::FinOnly && r.closer == r.initiator {
+        if r.response_truncated == Some(true)
+            && r.ending == Ending::FinOnly
+            && r.closer == Closer::Server
+        {
+            // read with keys: the server's bare FIN cut a response short
+            // (docs/ENDINGS.md, "Why it closed"); a client that gave up on
+            // a response cut nothing it wanted
+            *s.truncation.get_mut(Side::Server) += 1;
+            s.truncation_examples
+                .get_mut(Side::Server)
+                .offer(r, key, || {
+                    "a response cut short by its bare FIN (read with keys)".into()
+                });
+        } else if r.response_truncated.is_none()
+            && r.ending == Ending::FinOnly
+            && r.closer == r.initiator
+        {
             if let Some(side) = Side::of(r.closer) {
                 let (cn, bytes) = match side {
                     Side::Client => (r.client_close_notify, r.app_bytes[0]),

@@ -233,11 +233,16 @@ mod tests {
             midstream: false,
             notes: Vec::new(),
             ladder,
+            http: None,
+            close_kind: tlsclose_analysis::CloseKind::Unknown,
+            response_truncated: None,
+            race_request: None,
         }
     }
 
     fn data(from: Role, frame: u64, time: f64) -> LadderStep {
         LadderStep {
+            http_close: None,
             from,
             frame,
             time,
@@ -252,6 +257,7 @@ mod tests {
 
     fn step(from: Role, frame: u64, time: f64, event: LadderEvent) -> LadderStep {
         LadderStep {
+            http_close: None,
             from,
             frame,
             time,

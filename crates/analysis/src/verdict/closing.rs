@@ -91,6 +91,8 @@ pub(crate) struct Race {
     pub window: f64,
     /// The initiator's RST after the data, if any (else never answered).
     pub rst_frame: Option<u64>,
+    /// Read with keys as HTTP: whether the data began a request.
+    pub request: Option<bool>,
 }
 
 /// The attributes about how the close was started.
@@ -228,5 +230,6 @@ fn race(
         frame: data.at.frame,
         window: data.at.clock.secs_since(at.clock).max(0.0),
         rst_frame,
+        request: data.request,
     })
 }

@@ -64,6 +64,19 @@ pub const FLOW_COLUMNS: &[Column] = &[
     col("midstream", "/midstream"),
     col("notes", "/notes"),
     col("wireshark_filter", "/wireshark_filter"),
+    // httpfields::NAMES
+    col("http", "/http"),
+    col("http_close", "/http_close"),
+    col("http_close_by", "/http_close_by"),
+    col("http_close_frame", "/http_close_frame"),
+    col("goaway_error", "/goaway_error"),
+    col("goaway_last_stream", "/goaway_last_stream"),
+    col("goaways", "/goaways"),
+    col("http_requests", "/http_requests"),
+    col("response_complete", "/response_complete"),
+    col("response_truncated", "/response_truncated"),
+    col("close_kind", "/close_kind"),
+    col("race_request", "/race_request"),
 ];
 
 /// JSON fields with a column under another name (`teardown.frame` is
@@ -231,6 +244,11 @@ pub fn write_flow<W: Write>(out: &mut W, scratch: &mut Scratch, r: &FlowReport) 
         midstream,
         notes,
         ladder: _,
+        // written at the end (httpfields.rs)
+        http: _,
+        close_kind: _,
+        response_truncated: _,
+        race_request: _,
     } = r;
     let mut row = Row {
         out,
@@ -293,6 +311,16 @@ pub fn write_flow<W: Write>(out: &mut W, scratch: &mut Scratch, r: &FlowReport) 
     row.num(midstream)?;
     row.list(notes.iter().map(NoteText))?;
     row.display(WiresharkFilter::of(r))?;
+    for v in crate::output::httpfields::fields(r) {
+        use crate::output::httpfields::Value;
+        match v {
+            Value::Null => row.sep()?,
+            Value::Str(s) => row.str(&s)?,
+            Value::Static(s) => row.str(s)?,
+            Value::Num(n) => row.num(n)?,
+            Value::Bool(b) => row.num(b)?,
+        }
+    }
     row.out.write_all(b"\n")
 }
 

@@ -151,6 +151,11 @@ impl JsonLine {
             midstream,
             notes,
             ladder: _, // not part of the line (--flow adds it, in words)
+            // written at the end (httpfields.rs)
+            http: _,
+            close_kind: _,
+            response_truncated: _,
+            race_request: _,
         } = r;
         self.bytes.push(b'{');
         self.str("file", file)?;
@@ -206,6 +211,19 @@ impl JsonLine {
         }
         self.bytes.push(b']');
         self.display("wireshark_filter", WiresharkFilter::of(r))?;
+        for (k, v) in crate::output::httpfields::NAMES
+            .iter()
+            .zip(crate::output::httpfields::fields(r))
+        {
+            use crate::output::httpfields::Value;
+            match v {
+                Value::Null => self.ser(k, &())?,
+                Value::Str(s) => self.str(k, &s)?,
+                Value::Static(s) => self.str(k, s)?,
+                Value::Num(n) => self.ser(k, &n)?,
+                Value::Bool(b) => self.bool(k, b),
+            }
+        }
         self.bytes.push(b'}');
         Ok(())
     }

@@ -9,6 +9,7 @@ pub mod csv;
 pub mod extract;
 pub mod flow_detail;
 pub mod group_by;
+pub mod httpfields;
 pub mod json;
 pub mod listing;
 pub mod sink;

@@ -5,6 +5,8 @@
 //! without building Strings.
 
 use std::fmt;
+use std::fmt::Write as _;
+use tlsclose_analysis::h2_error_name;
 use tlsclose_analysis::{
     AfterFailure, BlindWhy, KeyNote, KeyUnusable, LadderEvent, LadderStep, Likely, Note, Role,
 };
@@ -223,6 +225,21 @@ pub struct StepText<'a>(pub &'a LadderStep);
 impl fmt::Display for StepText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         EventText(self.0.event).fmt(f)?;
+        if let Some(c) = self.0.http_close {
+            // the announcement of the close this record carried
+            match c.kind {
+                tlsclose_analysis::HttpCloseKind::ConnectionClose => {
+                    f.write_str("  ← Connection: close")?
+                }
+                tlsclose_analysis::HttpCloseKind::Goaway => {
+                    f.write_str("  ← GOAWAY")?;
+                    if let (Some(e), Some(last)) = (c.error_code, c.last_stream_id) {
+                        let e = goaway_error(e);
+                        write!(f, " ({e}, last stream {last})")?;
+                    }
+                }
+            }
+        }
         if let Some(race) = self.0.race {
             write!(
                 f,
@@ -247,9 +264,28 @@ pub fn direction(from: Role) -> &'static str {
     }
 }
 
+/// A GOAWAY's error code: its RFC 9113 name, or hex.
+pub fn goaway_error(code: u32) -> String {
+    match h2_error_name(code) {
+        Some(name) => name.to_string(),
+        None => {
+            let mut s = String::new();
+            let _ = write!(s, "0x{code:x}");
+            s
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn goaway_errors_are_named_or_hex() {
+        assert_eq!(goaway_error(0), "NO_ERROR");
+        assert_eq!(goaway_error(0xb), "ENHANCE_YOUR_CALM");
+        assert_eq!(goaway_error(0x1ff), "0x1ff");
+    }
 
     #[test]
     fn ladder_events_in_words() {

@@ -55,8 +55,7 @@ fn rollup(
         }
     }
     let (title, evidence, fix) = words(&subjects);
-    let count = subjects.iter().map(|s| s.count).sum();
-    let flows = subjects.iter().map(|s| s.flows).sum();
+    let (count, flows) = counts(&subjects);
     let window = |f: fn(&Subject) -> Option<f64>, min: bool| {
         subjects
             .iter()
@@ -80,6 +79,14 @@ fn rollup(
         by_subject: subjects,
         examples,
     }
+}
+
+/// Flows that show a finding, and flows of its subjects, in all.
+fn counts(s: &[Subject]) -> (u64, u64) {
+    (
+        s.iter().map(|x| x.count).sum(),
+        s.iter().map(|x| x.flows).sum(),
+    )
 }
 
 fn total(s: &[Subject], f: fn(&Subject) -> Option<u64>) -> u64 {
@@ -163,8 +170,7 @@ pub(crate) fn race_finding(subjects: Vec<Subject>, n: usize) -> Finding {
         subjects,
         n,
         |s| {
-            let count: u64 = s.iter().map(|x| x.count).sum();
-            let flows: u64 = s.iter().map(|x| x.flows).sum();
+            let (count, flows) = counts(s);
             let after = total(s, |x| x.races_after_close);
             let before = total(s, |x| x.unanswered_before_close);
             let values = timeout_values(s);
@@ -296,8 +302,7 @@ pub(crate) fn reset_finding(subjects: Vec<Subject>, n: usize) -> Finding {
         subjects,
         n,
         |s| {
-            let count: u64 = s.iter().map(|x| x.count).sum();
-            let flows: u64 = s.iter().map(|x| x.flows).sum();
+            let (count, flows) = counts(s);
             let title = match s {
                 [one] => format!(
                     "server {} reset {count} idle connection{} instead of closing {}{}",
@@ -343,8 +348,7 @@ pub(crate) fn truncation_finding(subjects: Vec<Subject>, side: Side, n: usize) -
         subjects,
         n,
         |s| {
-            let count: u64 = s.iter().map(|x| x.count).sum();
-            let flows: u64 = s.iter().map(|x| x.flows).sum();
+            let (count, flows) = counts(s);
             let (who, peer) = (side.as_str(), side.peer().as_str());
             let to = match s {
                 [one] => format!("server {}", one.subject),
@@ -428,8 +432,7 @@ pub(crate) fn client_reset_finding(subjects: Vec<Subject>, after_cn: u64, n: usi
         subjects,
         n,
         |s| {
-            let count: u64 = s.iter().map(|x| x.count).sum();
-            let flows: u64 = s.iter().map(|x| x.flows).sum();
+            let (count, flows) = counts(s);
             let clients = total(s, |x| x.clients);
             let who = match s {
                 [one] if clients == 1 => format!(

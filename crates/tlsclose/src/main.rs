@@ -11,21 +11,17 @@ use clap::Parser;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-/// Whether the output is the flow table (collected, printed at the end).
-fn table_listing(args: &cli::Args) -> bool {
-    let r = &args.report;
-    args.format == cli::Format::Table && r.flow.is_none() && r.group_by.is_none() && !r.audit
-}
-
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
-    if let Err(msg) = args.check() {
-        use clap::CommandFactory;
-        cli::Args::command()
-            .error(clap::error::ErrorKind::ArgumentConflict, msg)
-            .exit();
-    }
-    if let Some(what) = args.report.generate {
+    let config = match cli::config::Config::new(cli::Args::parse()) {
+        Ok(c) => c,
+        Err(msg) => {
+            use clap::CommandFactory;
+            cli::Args::command()
+                .error(clap::error::ErrorKind::ArgumentConflict, msg)
+                .exit();
+        }
+    };
+    if let Some(what) = config.generate {
         let mut out = io::stdout().lock();
         return match cli::generate::generate(what, &mut out).and_then(|()| out.flush()) {
             Ok(()) => ExitCode::SUCCESS,
@@ -36,7 +32,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    if let Some(note) = args.flow_timeout_note().filter(|_| !args.quiet) {
+    if let Some(note) = &config.note {
         let _ = writeln!(io::stderr(), "tlsclose: note: {note}");
     }
     // Ctrl-C or SIGTERM: the flows read so far and the summary are still
@@ -47,14 +43,14 @@ fn main() -> ExitCode {
             "tlsclose: warning: Ctrl-C will not report: {e}"
         );
     }
-    if let Some(out) = &args.report.extract {
-        if let Err(e) = output::extract::check(out, &args.inputs) {
+    if let Some(out) = &config.extract {
+        if let Err(e) = output::extract::check(out, &config.inputs) {
             let _ = writeln!(io::stderr(), "tlsclose: error: {e}");
             return ExitCode::from(2);
         }
     }
-    let live = run::any_live(&args.inputs);
-    if live && table_listing(&args) && !args.quiet {
+    let live = config.live;
+    if live && config.table_listing() && !config.quiet {
         let _ = writeln!(
             io::stderr(),
             "tlsclose: reading a live input: the table is printed when the input ends (or at \
@@ -69,14 +65,14 @@ fn main() -> ExitCode {
     } else {
         Box::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()))
     };
-    let mut pipeline = match run::pipeline::Pipeline::new(&args, out) {
+    let mut pipeline = match run::pipeline::Pipeline::new(&config, out) {
         Ok(p) => p,
         Err(e) => {
             let _ = writeln!(io::stderr(), "tlsclose: cannot write output: {e}");
             return ExitCode::from(2);
         }
     };
-    match run::run(&args, &mut pipeline) {
+    match run::run(&config, &mut pipeline) {
         Ok(code) => code,
         // `tlsclose big.pcap | head`: a closed pipe is a quiet end
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,

@@ -1,7 +1,9 @@
 //! The command line: the arguments ([`Args`], with the report side in
-//! [`report`]), and the shell completions and man page generated from
+//! [`report`]), resolved once into a [`config::Config`] that the run and
+//! the outputs read, and the shell completions and man page generated from
 //! them (`generate`).
 
+pub mod config;
 pub mod generate;
 pub mod report;
 

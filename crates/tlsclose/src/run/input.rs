@@ -2,7 +2,6 @@
 //! loading the key logs.
 
 use super::RunState;
-use crate::cli::Args;
 use crate::run::progress::Progress;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,8 +73,8 @@ pub(super) fn open(
 /// none (decryption then costs nothing). A `--keylog` that cannot be read
 /// is an error; an unreadable `$SSLKEYLOGFILE` only a warning (the variable
 /// may be set for other programs). Skipped lines are warnings.
-pub(super) fn load_keys(args: &Args, out: &mut RunState<'_>) -> Result<Option<KeyLog>, ()> {
-    let mut files: Vec<(String, bool)> = args.keylog.iter().map(|p| (p.clone(), true)).collect();
+pub(super) fn load_keys(keylogs: &[String], out: &mut RunState<'_>) -> Result<Option<KeyLog>, ()> {
+    let mut files: Vec<(String, bool)> = keylogs.iter().map(|p| (p.clone(), true)).collect();
     if let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()) {
         files.push((env.to_string_lossy().into_owned(), false));
     }

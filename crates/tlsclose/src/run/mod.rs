@@ -22,7 +22,7 @@ pub mod shard;
 pub mod source;
 pub mod summary;
 
-use crate::cli::Args;
+use crate::cli::config::Config;
 use crate::output::sink::InputInfo;
 use crate::run::pipeline::Pipeline;
 use crate::run::summary::Summary;
@@ -32,9 +32,6 @@ use read::{read_one, Engine, Failure, Reading};
 use shard::{OrderedReport, Workers};
 use std::io::{self, Write};
 use std::process::ExitCode;
-use tlsclose_analysis::{AnalyzerConfig, FlowLimits};
-use tlsclose_tcp::FlowTableConfig;
-use tlsclose_tls::HelloLimits;
 
 /// Where reports go, and what the run has counted.
 pub(super) struct RunState<'a> {
@@ -96,49 +93,24 @@ impl RunState<'_> {
     }
 }
 
-pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
-    let config = AnalyzerConfig {
-        table: FlowTableConfig {
-            idle_timeout_ns: (args.flow_timeout.max(0.0) * 1e9) as i64,
-            max_flows: args.max_flows.max(1),
-            reassembly_limit: args.reassembly_limit,
-            reassembly_total_limit: args.reassembly_total_limit,
-            ..FlowTableConfig::default()
-        },
-        limits: FlowLimits {
-            max_alerts: args.max_alerts,
-            hello: HelloLimits {
-                max_name_len: args.max_name_len,
-                ..HelloLimits::default()
-            },
-        },
-        // the table and JSON Lines do not show ladders; outputs that do
-        // (a report, one flow's details) turn this on
-        ladder: args.report.wants_ladder(),
-        ..AnalyzerConfig::default()
-    };
-    let show_progress = progress::wanted(args.quiet || args.report.no_progress);
+pub fn run(c: &Config, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
+    let config = c.analyzer;
+    let show_progress = c.progress;
     let mut out = RunState {
         pipeline,
-        names: &args.inputs,
+        names: &c.inputs,
         emitted: 0,
         summary: Summary::new(),
         error: None,
-        quiet: args.quiet,
+        quiet: c.quiet,
         input: 0,
         progress: None,
         keys: None,
     };
-    let Ok(keys) = load_keys(args, &mut out) else {
+    let Ok(keys) = load_keys(&c.keylogs, &mut out) else {
         return Ok(ExitCode::from(2));
     };
-    // a live input comes at a network's pace, and each flow's line goes
-    // out as it ends: one thread
-    let threads = if any_live(&args.inputs) {
-        1
-    } else {
-        args.threads()
-    };
+    let threads = c.threads;
     let mut engine = if threads > 1 {
         match Workers::start(threads, &config, keys.as_ref()) {
             Ok(w) => Engine::Threads(w),
@@ -150,9 +122,9 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
     } else {
         Engine::inline(&config, keys.as_ref())
     };
-    let mut reading = Reading::new(&mut engine, config, args.join, args.inputs.len());
+    let mut reading = Reading::new(&mut engine, config, c.join, c.inputs.len());
     let mut failed = false;
-    for (index, input) in args.inputs.iter().enumerate() {
+    for (index, input) in c.inputs.iter().enumerate() {
         if crate::run::interrupt::caught() {
             break;
         }
@@ -183,14 +155,14 @@ pub fn run(args: &Args, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
     drop(engine);
     out.pipeline.finish(&mut out.summary)?;
     if let Some((names, tally)) = &out.keys {
-        if !args.quiet {
+        if !c.quiet {
             let _ = writeln!(io::stderr(), "tlsclose: {}", tally.line(names));
         }
     }
-    if let Some(path) = &args.report.extract {
+    if let Some(path) = &c.extract {
         let flows = out.pipeline.extract.take().unwrap_or_default();
-        let done = crate::output::extract::extract(path, &args.inputs, &flows, &placement)?;
-        if !args.quiet {
+        let done = crate::output::extract::extract(path, &c.inputs, &flows, &placement)?;
+        if !c.quiet {
             let _ = writeln!(
                 io::stderr(),
                 "tlsclose: wrote {} packet{} of {} flow{} to {}",

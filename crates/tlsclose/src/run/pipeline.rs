@@ -2,14 +2,14 @@
 //! `--fail-on`, what `--extract` will copy, and the fan-out of every
 //! selected flow to each sink (the chosen format, the `--report` file).
 
-use crate::cli::{Args, Format};
+use crate::cli::config::{Config, Output};
+use crate::cli::Format;
 use crate::output::audit::AuditSink;
 use crate::output::extract::ExtractFlow;
 use crate::output::flow_detail::DetailSink;
 use crate::output::group_by::GroupSink;
 use crate::output::sink::{
-    terminal_width, CsvSink, Flow, FlowNumbers, InputInfo, JsonSink, MarkdownSink, ReportSink,
-    RunEnd, TableSink,
+    CsvSink, Flow, FlowNumbers, InputInfo, JsonSink, MarkdownSink, ReportSink, RunEnd, TableSink,
 };
 use crate::report::markdown::TicketSink;
 use crate::run::summary::Summary;
@@ -69,62 +69,52 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// The sinks the options ask for; `out` is standard output.
-    pub fn new(args: &Args, out: Box<dyn Write>) -> io::Result<Pipeline> {
-        let r = &args.report;
-        let show_file = args.inputs.len() > 1;
-        let width = terminal_width(r.wide);
-        let iso = args.time_format == crate::cli::TimeFormat::Iso;
-        let main: Box<dyn ReportSink> = match (r.flow, r.group_by.map(|g| g.0), args.format) {
-            (None, None, format) if r.audit => Box::new(AuditSink::new(
+    pub fn new(c: &Config, out: Box<dyn Write>) -> io::Result<Pipeline> {
+        let width = c.width;
+        let main: Box<dyn ReportSink> = match &c.output {
+            Output::Audit(format, fail_on) => Box::new(AuditSink::new(
                 out,
-                format,
-                r.fail_on_finding.iter().map(|k| k.0).collect(),
+                *format,
+                fail_on.clone(),
                 width,
-                usize::from(r.examples),
+                c.examples,
             )),
-            (Some(sel), _, format) => {
+            Output::Detail(sel, format) => {
                 let asked = match sel {
                     FlowSel::Number(n) => n.to_string(),
                     FlowSel::Tuple(a, b) => format!("{a}-{b}"),
                 };
-                Box::new(DetailSink::new(out, format, asked, iso))
+                Box::new(DetailSink::new(out, *format, asked, c.iso))
             }
-            (None, Some(by), format) => Box::new(GroupSink::new(out, format, by, width)),
-            (None, None, Format::Json) => Box::new(JsonSink::new(out, iso)),
-            (None, None, Format::Csv) => Box::new(CsvSink::new(out)),
-            (None, None, Format::Table) => Box::new(TableSink::new(out, show_file, width)),
-            (None, None, Format::Markdown) => Box::new(MarkdownSink::new(out, show_file)),
+            Output::Groups(by, format) => Box::new(GroupSink::new(out, *format, *by, width)),
+            Output::Flows(Format::Json) => Box::new(JsonSink::new(out, c.iso)),
+            Output::Flows(Format::Csv) => Box::new(CsvSink::new(out)),
+            Output::Flows(Format::Table) => Box::new(TableSink::new(out, c.show_file, width)),
+            Output::Flows(Format::Markdown) => Box::new(MarkdownSink::new(out, c.show_file)),
         };
         let mut sinks = vec![main];
-        if let Some(path) = &r.report {
-            let html = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
-            if html {
+        if let Some(report) = &c.report {
+            if report.html {
                 sinks.push(Box::new(crate::report::html::HtmlSink::create(
-                    path,
-                    r.report_flows,
-                    usize::from(r.examples),
+                    &report.path,
+                    report.flows,
+                    c.examples,
                 )?));
             } else {
                 sinks.push(Box::new(TicketSink::create(
-                    path,
-                    r.report_flows,
-                    usize::from(r.examples),
+                    &report.path,
+                    report.flows,
+                    c.examples,
                 )?));
             }
         }
-        let pick = match r.flow {
-            Some(FlowSel::Number(n)) => Some(Pick {
-                n: usize::try_from(n).unwrap_or(usize::MAX),
-                heap: BinaryHeap::new(),
-            }),
-            _ => None,
-        };
-        let selection = r.selection();
+        let pick = c.pick.map(|n| Pick {
+            n: usize::try_from(n).unwrap_or(usize::MAX),
+            heap: BinaryHeap::new(),
+        });
+        let selection = c.selection.clone();
         let mut filters = selection.describe();
-        if let Some(FlowSel::Number(n)) = r.flow {
+        if let Some(n) = c.pick {
             filters.push(format!("--flow {n}"));
         }
         let numbering = pick.is_some() || sinks.iter().any(|s| s.numbers_flows());
@@ -135,15 +125,15 @@ impl Pipeline {
             numbers: FlowNumbers::default(),
             numbering,
             sinks,
-            failing_endings: vec![0; r.fail_on().len()],
+            failing_endings: vec![0; c.fail_on.len()],
             sink_failures: Vec::new(),
-            fail_on: r.fail_on(),
+            fail_on: c.fail_on.clone(),
             failing: 0,
             selected: 0,
             flow_not_found: false,
-            extract: r.extract.as_ref().map(|_| Vec::new()),
+            extract: c.extract.as_ref().map(|_| Vec::new()),
             inputs: Vec::new(),
-            quiet: args.quiet,
+            quiet: c.quiet,
         })
     }
 

@@ -484,6 +484,10 @@ pub(crate) fn timeout_finding(subjects: Vec<Subject>, n: usize) -> Finding {
                     one.timeout
                         .map_or_else(|| "-".into(), |t| timeout_text(&t, true))
                 ),
+                _ if values.is_empty() => format!(
+                    "{} servers closed idle connections, each too few times to tell its timeout",
+                    s.len()
+                ),
                 _ => format!(
                     "{} servers close idle connections after a timeout ({})",
                     s.len(),
@@ -497,16 +501,31 @@ pub(crate) fn timeout_finding(subjects: Vec<Subject>, n: usize) -> Finding {
             };
             let e = match s {
                 [one] => one.timeout.map_or_else(String::new, |t| timeout_words(&t)),
-                _ => format!(
-                    "Per server, the idle time most of its own closes of idle connections agree \
-                 on: {}.",
-                    timeouts_named(s).unwrap_or_default()
-                ),
+                _ => match timeouts_named(s) {
+                    Some(named) => format!(
+                        "Per server, the idle time most of its own closes of idle connections \
+                         agree on: {named}."
+                    ),
+                    None => {
+                        let most = s
+                            .iter()
+                            .filter_map(|x| x.timeout.map(|t| t.closes))
+                            .max()
+                            .unwrap_or(0);
+                        format!(
+                            "Each closed at most {most} idle connection{} after the same idle \
+                             time: with several servers, a timeout is named when at least 3 \
+                             closes agree.",
+                            plural(most)
+                        )
+                    }
+                },
             };
+            // a client timeout compared with a server timeout the closes show
             let longer: Vec<&Subject> = s
                 .iter()
                 .filter(|x| match (x.client_idle_timeout_s, x.timeout) {
-                    (Some(c), Some(t)) => c >= t.seconds,
+                    (Some(c), Some(t)) => solid(&t, s.len()) && c >= t.seconds,
                     _ => false,
                 })
                 .collect();

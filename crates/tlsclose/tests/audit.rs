@@ -237,6 +237,32 @@ fn audit_reports_an_idle_timeout_that_nothing_raced_as_information() {
 }
 
 #[test]
+fn servers_with_too_few_idle_closes_get_no_timeout_named() {
+    // gen-mixed-1m: 20 servers closed idle connections once or twice each
+    let cap = case("gen-mixed-1m/capture.pcap");
+    let f = findings(&[cap.to_str().expect("path")]);
+    let t = of_kind(&f, "idle-timeout");
+    assert_eq!(t.len(), 1, "{f:?}");
+    let title = t[0]["title"].as_str().expect("title");
+    let evidence = t[0]["evidence"].as_str().expect("evidence");
+    assert!(
+        title.contains("too few times to tell its timeout"),
+        "{title}"
+    );
+    assert!(
+        !title.contains("()") && !evidence.contains(": ."),
+        "{title} / {evidence}"
+    );
+    assert!(evidence.contains("at least 3 closes agree"), "{evidence}");
+    // no fix built on a timeout one close shows
+    assert!(t[0]["fix"].is_null(), "{}", t[0]["fix"]);
+    let text = String::from_utf8_lossy(&run(&["--audit", cap.to_str().expect("path")]).stdout)
+        .into_owned();
+    assert!(!text.contains("timeout ()"), "{text}");
+    assert!(!text.contains("agree on: ."), "{text}");
+}
+
+#[test]
 fn audit_clean_closes_have_no_findings_and_fail_on_finding_sets_the_exit_status() {
     // client close_notify answered by the server's close_notify: nothing
     let clean = case("py-tls13-unwrap-both/capture.pcap");

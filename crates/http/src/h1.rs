@@ -143,7 +143,7 @@ impl H1 {
                     if buf.is_empty() {
                         // empty lines before a message are ignored (§2.2)
                         let skip = data.iter().take_while(|&&b| b == b'\r' || b == b'\n');
-                        data = &data[skip.count()..];
+                        data = data.get(skip.count()..).unwrap_or_default();
                         if data.is_empty() {
                             return out;
                         }
@@ -152,8 +152,9 @@ impl H1 {
                         }
                     }
                     let old = buf.len();
-                    let take = (MAX_HEAD - old).min(data.len());
-                    buf.extend_from_slice(&data[..take]);
+                    let take = MAX_HEAD.saturating_sub(old).min(data.len());
+                    let (head, rest) = data.split_at(take);
+                    buf.extend_from_slice(head);
                     let parsed = if client {
                         parse_request(buf)
                     } else {
@@ -161,15 +162,16 @@ impl H1 {
                     };
                     match parsed {
                         Parsed::Partial if buf.len() >= MAX_HEAD => *msg = Msg::Stopped,
-                        Parsed::Partial => data = &data[take..],
+                        Parsed::Partial => data = rest,
                         Parsed::Bad => *msg = Msg::Stopped,
+                        // the head ended in this piece: `r.len > old`
                         Parsed::Request(r) => {
-                            data = &data[r.len - old..];
+                            data = data.get(r.len.saturating_sub(old)..).unwrap_or_default();
                             out.connection_close |= r.close;
                             self.request(r);
                         }
                         Parsed::Response(r) => {
-                            data = &data[r.len - old..];
+                            data = data.get(r.len.saturating_sub(old)..).unwrap_or_default();
                             out.connection_close |= r.close;
                             self.response(r);
                         }
@@ -177,7 +179,7 @@ impl H1 {
                 }
                 Msg::Body(body) => {
                     let (used, ended) = body_bytes(body, data);
-                    data = &data[used..];
+                    data = data.get(used..).unwrap_or_default();
                     match ended {
                         Some(true) => {
                             *msg = Msg::Head(Vec::new());
@@ -401,7 +403,7 @@ fn chunked_bytes(c: &mut Chunked, data: &[u8]) -> (usize, Option<bool>) {
                 }
             }
             Chunked::DataEnd => {
-                let b = data[i];
+                let Some(&b) = data.get(i) else { break };
                 i += 1;
                 match b {
                     b'\r' => {}
@@ -415,7 +417,7 @@ fn chunked_bytes(c: &mut Chunked, data: &[u8]) -> (usize, Option<bool>) {
                 digits_done,
                 len,
             } => {
-                let b = data[i];
+                let Some(&b) = data.get(i) else { break };
                 i += 1;
                 *len += 1;
                 if *len > MAX_CHUNK_LINE {
@@ -448,7 +450,7 @@ fn chunked_bytes(c: &mut Chunked, data: &[u8]) -> (usize, Option<bool>) {
                 }
             }
             Chunked::Trailer { empty, len } => {
-                let b = data[i];
+                let Some(&b) = data.get(i) else { break };
                 i += 1;
                 *len += 1;
                 if *len > MAX_CHUNK_LINE {

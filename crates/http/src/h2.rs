@@ -105,7 +105,7 @@ impl H2 {
                     return out;
                 }
                 self.preface_left -= take;
-                data = &data[take..];
+                data = data.get(take..).unwrap_or_default();
             }
         }
         let mut frames: Vec<Frame> = Vec::new();

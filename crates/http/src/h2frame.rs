@@ -118,11 +118,9 @@ impl FrameReader {
         while !data.is_empty() {
             match self.state {
                 State::Header => {
-                    let take = (9 - self.have).min(data.len());
-                    let (head, rest) = data.split_at(take);
-                    self.hdr[self.have..self.have + take].copy_from_slice(head);
+                    let take = fill(&mut self.hdr, self.have, data);
                     self.have += take;
-                    data = rest;
+                    data = data.get(take..).unwrap_or_default();
                     if self.have == 9 {
                         self.have = 0;
                         let header = FrameHeader::parse(&self.hdr);
@@ -135,12 +133,10 @@ impl FrameReader {
                     }
                 }
                 State::GoawayFields { header } => {
-                    let take = (8 - self.have).min(data.len());
-                    let (head, rest) = data.split_at(take);
-                    self.fixed[self.have..self.have + take].copy_from_slice(head);
+                    let take = fill(&mut self.fixed, self.have, data);
                     self.have += take;
                     self.remaining -= take as u32;
-                    data = rest;
+                    data = data.get(take..).unwrap_or_default();
                     if self.have == 8 {
                         self.have = 0;
                         let f = &self.fixed;
@@ -155,7 +151,7 @@ impl FrameReader {
                 State::Payload => {
                     let take = (self.remaining as usize).min(data.len());
                     self.remaining -= take as u32;
-                    data = &data[take..];
+                    data = data.get(take..).unwrap_or_default();
                     if self.remaining == 0 {
                         self.state = State::Header;
                     }
@@ -199,6 +195,17 @@ pub fn error_name(code: u32) -> Option<&'static str> {
         "HTTP_1_1_REQUIRED",
     ];
     NAMES.get(usize::try_from(code).ok()?).copied()
+}
+
+/// Copies the start of `data` into `buf` from `have` on, as much as fits;
+/// returns how many bytes were copied.
+fn fill(buf: &mut [u8], have: usize, data: &[u8]) -> usize {
+    let mut n = 0;
+    for (to, from) in buf.iter_mut().skip(have).zip(data) {
+        *to = *from;
+        n += 1;
+    }
+    n
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! the open streams (at most 256). Bodies are counted, never kept; HPACK is
 //! not decoded (the `:status` of a response is not read).
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod h1;
 pub mod h2;
@@ -173,7 +174,7 @@ impl HttpReader {
     /// HTTP and the direction is read).
     pub fn wants(&self, side: Side) -> bool {
         let client = side == Side::Client;
-        if self.broken[usize::from(!client)] {
+        if *side_of(&self.broken, client) {
             return false;
         }
         match &self.conn {
@@ -225,7 +226,7 @@ impl HttpReader {
     /// `side` lost bytes (a record in a gap, or one that did not
     /// decrypt): its stream is read no further.
     pub fn lost(&mut self, side: Side) {
-        self.broken[usize::from(side == Side::Server)] = true;
+        *side_of_mut(&mut self.broken, side == Side::Client) = true;
     }
 
     /// Reads a piece of `side`'s plaintext, carried by a record completed
@@ -236,9 +237,10 @@ impl HttpReader {
             return Pushed::default();
         }
         if let Conn::Unknown { bytes } = &mut self.conn {
-            let kept = &mut bytes[usize::from(!client)];
-            let take = (SNIFF - kept.len()).min(data.len());
-            kept.extend_from_slice(&data[..take]);
+            let kept = side_of_mut(bytes, client);
+            let take = SNIFF.saturating_sub(kept.len()).min(data.len());
+            let (head, rest) = data.split_at(take);
+            kept.extend_from_slice(head);
             let Some(protocol) = sniff(client, kept) else {
                 return Pushed::default();
             };
@@ -263,7 +265,7 @@ impl HttpReader {
                     }
                 }
             }
-            let rest = self.read(side, &data[take..], frame);
+            let rest = self.read(side, rest, frame);
             out.request_started |= rest.request_started;
             out.read |= rest.read;
             return out;
@@ -274,7 +276,7 @@ impl HttpReader {
     fn read(&mut self, side: Side, data: &[u8], frame: u64) -> Pushed {
         let client = side == Side::Client;
         let mut out = Pushed::default();
-        if self.broken[usize::from(!client)] {
+        if *side_of(&self.broken, client) {
             return out;
         }
         match &mut self.conn {
@@ -315,9 +317,8 @@ impl HttpReader {
 /// `Some(None)` not HTTP, `None` not enough bytes yet.
 fn sniff(client: bool, b: &[u8]) -> Option<Option<Protocol>> {
     if client {
-        let n = b.len().min(h2::PREFACE.len());
-        if b[..n] == h2::PREFACE[..n] {
-            return (n == h2::PREFACE.len()).then_some(Some(Protocol::H2));
+        if agree(b, h2::PREFACE) {
+            return (b.len() >= h2::PREFACE.len()).then_some(Some(Protocol::H2));
         }
         // a request line: a method of RFC 9110 §9 (or PATCH), a space
         let methods: [&[u8]; 9] = [
@@ -333,9 +334,8 @@ fn sniff(client: bool, b: &[u8]) -> Option<Option<Protocol>> {
         ];
         let mut undecided = false;
         for m in methods {
-            let n = b.len().min(m.len());
-            if b[..n] == m[..n] {
-                if n == m.len() {
+            if agree(b, m) {
+                if b.len() >= m.len() {
                     return Some(Some(Protocol::Http11));
                 }
                 undecided = true;
@@ -345,16 +345,43 @@ fn sniff(client: bool, b: &[u8]) -> Option<Option<Protocol>> {
     }
     // a server speaks first only in HTTP/2 (its SETTINGS) or answers with
     // a status line
-    let n = b.len().min(5);
-    if b[..n] == b"HTTP/"[..n] {
-        return (n == 5).then_some(Some(Protocol::Http11));
-    }
-    if b.len() < 9 {
-        return None;
+    if agree(b, b"HTTP/") {
+        return (b.len() >= 5).then_some(Some(Protocol::Http11));
     }
     // a SETTINGS frame on stream 0
-    let settings = b[3] == h2frame::kind::SETTINGS && b[5..9] == [0, 0, 0, 0];
-    Some(settings.then_some(Protocol::H2))
+    match b {
+        [_, _, _, kind, _, stream @ ..] if stream.len() >= 4 => {
+            let settings = *kind == h2frame::kind::SETTINGS && stream.starts_with(&[0, 0, 0, 0]);
+            Some(settings.then_some(Protocol::H2))
+        }
+        _ => None,
+    }
+}
+
+/// True when `b` and `p` agree on their common length (one is a prefix of
+/// the other).
+fn agree(b: &[u8], p: &[u8]) -> bool {
+    b.iter().zip(p).all(|(x, y)| x == y)
+}
+
+/// The client's or the server's entry of a per-direction pair.
+pub(crate) fn side_of<T>(pair: &[T; 2], client: bool) -> &T {
+    let [c, s] = pair;
+    if client {
+        c
+    } else {
+        s
+    }
+}
+
+/// [`side_of`], mutably.
+pub(crate) fn side_of_mut<T>(pair: &mut [T; 2], client: bool) -> &mut T {
+    let [c, s] = pair;
+    if client {
+        c
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]

@@ -50,6 +50,7 @@
 //!     .is_err());
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
 
 mod cipher;
 mod decrypter;

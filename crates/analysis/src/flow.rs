@@ -339,10 +339,10 @@ impl FlowState {
 
     fn on_event(&mut self, dir: Dir, ev: DeframeEvent<'_, SegMeta>) {
         match ev {
-            DeframeEvent::TlsStart { .. } => self.dirs[dir.index()].tls = true,
+            DeframeEvent::TlsStart { .. } => dir.of_mut(&mut self.dirs).tls = true,
             DeframeEvent::Record(rec) => self.on_record(dir, rec),
             DeframeEvent::Sslv2ClientHello { tag, .. } => {
-                let d = &mut self.dirs[dir.index()];
+                let d = dir.of_mut(&mut self.dirs);
                 d.tls = true;
                 d.sslv2_hello = true;
                 d.sent_client_hello = true;
@@ -352,14 +352,14 @@ impl FlowState {
                 self.hello.client_hello_dir.get_or_insert(dir);
             }
             DeframeEvent::LostSync { .. } => {
-                let d = &mut self.dirs[dir.index()];
+                let d = dir.of_mut(&mut self.dirs);
                 d.lost_sync += 1;
                 if let Some(h) = d.handshake.as_mut() {
                     h.reset();
                 }
             }
             DeframeEvent::Resync { .. } => {
-                let d = &mut self.dirs[dir.index()];
+                let d = dir.of_mut(&mut self.dirs);
                 d.resyncs += 1;
                 d.tls = true;
             }
@@ -384,7 +384,7 @@ impl FlowState {
             let http = k.last_http.filter(|p| p.read);
             let client = k.is_client(dir);
             if let (Some(inner), Some(i)) = (inner, index) {
-                let d = &mut self.dirs[dir.index()];
+                let d = dir.of_mut(&mut self.dirs);
                 if let Some(r) = d.recent.back_mut().filter(|r| r.index == i) {
                     r.decrypted = Some(inner);
                 }
@@ -426,14 +426,14 @@ impl FlowState {
         // drafts and experiments too (ProtocolVersion::is_tls13)
         let tls13 = self.hello.version.is_some_and(|v| v.is_tls13());
         let max_alerts = self.limits.max_alerts;
-        if self.dirs[dir.index()].closed_before(rec.tag) {
-            self.dirs[dir.index()].tls = true;
+        if dir.of(&self.dirs).closed_before(rec.tag) {
+            dir.of_mut(&mut self.dirs).tls = true;
             return None;
         }
-        let peer_fin = self.dirs[dir.other().index()].teardown.fin.is_some();
+        let peer_fin = dir.other().of(&self.dirs).teardown.fin.is_some();
         // a record of this side: the peer's data is no longer "after it"
-        self.dirs[dir.other().index()].late.after_peer_record = None;
-        let d = &mut self.dirs[dir.index()];
+        dir.other().of_mut(&mut self.dirs).late.after_peer_record = None;
+        let d = dir.of_mut(&mut self.dirs);
         d.tls = true;
         let index = d.records;
         d.records += 1;
@@ -492,7 +492,7 @@ impl FlowState {
                 if peer_fin {
                     d.late.after_peer_fin.get_or_insert(late);
                 }
-                for a in &mut d.alerts[d.alerts_followed..] {
+                for a in d.alerts.iter_mut().skip(d.alerts_followed) {
                     a.data_after = Some(rec.tag.frame);
                 }
                 d.alerts_followed = d.alerts.len();
@@ -503,7 +503,7 @@ impl FlowState {
     }
 
     fn on_handshake_record(&mut self, dir: Dir, rec: Record<'_, SegMeta>) {
-        let d = &mut self.dirs[dir.index()];
+        let d = dir.of_mut(&mut self.dirs);
         let Some(body) = rec.body else {
             if let Some(h) = d.handshake.as_mut() {
                 h.reset();
@@ -524,7 +524,7 @@ impl FlowState {
     }
 
     fn on_hello(&mut self, dir: Dir, t: HandshakeType, body: &[u8]) {
-        let d = &mut self.dirs[dir.index()];
+        let d = dir.of_mut(&mut self.dirs);
         if t == HandshakeType::CLIENT_HELLO {
             d.sent_client_hello = true;
             d.hello_done = true;
@@ -634,7 +634,7 @@ impl StreamConsumer for FlowState {
 
     fn segment(&mut self, dir: Dir, seg: &Segment<'_>, _meta: SegMeta) {
         if seg.flags.syn {
-            self.dirs[dir.index()].syn = true;
+            dir.of_mut(&mut self.dirs).syn = true;
             if !seg.flags.ack && self.syn_dir.is_none() {
                 self.syn_dir = Some(dir);
             }
@@ -659,12 +659,12 @@ impl StreamConsumer for FlowState {
 
     fn fin(&mut self, dir: Dir, meta: SegMeta) {
         self.end_of_stream(dir);
-        self.dirs[dir.index()].teardown.fin.get_or_insert(meta);
+        dir.of_mut(&mut self.dirs).teardown.fin.get_or_insert(meta);
     }
 
     fn rst(&mut self, dir: Dir, meta: SegMeta) {
         self.end_of_stream(dir);
-        self.dirs[dir.index()].teardown.rst.get_or_insert(meta);
+        dir.of_mut(&mut self.dirs).teardown.rst.get_or_insert(meta);
     }
 }
 
@@ -677,32 +677,35 @@ impl FlowState {
         stream_start_known: bool,
         f: impl FnOnce(&mut Deframer<SegMeta>, &mut FlowState),
     ) {
-        let i = dir.index();
         let config = self.config;
-        let mut df = self.dirs[i].deframer.take().unwrap_or_else(|| {
-            let mode = if stream_start_known {
-                StartMode::StreamStart
-            } else {
-                StartMode::MidStream
-            };
-            Box::new(Deframer::new(mode, config))
-        });
+        let mut df = dir
+            .of_mut(&mut self.dirs)
+            .deframer
+            .take()
+            .unwrap_or_else(|| {
+                let mode = if stream_start_known {
+                    StartMode::StreamStart
+                } else {
+                    StartMode::MidStream
+                };
+                Box::new(Deframer::new(mode, config))
+            });
         f(&mut df, self);
         if self.keyed.is_some() {
             df.set_keep_body_max(self.config.keep_body_max);
         }
-        if self.dirs[i].hello_done {
+        if dir.of(&self.dirs).hello_done {
             // a flow read with keys keeps handshake bodies: a TLS 1.2
             // renegotiation's hellos come encrypted, after the first ones
             df.set_want_handshake(self.keyed.as_deref().is_some_and(KeyedFlow::decrypted));
         }
-        self.dirs[i].deframer = Some(df);
+        dir.of_mut(&mut self.dirs).deframer = Some(df);
     }
 
     /// Releases records the deframer held back for verification: the end
     /// of the stream is evidence enough.
     pub(crate) fn end_of_stream(&mut self, dir: Dir) {
-        if self.dirs[dir.index()].deframer.is_some() {
+        if dir.of(&self.dirs).deframer.is_some() {
             self.with_deframer(dir, false, |df, flow| {
                 df.finish(&mut |ev| flow.on_event(dir, ev))
             });

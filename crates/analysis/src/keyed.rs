@@ -339,8 +339,8 @@ impl KeyedFlow {
         let make = |side| RecordDecrypter::new(session, secrets, side);
         match (make(Side::Client), make(Side::Server)) {
             (Ok(client), Ok(server)) => {
-                self.dirs[client_dir.index()].decrypter = Some(client);
-                self.dirs[client_dir.other().index()].decrypter = Some(server);
+                client_dir.of_mut(&mut self.dirs).decrypter = Some(client);
+                client_dir.other().of_mut(&mut self.dirs).decrypter = Some(server);
                 self.status = KeyStatus::Decrypting;
                 self.client_dir = Some(client_dir);
             }
@@ -464,7 +464,7 @@ impl KeyedFlow {
             }
             return None;
         }
-        let d = &mut self.dirs[dir.index()];
+        let d = dir.of_mut(&mut self.dirs);
         let dec = d.decrypter.as_mut()?;
         let Some(body) = rec.body else {
             let protected = dec.is_protected(ct);
@@ -488,7 +488,7 @@ impl KeyedFlow {
                     h.lost(side);
                 }
             }
-            let d = &mut self.dirs[dir.index()];
+            let d = dir.of_mut(&mut self.dirs);
             if index.is_some() && (lost || skipped) {
                 d.lost_last = lost;
                 if skipped {
@@ -544,7 +544,7 @@ impl KeyedFlow {
         if self.alpn.is_none() {
             self.alpn = alpn;
         }
-        let d = &mut self.dirs[dir.index()];
+        let d = dir.of_mut(&mut self.dirs);
         match read {
             Err(error) => {
                 d.failed_record(rec.tag.frame, error, index.is_some());
@@ -636,7 +636,7 @@ impl KeyedFlow {
     /// The decrypted facts of `dir`, when the verdict can use them (see
     /// [`KeyedDir::readable`]).
     pub fn readable(&self, dir: Dir) -> Option<&KeyedDir> {
-        let d = &self.dirs[dir.index()];
+        let d = dir.of(&self.dirs);
         (self.status == KeyStatus::Decrypting && d.readable()).then_some(d)
     }
 
@@ -649,7 +649,7 @@ impl KeyedFlow {
             out.push(KeyNote::Unusable(why.clone()));
         }
         for dir in [client_dir, client_dir.other()] {
-            let d = &self.dirs[dir.index()];
+            let d = dir.of(&self.dirs);
             let side = if dir == client_dir {
                 Role::Client
             } else {
@@ -712,15 +712,15 @@ impl KeyedFlow {
                     }
                 };
                 // each side switches (or goes blind) at its ChangeCipherSpec
-                let (c, s) = (server_dir.other().index(), server_dir.index());
+                let (c, s) = (server_dir.other(), server_dir);
                 match keys {
                     Ok((client, server)) => {
-                        self.dirs[c].next = Some(client);
-                        self.dirs[s].next = Some(server);
+                        c.of_mut(&mut self.dirs).next = Some(client);
+                        s.of_mut(&mut self.dirs).next = Some(server);
                     }
                     Err(why) => {
-                        self.dirs[c].next_missing = Some(why.clone());
-                        self.dirs[s].next_missing = Some(why);
+                        c.of_mut(&mut self.dirs).next_missing = Some(why.clone());
+                        s.of_mut(&mut self.dirs).next_missing = Some(why);
                     }
                 }
             }

@@ -7,6 +7,7 @@
 //! (bounded, whatever the flow's length). [`Analyzer`] wires the flow table
 //! to it and hands out a [`FlowReport`] per TLS flow as each flow ends.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
 
 mod analyzer;
 mod flow;

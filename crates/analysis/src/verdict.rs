@@ -294,7 +294,7 @@ impl<'a> Judged<'a> {
     }
 
     fn facts(&self, role: Role) -> &'a DirFacts {
-        &self.fin.consumer.dirs[self.dir(role).index()]
+        self.dir(role).of(&self.fin.consumer.dirs)
     }
 
     fn side(&self, role: Role) -> &SideVerdict {
@@ -444,7 +444,7 @@ impl<'a> Judged<'a> {
         let mut notes = Vec::new();
         for side in ROLES {
             let d = self.facts(side);
-            let r = &fin.reassembly[self.dir(side).index()];
+            let r = self.dir(side).of(&fin.reassembly);
             let counted = [
                 (r.gaps > 0).then_some(Note::Gap {
                     side,
@@ -546,9 +546,9 @@ impl<'a> Judged<'a> {
     /// What a remembered record of `role` was, as far as it is known.
     fn record_event(&self, role: Role, r: &RecentRecord) -> LadderEvent {
         let v = self.side(role);
-        let keyed_alerts = self.keyed.map_or(&[][..], |k| {
-            k.dirs[self.dir(role).index()].alerts.as_slice()
-        });
+        let keyed_alerts = self
+            .keyed
+            .map_or(&[][..], |k| self.dir(role).of(&k.dirs).alerts.as_slice());
         if let Some(a) = keyed_alerts.iter().find(|a| a.index == r.index) {
             return LadderEvent::Alert {
                 alert: a.alert,

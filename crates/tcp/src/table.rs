@@ -25,6 +25,23 @@ impl Dir {
             Dir::BtoA => Dir::AtoB,
         }
     }
+    /// This direction's entry of a per-direction pair (`AtoB`'s first),
+    /// the pair indexed without a bound to check.
+    pub fn of<T>(self, pair: &[T; 2]) -> &T {
+        let [a_to_b, b_to_a] = pair;
+        match self {
+            Dir::AtoB => a_to_b,
+            Dir::BtoA => b_to_a,
+        }
+    }
+    /// [`Dir::of`], mutably.
+    pub fn of_mut<T>(self, pair: &mut [T; 2]) -> &mut T {
+        let [a_to_b, b_to_a] = pair;
+        match self {
+            Dir::AtoB => a_to_b,
+            Dir::BtoA => b_to_a,
+        }
+    }
 }
 
 /// A connection's 4-tuple, with its endpoints in a canonical order (`a < b`)

@@ -9,6 +9,7 @@
 //! command line. Memory grows with servers, networks and groups, never
 //! with flows.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
 
 mod auditor;
 pub mod evidence;

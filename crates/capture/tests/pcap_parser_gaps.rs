@@ -6,67 +6,16 @@
 use pcap_parser::{parse_block_be, parse_block_le, Block};
 use std::io::Cursor;
 use tlsclose_capture::CaptureReader;
+use tlsclose_testkit::capture::{self, shb};
 
-fn w32(be: bool, v: u32) -> [u8; 4] {
-    if be {
-        v.to_be_bytes()
-    } else {
-        v.to_le_bytes()
-    }
-}
-
-fn w16(be: bool, v: u16) -> [u8; 2] {
-    if be {
-        v.to_be_bytes()
-    } else {
-        v.to_le_bytes()
-    }
-}
-
-fn block(be: bool, btype: u32, body: &[u8]) -> Vec<u8> {
-    let padded = (body.len() + 3) & !3;
-    let len = (12 + padded) as u32;
-    let mut v = w32(be, btype).to_vec();
-    v.extend_from_slice(&w32(be, len));
-    v.extend_from_slice(body);
-    v.resize(8 + padded, 0);
-    v.extend_from_slice(&w32(be, len));
-    v
-}
-
-fn shb(be: bool) -> Vec<u8> {
-    let mut body = w32(be, 0x1a2b_3c4d).to_vec();
-    body.extend_from_slice(&w16(be, 1));
-    body.extend_from_slice(&w16(be, 0));
-    body.extend_from_slice(&[0xff; 8]); // section length unknown
-    block(be, 0x0A0D_0D0A, &body)
-}
-
-/// An IDB (Ethernet) with the given raw options (code, value).
+/// An Ethernet interface (snaplen 0: none) with the given raw options.
 fn idb(be: bool, options: &[(u16, &[u8])]) -> Vec<u8> {
-    let mut body = w16(be, 1).to_vec();
-    body.extend_from_slice(&[0, 0]);
-    body.extend_from_slice(&w32(be, 0));
-    for (code, value) in options {
-        body.extend_from_slice(&w16(be, *code));
-        body.extend_from_slice(&w16(be, value.len() as u16));
-        body.extend_from_slice(value);
-        body.resize((body.len() + 3) & !3, 0);
-    }
-    if !options.is_empty() {
-        body.extend_from_slice(&[0; 4]); // opt_endofopt
-    }
-    block(be, 1, &body)
+    capture::idb(be, capture::LINK_ETHERNET as u16, 0, options)
 }
 
+/// A whole frame on interface 0, `ts` in the interface's units.
 fn epb(be: bool, ts: u64, data: &[u8]) -> Vec<u8> {
-    let mut body = w32(be, 0).to_vec();
-    body.extend_from_slice(&w32(be, (ts >> 32) as u32));
-    body.extend_from_slice(&w32(be, ts as u32));
-    body.extend_from_slice(&w32(be, data.len() as u32));
-    body.extend_from_slice(&w32(be, data.len() as u32));
-    body.extend_from_slice(data);
-    block(be, 6, &body)
+    capture::epb(be, 0, ts, data, data.len() as u32)
 }
 
 /// (timestamp in ns, frame bytes) of every frame, and the warnings.
@@ -155,15 +104,8 @@ fn damage_is_skipped_by_resynchronising() {
 fn the_obsolete_packet_block_is_read() {
     // Packet Block (type 2): 16-bit interface id, 16-bit drops count, then
     // as an EPB (old writers, and libpcap < 1.1 era files).
-    let mut body = w16(false, 0).to_vec();
-    body.extend_from_slice(&w16(false, 0));
-    body.extend_from_slice(&w32(false, 0));
-    body.extend_from_slice(&w32(false, 5_000_000)); // 5 s in µs
-    body.extend_from_slice(&w32(false, 3));
-    body.extend_from_slice(&w32(false, 3));
-    body.extend_from_slice(b"old");
-    let pb = block(false, 2, &body);
-    // pcap-parser does not know it.
+    let pb = capture::pb(false, 0, 5_000_000, b"old", 3); // 5 s in µs
+                                                          // pcap-parser does not know it.
     assert!(matches!(parse_block_le(&pb), Ok((_, Block::Unknown(_)))));
     let mut f = shb(false);
     f.extend_from_slice(&idb(false, &[]));

@@ -2,7 +2,7 @@
 
 use super::*;
 use std::net::{IpAddr, Ipv4Addr};
-use tlsclose_capture::TcpFlags;
+use tlsclose_capture::{Endpoint, TcpFlags};
 
 /// Counts what it is given.
 #[derive(Default)]

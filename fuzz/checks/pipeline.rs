@@ -5,7 +5,7 @@
 //! Shared by the fuzz target (fuzz/fuzz_targets/) and the regression test
 //! that replays testdata/regressions/pipeline/ under `cargo test`.
 use std::io::Cursor;
-use tlsclose_analysis::{Analyzer, AnalyzerConfig, FlowReport};
+use tlsclose_analysis::{Analyzer, AnalyzerConfig, FlowReport, KeyStore};
 use tlsclose_capture::{decode_segment, CaptureReader};
 use tlsclose_tcp::{FlowTableConfig, SegMeta};
 
@@ -23,10 +23,18 @@ fn check_report(r: &FlowReport) {
 }
 
 /// Panics when the input breaks a property (see the module docs).
+#[allow(dead_code)] // the keyed_pipeline target calls run() only
 pub fn check(data: &[u8]) {
+    run(data, None);
+}
+
+/// Runs the capture `data` through an analyzer, with `keys` when given
+/// (and then the capture's Decryption Secrets Blocks too); panics when a
+/// property breaks. Returns how many flows were decrypted.
+pub fn run(data: &[u8], keys: Option<KeyStore>) -> u64 {
     let Ok(mut reader) = CaptureReader::from_reader("fuzz", Box::new(Cursor::new(data.to_vec())))
     else {
-        return;
+        return 0;
     };
     let config = AnalyzerConfig {
         table: FlowTableConfig {
@@ -40,11 +48,29 @@ pub fn check(data: &[u8]) {
         },
         ..AnalyzerConfig::default()
     };
-    let mut analyzer = Analyzer::new(config);
+    let keyed = keys.is_some();
+    let mut analyzer = match keys {
+        Some(keys) => Analyzer::with_keys(config, keys),
+        None => Analyzer::new(config),
+    };
     let mut reports = 0u64;
+    let mut decrypted = 0u64;
     let mut emit = |r: FlowReport| {
         check_report(&r);
+        assert!(keyed || !r.decrypted, "{r:?}");
         reports += 1;
+        decrypted += u64::from(r.decrypted);
+    };
+    // a pcapng's Decryption Secrets Blocks serve the flows from the frame
+    // read after them on, as in the binary
+    let secrets = |reader: &mut CaptureReader, analyzer: &mut Analyzer| {
+        if keyed {
+            for (kind, block) in reader.take_decryption_secrets() {
+                for w in analyzer.add_decryption_secrets(kind, &block, "fuzz") {
+                    assert!(!w.to_string().is_empty());
+                }
+            }
+        }
     };
     while let Ok(Some(frame)) = reader.next_frame() {
         if let Ok(seg) = decode_segment(&frame) {
@@ -52,8 +78,11 @@ pub fn check(data: &[u8]) {
             analyzer.segment(&seg, meta, &mut emit);
         }
         assert!(analyzer.live_flows() <= config.table.max_flows);
+        secrets(&mut reader, &mut analyzer);
     }
+    secrets(&mut reader, &mut analyzer);
     analyzer.finish(&mut emit);
     assert_eq!(analyzer.live_flows(), 0);
     assert_eq!(analyzer.stats().tls_flows, reports);
+    decrypted
 }

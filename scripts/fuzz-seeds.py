@@ -9,6 +9,10 @@ captures in testdata/ and, when present, ../shared/corpus/cases/.
   two control bytes (flags 0 = stream start, no cuts); a mid-stream copy
   (flags 1) starts halfway through.
 * reassembler: structured input (arbitrary); libFuzzer starts it empty.
+* keylog: every key log (sslkeys.log) as it is.
+* keyed_pipeline: each capture that has a key log beside it, behind the
+  key log and its length (2 bytes, little-endian); a pcapng with
+  Decryption Secrets Blocks behind an empty key log (length 0).
 
 Python standard library only. Usage: scripts/fuzz-seeds.py [--max-size N]
 """
@@ -23,9 +27,11 @@ import zlib
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 
+CASE_DIRS = [os.path.join(ROOT, "testdata"), os.path.join(ROOT, "..", "shared", "corpus", "cases")]
+
+
 def captures():
-    dirs = [os.path.join(ROOT, "testdata"), os.path.join(ROOT, "..", "shared", "corpus", "cases")]
-    for base in dirs:
+    for base in CASE_DIRS:
         if not os.path.isdir(base):
             continue
         for case in sorted(os.listdir(base)):
@@ -168,9 +174,21 @@ def main():
     pipeline = Corpus("pipeline", args.max_size)
     deframer = Corpus("deframer_split", args.max_size)
     Corpus("reassembler", args.max_size)
+    keylog = Corpus("keylog", args.max_size)
+    keyed = Corpus("keyed_pipeline", args.max_size)
     for n, path in enumerate(captures()):
         with open(path, "rb") as f:
             raw = f.read()
+        keys = os.path.join(os.path.dirname(path), "sslkeys.log")
+        if os.path.exists(keys):
+            with open(keys, "rb") as f:
+                log = f.read()
+            keylog.add(log)
+            if len(log) < 0x10000:
+                keyed.add(struct.pack("<H", len(log)) + log + raw)
+        elif raw[:4] == b"\x0a\x0d\x0d\x0a" and (b"KSLT" in raw or b"TLSK" in raw):
+            # a pcapng whose Decryption Secrets Block (type TLSK) holds the keys
+            keyed.add(b"\x00\x00" + raw)
         for c in (reader, pipeline):
             c.add(raw)
             if n % 10 == 0 and raw[:2] != b"\x1f\x8b":
@@ -182,7 +200,7 @@ def main():
             s = s[:64 * 1024]
             deframer.add(b"\x00\x00" + s)
             deframer.add(b"\x01\x00" + s[len(s) // 2:])
-    for c in (reader, pipeline, deframer):
+    for c in (reader, pipeline, deframer, keylog, keyed):
         print(f"fuzz/corpus/{os.path.basename(c.dir)}: {c.count} new seeds", file=sys.stderr)
 
 

@@ -389,6 +389,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sniff_decides_only_on_enough_bytes() {
+        let h2 = Some(Some(Protocol::H2));
+        let h1 = Some(Some(Protocol::Http11));
+        let not_http = Some(None);
+        // the client: the preface whole, or a method and its space
+        assert_eq!(sniff(true, h2::PREFACE), h2);
+        assert_eq!(sniff(true, &h2::PREFACE[..10]), None);
+        assert_eq!(sniff(true, b"PRI * HTTP/1.0"), not_http);
+        assert_eq!(sniff(true, b"GET / HTTP/1.1\r\n"), h1);
+        assert_eq!(sniff(true, b"P"), None); // PRI, POST, PUT or PATCH
+        assert_eq!(sniff(true, b"POS"), None);
+        assert_eq!(sniff(true, b"POSX"), not_http);
+        assert_eq!(sniff(true, b""), None);
+        // the server: a status line, or a SETTINGS frame on stream 0 (its
+        // 9-byte header whole)
+        assert_eq!(sniff(false, b"HTTP/1.1 200"), h1);
+        assert_eq!(sniff(false, b"HTT"), None);
+        let settings = [0, 0, 6, h2frame::kind::SETTINGS, 0, 0, 0, 0, 0];
+        assert_eq!(sniff(false, &settings), h2);
+        assert_eq!(sniff(false, &settings[..8]), None);
+        let mut on_stream_1 = settings;
+        on_stream_1[8] = 1;
+        assert_eq!(sniff(false, &on_stream_1), not_http);
+        assert_eq!(
+            sniff(false, b"\x16\x03\x03\x00\x10\x00\x00\x00\x00"),
+            not_http
+        );
+    }
+
+    #[test]
     fn alpn_names_the_protocol() {
         let r = HttpReader::new(Some("h2"));
         assert!(r.wants(Side::Client));

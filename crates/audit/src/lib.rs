@@ -13,6 +13,8 @@
 mod auditor;
 pub mod evidence;
 mod finding;
+#[cfg(test)]
+mod fixture;
 pub mod group;
 pub mod idle;
 mod kinds;

@@ -2,18 +2,20 @@
 //! idle-time sketches and a few example flows, turned into findings at the
 //! end. Memory grows with servers and networks, never with flows.
 
-use crate::evidence;
-use crate::finding::{Example, Finding, FlowKey, PerSide, Side, Subject};
+use crate::evidence::{self, AbruptClose};
+use crate::finding::{AbruptCloses, Example, Finding, FlowKey, PerSide, Side, Subject};
 use crate::idle::{tolerance, IdleCloses};
 use crate::kinds::{
-    client_reset_finding, no_close_notify_finding, race_finding, reset_finding, timeout_finding,
-    truncation_finding,
+    abrupt_finding, client_reset_finding, no_close_notify_finding, race_finding, reset_finding,
+    timeout_finding, truncation_finding,
 };
 use crate::units::secs;
 use crate::wireshark::WiresharkFilter;
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
-use tlsclose_analysis::{CloseNotify, Closer, Ending, FlowReport};
+use tlsclose_analysis::{
+    h2_error_name, AlertLabel, CloseNotify, Closer, Ending, FlowReport, HttpCloseKind, Role,
+};
 
 /// Example flows per finding by default (`--examples`).
 pub const EXAMPLES: u16 = 3;
@@ -124,6 +126,9 @@ struct ServerStats {
     truncation: PerSide<u64>,
     truncation_examples: PerSide<Examples>,
     idle_examples: Examples,
+    /// The server's abrupt closes, read with keys.
+    abrupt: AbruptCloses,
+    abrupt_examples: Examples,
 }
 
 impl ServerStats {
@@ -147,6 +152,8 @@ impl ServerStats {
             truncation: PerSide::default(),
             truncation_examples: PerSide::new(Examples::new(examples), Examples::new(examples)),
             idle_examples: Examples::new(IDLE_CANDIDATES),
+            abrupt: AbruptCloses::default(),
+            abrupt_examples: Examples::new(examples),
         }
     }
 }
@@ -297,6 +304,23 @@ impl Auditor {
                 }
             }
         }
+        // the server's abrupt closes, read with keys (without, none)
+        if let Some(a) = evidence::abrupt_close(r) {
+            *match a {
+                AbruptClose::Announced { close, rst } => match (close.kind, rst) {
+                    (HttpCloseKind::Goaway, false) => &mut s.abrupt.goaway_then_fin,
+                    (HttpCloseKind::Goaway, true) => &mut s.abrupt.goaway_then_rst,
+                    (HttpCloseKind::ConnectionClose, false) => {
+                        &mut s.abrupt.connection_close_then_fin
+                    }
+                    (HttpCloseKind::ConnectionClose, true) => {
+                        &mut s.abrupt.connection_close_then_rst
+                    }
+                },
+                AbruptClose::RstOutstanding => &mut s.abrupt.rst_request_outstanding,
+            } += 1;
+            s.abrupt_examples.offer(r, key, || abrupt_words(r, a));
+        }
         let c = self
             .clients
             .entry(client_network(r.client.ip))
@@ -338,6 +362,7 @@ impl Auditor {
         let mut truncations: PerSide<Vec<Subject>> = PerSide::default();
         let mut no_cn = Vec::new();
         let mut timeouts = Vec::new();
+        let mut abrupt = Vec::new();
         for (addr, s) in &self.servers {
             let timeout = s.server_idle.timeout();
             let client_timeout = s.client_idle.timeout();
@@ -394,6 +419,12 @@ impl Auditor {
                 x.examples = s.truncation_examples.get(side).v.clone();
                 truncations.get_mut(side).push(x);
             }
+            if s.abrupt.total() > 0 {
+                let mut x = Subject::new(addr.clone(), s.abrupt.total(), s.flows);
+                x.abrupt_closes = Some(s.abrupt);
+                x.examples = s.abrupt_examples.v.clone();
+                abrupt.push(x);
+            }
             let own = s.own_closes_fin + s.own_closes_rst;
             if s.server_close_notify == 0 && own > 0 {
                 let mut x = Subject::new(addr.clone(), own, s.flows);
@@ -427,6 +458,9 @@ impl Auditor {
                 });
             v.push(no_close_notify_finding(no_cn, own, fin, rst, n));
         }
+        if !abrupt.is_empty() {
+            v.push(abrupt_finding(abrupt, n));
+        }
         let mut nets = Vec::new();
         let mut after_cn = 0;
         for (net, c) in &self.clients {
@@ -454,6 +488,59 @@ impl Auditor {
         });
         v
     }
+}
+
+/// What an abrupt close shows, for its example: `GOAWAY (NO_ERROR, last
+/// stream 1) at frame 125, then the server's bare FIN at frame 126 with no
+/// close_notify; the client answered fatal:decode_error`.
+fn abrupt_words(r: &FlowReport, a: AbruptClose) -> String {
+    let end = match r.teardown {
+        Some(t) if t.kind == tlsclose_analysis::TeardownKind::Rst => {
+            format!("the server's RST at frame {}", t.frame)
+        }
+        Some(t) => format!("the server's bare FIN at frame {}", t.frame),
+        None => "the server's close".into(),
+    };
+    let mut w = match a {
+        AbruptClose::Announced { close, .. } => {
+            let by = match close.by {
+                Role::Client => "the client's ",
+                Role::Server => "",
+            };
+            let what = match close.kind {
+                HttpCloseKind::Goaway => {
+                    let error = close.error_code.map(|c| {
+                        h2_error_name(c).map_or_else(|| format!("0x{c:x}"), str::to_string)
+                    });
+                    let detail: Vec<String> = error
+                        .into_iter()
+                        .chain(close.last_stream_id.map(|l| format!("last stream {l}")))
+                        .collect();
+                    if detail.is_empty() {
+                        "GOAWAY".to_string()
+                    } else {
+                        format!("GOAWAY ({})", detail.join(", "))
+                    }
+                }
+                HttpCloseKind::ConnectionClose => "Connection: close".to_string(),
+            };
+            format!(
+                "{by}{what} at frame {}, then {end} with no close_notify",
+                close.frame
+            )
+        }
+        AbruptClose::RstOutstanding => {
+            format!("{end} with a request outstanding, nothing announced")
+        }
+    };
+    let fatal =
+        r.alerts.client.iter().find(
+            |a| matches!(a, AlertLabel::Read(x) if x.level == tlsclose_tls::AlertLevel::FATAL),
+        );
+    if let Some(f) = fatal {
+        w.push_str(&format!("; the client answered {f}"));
+    }
+    w
 }
 
 #[cfg(test)]

@@ -74,6 +74,7 @@ impl ValueEnum for FindingArg {
             FindingArg(FindingKind::IdleReset),
             FindingArg(FindingKind::TruncationRisk),
             FindingArg(FindingKind::NoCloseNotify),
+            FindingArg(FindingKind::AbruptClose),
             FindingArg(FindingKind::ClientReset),
             FindingArg(FindingKind::IdleTimeout),
         ]

@@ -546,6 +546,136 @@ fn abrupt_words(r: &FlowReport, a: AbruptClose) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::FindingKind;
+    use crate::fixture::{flow, keyed, reset_by};
+    use tlsclose_analysis::CloseKind;
+
+    fn abrupt_of(a: &Auditor) -> Option<Finding> {
+        a.findings()
+            .into_iter()
+            .find(|f| f.finding == FindingKind::AbruptClose)
+    }
+
+    #[test]
+    fn abrupt_closes_counted_per_server_by_what_they_show() {
+        let mut a = Auditor::new(EXAMPLES.into());
+        let mut port = 0;
+        let mut add = |a: &mut Auditor, r: FlowReport| {
+            port += 1;
+            a.add(&r, (0, port));
+        };
+        // server 443: GOAWAY then its bare FIN, twice; GOAWAY then its RST
+        for p in [1, 2] {
+            add(
+                &mut a,
+                keyed(flow(443, p), CloseKind::Abrupt, Some(Role::Server)),
+            );
+        }
+        add(
+            &mut a,
+            reset_by(
+                keyed(flow(443, 3), CloseKind::Abrupt, Some(Role::Server)),
+                Closer::Server,
+            ),
+        );
+        // a graceful and an idle close: not abrupt
+        add(
+            &mut a,
+            keyed(flow(443, 4), CloseKind::Graceful, Some(Role::Server)),
+        );
+        add(&mut a, keyed(flow(443, 5), CloseKind::Idle, None));
+        // server 8443: its RST with a request outstanding, nothing announced
+        add(
+            &mut a,
+            reset_by(
+                keyed(flow(8443, 6), CloseKind::Abrupt, None),
+                Closer::Server,
+            ),
+        );
+        // not the servers': a client that gave up on a response (its RST)
+        add(
+            &mut a,
+            reset_by(
+                keyed(flow(8443, 7), CloseKind::Abrupt, None),
+                Closer::Client,
+            ),
+        );
+        // the server's bare FIN cutting a response, nothing announced
+        // (truncation-risk's), and a GOAWAY after the close
+        add(&mut a, keyed(flow(8443, 8), CloseKind::Abrupt, None));
+        let mut late = keyed(flow(8443, 9), CloseKind::Abrupt, Some(Role::Server));
+        if let Some(c) = late.http.as_mut().and_then(|h| h.close.as_mut()) {
+            c.frame = 21;
+        }
+        add(&mut a, late);
+        let f = abrupt_of(&a).expect("an abrupt-close finding");
+        assert_eq!(f.severity, crate::Severity::Warning);
+        assert_eq!((f.count, f.subjects, f.flows), (4, 2, 9));
+        let s443 = &f.by_subject[0];
+        assert_eq!(s443.subject, "10.0.0.1:443");
+        assert_eq!((s443.count, s443.flows), (3, 5));
+        assert_eq!(
+            s443.abrupt_closes,
+            Some(AbruptCloses {
+                goaway_then_fin: 2,
+                goaway_then_rst: 1,
+                ..AbruptCloses::default()
+            })
+        );
+        assert_eq!(s443.examples.len(), 3);
+        assert!(
+            s443.examples[0]
+                .what
+                .starts_with("GOAWAY (NO_ERROR, last stream 1) at frame 19, then the server's bare FIN at frame 20"),
+            "{:?}",
+            s443.examples[0]
+        );
+        let s8443 = &f.by_subject[1];
+        assert_eq!((s8443.count, s8443.flows), (1, 4));
+        assert_eq!(
+            s8443.abrupt_closes,
+            Some(AbruptCloses {
+                rst_request_outstanding: 1,
+                ..AbruptCloses::default()
+            })
+        );
+        assert!(
+            f.title
+                .starts_with("2 servers closed 4 connections abruptly"),
+            "{}",
+            f.title
+        );
+        assert!(
+            f.evidence.contains(
+                "10.0.0.1:443 shows GOAWAY then a bare FIN (2) and GOAWAY then an RST (1); \
+                 10.0.0.1:8443 shows an RST with a request outstanding (1), with no close_notify"
+            ),
+            "{}",
+            f.evidence
+        );
+        assert!(f.fix.as_deref().is_some_and(|x| x.contains("SO_LINGER 0")));
+    }
+
+    #[test]
+    fn without_keys_no_abrupt_close_is_claimed() {
+        let mut a = Auditor::new(EXAMPLES.into());
+        // a server's bare FIN and a server's RST, read without keys
+        a.add(&flow(443, 1), (0, 1));
+        a.add(&reset_by(flow(443, 2), Closer::Server), (0, 2));
+        assert!(abrupt_of(&a).is_none());
+        // read with keys, one server that shows one shape: named in the title
+        a.add(
+            &keyed(flow(443, 3), CloseKind::Abrupt, Some(Role::Server)),
+            (0, 3),
+        );
+        let f = abrupt_of(&a).expect("an abrupt-close finding");
+        assert_eq!(
+            f.title,
+            "server 10.0.0.1:443 sends GOAWAY then a bare FIN (no close_notify): clients see an \
+             unexpected EOF"
+        );
+        assert_eq!((f.count, f.flows), (1, 3));
+    }
 
     #[test]
     fn client_networks_are_24s_and_64s() {

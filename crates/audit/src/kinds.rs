@@ -477,7 +477,7 @@ pub(crate) fn abrupt_finding(subjects: Vec<Subject>, n: usize) -> Finding {
                         .take(TOP)
                         .map(|x| {
                             format!(
-                                "{} {}",
+                                "{} shows {}",
                                 x.subject,
                                 x.abrupt_closes.as_ref().map_or_else(String::new, shapes)
                             )

@@ -71,8 +71,7 @@ impl FindingKind {
             }
             FindingKind::NoCloseNotify => "a server that closes without ever sending close_notify",
             FindingKind::AbruptClose => {
-                "a server that sends GOAWAY (or Connection: close) then a bare FIN or RST, or resets \
-                 with a request outstanding (with keys)"
+                "a server that closes abruptly (with keys: GOAWAY then a bare FIN, or RST)"
             }
             FindingKind::ClientReset => "clients that reset connections instead of closing them",
             FindingKind::IdleTimeout => "a server's idle timeout (information)",
@@ -351,7 +350,7 @@ impl AbruptCloses {
         .into_iter()
         .filter(|(n, _)| *n > 0)
         .collect();
-        v.sort_by(|a, b| b.0.cmp(&a.0));
+        v.sort_by_key(|x| std::cmp::Reverse(x.0));
         v
     }
 

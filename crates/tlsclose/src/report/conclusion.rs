@@ -201,7 +201,7 @@ fn sentence(f: &Finding) -> Option<String> {
                     }
                 }
             }
-            shapes.sort_by(|a, b| b.0.cmp(&a.0));
+            shapes.sort_by_key(|x| std::cmp::Reverse(x.0));
             let listed: Vec<String> = match shapes.as_slice() {
                 [(_, w)] => vec![(*w).to_string()],
                 _ => shapes.iter().map(|(n, w)| format!("{w} ({n})")).collect(),

@@ -2,18 +2,20 @@
 //! idle-time sketches and a few example flows, turned into findings at the
 //! end. Memory grows with servers and networks, never with flows.
 
-use crate::evidence;
-use crate::finding::{Example, Finding, FlowKey, PerSide, Side, Subject};
+use crate::evidence::{self, AbruptClose};
+use crate::finding::{AbruptCloses, Example, Finding, FlowKey, PerSide, Side, Subject};
 use crate::idle::{tolerance, IdleCloses};
 use crate::kinds::{
-    client_reset_finding, no_close_notify_finding, race_finding, reset_finding, timeout_finding,
-    truncation_finding,
+    abrupt_finding, client_reset_finding, no_close_notify_finding, race_finding, reset_finding,
+    timeout_finding, truncation_finding,
 };
 use crate::units::secs;
 use crate::wireshark::WiresharkFilter;
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
-use tlsclose_analysis::{CloseNotify, Closer, Ending, FlowReport};
+use tlsclose_analysis::{
+    h2_error_name, AlertLabel, CloseNotify, Closer, Ending, FlowReport, HttpCloseKind, Role,
+};
 
 /// Example flows per finding by default (`--examples`).
 pub const EXAMPLES: u16 = 3;
@@ -124,6 +126,9 @@ struct ServerStats {
     truncation: PerSide<u64>,
     truncation_examples: PerSide<Examples>,
     idle_examples: Examples,
+    /// The server's abrupt closes, read with keys.
+    abrupt: AbruptCloses,
+    abrupt_examples: Examples,
 }
 
 impl ServerStats {
@@ -147,6 +152,8 @@ impl ServerStats {
             truncation: PerSide::default(),
             truncation_examples: PerSide::new(Examples::new(examples), Examples::new(examples)),
             idle_examples: Examples::new(IDLE_CANDIDATES),
+            abrupt: AbruptCloses::default(),
+            abrupt_examples: Examples::new(examples),
         }
     }
 }
@@ -297,6 +304,23 @@ impl Auditor {
                 }
             }
         }
+        // the server's abrupt closes, read with keys (without, none)
+        if let Some(a) = evidence::abrupt_close(r) {
+            *match a {
+                AbruptClose::Announced { close, rst } => match (close.kind, rst) {
+                    (HttpCloseKind::Goaway, false) => &mut s.abrupt.goaway_then_fin,
+                    (HttpCloseKind::Goaway, true) => &mut s.abrupt.goaway_then_rst,
+                    (HttpCloseKind::ConnectionClose, false) => {
+                        &mut s.abrupt.connection_close_then_fin
+                    }
+                    (HttpCloseKind::ConnectionClose, true) => {
+                        &mut s.abrupt.connection_close_then_rst
+                    }
+                },
+                AbruptClose::RstOutstanding => &mut s.abrupt.rst_request_outstanding,
+            } += 1;
+            s.abrupt_examples.offer(r, key, || abrupt_words(r, a));
+        }
         let c = self
             .clients
             .entry(client_network(r.client.ip))
@@ -338,6 +362,7 @@ impl Auditor {
         let mut truncations: PerSide<Vec<Subject>> = PerSide::default();
         let mut no_cn = Vec::new();
         let mut timeouts = Vec::new();
+        let mut abrupt = Vec::new();
         for (addr, s) in &self.servers {
             let timeout = s.server_idle.timeout();
             let client_timeout = s.client_idle.timeout();
@@ -394,6 +419,12 @@ impl Auditor {
                 x.examples = s.truncation_examples.get(side).v.clone();
                 truncations.get_mut(side).push(x);
             }
+            if s.abrupt.total() > 0 {
+                let mut x = Subject::new(addr.clone(), s.abrupt.total(), s.flows);
+                x.abrupt_closes = Some(s.abrupt);
+                x.examples = s.abrupt_examples.v.clone();
+                abrupt.push(x);
+            }
             let own = s.own_closes_fin + s.own_closes_rst;
             if s.server_close_notify == 0 && own > 0 {
                 let mut x = Subject::new(addr.clone(), own, s.flows);
@@ -427,6 +458,9 @@ impl Auditor {
                 });
             v.push(no_close_notify_finding(no_cn, own, fin, rst, n));
         }
+        if !abrupt.is_empty() {
+            v.push(abrupt_finding(abrupt, n));
+        }
         let mut nets = Vec::new();
         let mut after_cn = 0;
         for (net, c) in &self.clients {
@@ -456,9 +490,192 @@ impl Auditor {
     }
 }
 
+/// What an abrupt close shows, for its example: `GOAWAY (NO_ERROR, last
+/// stream 1) at frame 125, then the server's bare FIN at frame 126 with no
+/// close_notify; the client answered fatal:decode_error`.
+fn abrupt_words(r: &FlowReport, a: AbruptClose) -> String {
+    let end = match r.teardown {
+        Some(t) if t.kind == tlsclose_analysis::TeardownKind::Rst => {
+            format!("the server's RST at frame {}", t.frame)
+        }
+        Some(t) => format!("the server's bare FIN at frame {}", t.frame),
+        None => "the server's close".into(),
+    };
+    let mut w = match a {
+        AbruptClose::Announced { close, .. } => {
+            let by = match close.by {
+                Role::Client => "the client's ",
+                Role::Server => "",
+            };
+            let what = match close.kind {
+                HttpCloseKind::Goaway => {
+                    let error = close.error_code.map(|c| {
+                        h2_error_name(c).map_or_else(|| format!("0x{c:x}"), str::to_string)
+                    });
+                    let detail: Vec<String> = error
+                        .into_iter()
+                        .chain(close.last_stream_id.map(|l| format!("last stream {l}")))
+                        .collect();
+                    if detail.is_empty() {
+                        "GOAWAY".to_string()
+                    } else {
+                        format!("GOAWAY ({})", detail.join(", "))
+                    }
+                }
+                HttpCloseKind::ConnectionClose => "Connection: close".to_string(),
+            };
+            format!(
+                "{by}{what} at frame {}, then {end} with no close_notify",
+                close.frame
+            )
+        }
+        AbruptClose::RstOutstanding => {
+            format!("{end} with a request outstanding, nothing announced")
+        }
+    };
+    let fatal =
+        r.alerts.client.iter().find(
+            |a| matches!(a, AlertLabel::Read(x) if x.level == tlsclose_tls::AlertLevel::FATAL),
+        );
+    if let Some(f) = fatal {
+        w.push_str(&format!("; the client answered {f}"));
+    }
+    w
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::FindingKind;
+    use crate::fixture::{flow, keyed, reset_by};
+    use tlsclose_analysis::CloseKind;
+
+    fn abrupt_of(a: &Auditor) -> Option<Finding> {
+        a.findings()
+            .into_iter()
+            .find(|f| f.finding == FindingKind::AbruptClose)
+    }
+
+    #[test]
+    fn abrupt_closes_counted_per_server_by_what_they_show() {
+        let mut a = Auditor::new(EXAMPLES.into());
+        let mut port = 0;
+        let mut add = |a: &mut Auditor, r: FlowReport| {
+            port += 1;
+            a.add(&r, (0, port));
+        };
+        // server 443: GOAWAY then its bare FIN, twice; GOAWAY then its RST
+        for p in [1, 2] {
+            add(
+                &mut a,
+                keyed(flow(443, p), CloseKind::Abrupt, Some(Role::Server)),
+            );
+        }
+        add(
+            &mut a,
+            reset_by(
+                keyed(flow(443, 3), CloseKind::Abrupt, Some(Role::Server)),
+                Closer::Server,
+            ),
+        );
+        // a graceful and an idle close: not abrupt
+        add(
+            &mut a,
+            keyed(flow(443, 4), CloseKind::Graceful, Some(Role::Server)),
+        );
+        add(&mut a, keyed(flow(443, 5), CloseKind::Idle, None));
+        // server 8443: its RST with a request outstanding, nothing announced
+        add(
+            &mut a,
+            reset_by(
+                keyed(flow(8443, 6), CloseKind::Abrupt, None),
+                Closer::Server,
+            ),
+        );
+        // not the servers': a client that gave up on a response (its RST)
+        add(
+            &mut a,
+            reset_by(
+                keyed(flow(8443, 7), CloseKind::Abrupt, None),
+                Closer::Client,
+            ),
+        );
+        // the server's bare FIN cutting a response, nothing announced
+        // (truncation-risk's), and a GOAWAY after the close
+        add(&mut a, keyed(flow(8443, 8), CloseKind::Abrupt, None));
+        let mut late = keyed(flow(8443, 9), CloseKind::Abrupt, Some(Role::Server));
+        if let Some(c) = late.http.as_mut().and_then(|h| h.close.as_mut()) {
+            c.frame = 21;
+        }
+        add(&mut a, late);
+        let f = abrupt_of(&a).expect("an abrupt-close finding");
+        assert_eq!(f.severity, crate::Severity::Warning);
+        assert_eq!((f.count, f.subjects, f.flows), (4, 2, 9));
+        let s443 = &f.by_subject[0];
+        assert_eq!(s443.subject, "10.0.0.1:443");
+        assert_eq!((s443.count, s443.flows), (3, 5));
+        assert_eq!(
+            s443.abrupt_closes,
+            Some(AbruptCloses {
+                goaway_then_fin: 2,
+                goaway_then_rst: 1,
+                ..AbruptCloses::default()
+            })
+        );
+        assert_eq!(s443.examples.len(), 3);
+        assert!(
+            s443.examples[0]
+                .what
+                .starts_with("GOAWAY (NO_ERROR, last stream 1) at frame 19, then the server's bare FIN at frame 20"),
+            "{:?}",
+            s443.examples[0]
+        );
+        let s8443 = &f.by_subject[1];
+        assert_eq!((s8443.count, s8443.flows), (1, 4));
+        assert_eq!(
+            s8443.abrupt_closes,
+            Some(AbruptCloses {
+                rst_request_outstanding: 1,
+                ..AbruptCloses::default()
+            })
+        );
+        assert!(
+            f.title
+                .starts_with("2 servers closed 4 connections abruptly"),
+            "{}",
+            f.title
+        );
+        assert!(
+            f.evidence.contains(
+                "10.0.0.1:443 shows GOAWAY then a bare FIN (2) and GOAWAY then an RST (1); \
+                 10.0.0.1:8443 shows an RST with a request outstanding (1), with no close_notify"
+            ),
+            "{}",
+            f.evidence
+        );
+        assert!(f.fix.as_deref().is_some_and(|x| x.contains("SO_LINGER 0")));
+    }
+
+    #[test]
+    fn without_keys_no_abrupt_close_is_claimed() {
+        let mut a = Auditor::new(EXAMPLES.into());
+        // a server's bare FIN and a server's RST, read without keys
+        a.add(&flow(443, 1), (0, 1));
+        a.add(&reset_by(flow(443, 2), Closer::Server), (0, 2));
+        assert!(abrupt_of(&a).is_none());
+        // read with keys, one server that shows one shape: named in the title
+        a.add(
+            &keyed(flow(443, 3), CloseKind::Abrupt, Some(Role::Server)),
+            (0, 3),
+        );
+        let f = abrupt_of(&a).expect("an abrupt-close finding");
+        assert_eq!(
+            f.title,
+            "server 10.0.0.1:443 sends GOAWAY then a bare FIN (no close_notify): clients see an \
+             unexpected EOF"
+        );
+        assert_eq!((f.count, f.flows), (1, 3));
+    }
 
     #[test]
     fn client_networks_are_24s_and_64s() {

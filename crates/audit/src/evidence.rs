@@ -6,7 +6,8 @@
 
 use crate::idle::MIN_IDLE;
 use tlsclose_analysis::{
-    CloseNotify, Closer, Ending, FlowReport, LadderEvent, LadderStep, Role, Version,
+    CloseKind, CloseNotify, Closer, Ending, FlowReport, HttpClose, LadderEvent, LadderStep, Role,
+    TeardownKind, Version,
 };
 use tlsclose_tls::ContentType;
 
@@ -181,6 +182,38 @@ pub fn idle_reset(r: &FlowReport) -> Option<f64> {
         && idle.is_finite()
         && idle >= MIN_IDLE)
         .then_some(idle)
+}
+
+/// How a server closed abruptly, read with keys (docs/ENDINGS.md, "Why it
+/// closed"; the `abrupt-close` finding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbruptClose {
+    /// An HTTP-level close announced (GOAWAY, `Connection: close`; by
+    /// either side), then the server's bare FIN (`rst`: its RST), with no
+    /// close_notify from either side in between.
+    Announced { close: HttpClose, rst: bool },
+    /// The server's RST with a request outstanding (or a response cut
+    /// short), nothing announced.
+    RstOutstanding,
+}
+
+/// The server's abrupt close, when the flow's HTTP was read with keys and
+/// its `close_kind` is abrupt with the server's FIN or RST first. A
+/// client's abrupt close (it gave up on a response) is not the server's;
+/// the server's bare FIN cutting a response with nothing announced is
+/// `truncation-risk`'s. Without keys: None, nothing is claimed.
+pub fn abrupt_close(r: &FlowReport) -> Option<AbruptClose> {
+    if r.close_kind != CloseKind::Abrupt {
+        return None;
+    }
+    let h = r.http?;
+    let t = r.teardown.filter(|t| t.by == Role::Server)?;
+    let rst = t.kind == TeardownKind::Rst;
+    match h.close.filter(|a| a.frame <= t.frame) {
+        Some(close) => Some(AbruptClose::Announced { close, rst }),
+        None if rst => Some(AbruptClose::RstOutstanding),
+        None => None,
+    }
 }
 
 #[cfg(test)]

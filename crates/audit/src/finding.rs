@@ -24,6 +24,9 @@ pub enum FindingKind {
     TruncationRisk,
     /// a server that closes without ever sending close_notify
     NoCloseNotify,
+    /// a server that closes abruptly after announcing the close (GOAWAY
+    /// then a bare FIN), or resets with a request outstanding (with keys)
+    AbruptClose,
     /// clients that reset connections instead of closing them
     ClientReset,
     /// a server's idle timeout (information)
@@ -37,17 +40,19 @@ impl FindingKind {
             FindingKind::IdleReset => "idle-reset",
             FindingKind::TruncationRisk => "truncation-risk",
             FindingKind::NoCloseNotify => "no-close-notify",
+            FindingKind::AbruptClose => "abrupt-close",
             FindingKind::ClientReset => "client-reset",
             FindingKind::IdleTimeout => "idle-timeout",
         }
     }
 
     /// Every kind, most severe first.
-    pub const ALL: [FindingKind; 6] = [
+    pub const ALL: [FindingKind; 7] = [
         FindingKind::KeepaliveRace,
         FindingKind::IdleReset,
         FindingKind::TruncationRisk,
         FindingKind::NoCloseNotify,
+        FindingKind::AbruptClose,
         FindingKind::ClientReset,
         FindingKind::IdleTimeout,
     ];
@@ -65,6 +70,9 @@ impl FindingKind {
                 "bare FIN right after a side's own data, without close_notify"
             }
             FindingKind::NoCloseNotify => "a server that closes without ever sending close_notify",
+            FindingKind::AbruptClose => {
+                "a server that closes abruptly (with keys: GOAWAY then a bare FIN, or RST)"
+            }
             FindingKind::ClientReset => "clients that reset connections instead of closing them",
             FindingKind::IdleTimeout => "a server's idle timeout (information)",
         }
@@ -75,7 +83,8 @@ impl FindingKind {
             FindingKind::KeepaliveRace
             | FindingKind::IdleReset
             | FindingKind::TruncationRisk
-            | FindingKind::NoCloseNotify => Severity::Warning,
+            | FindingKind::NoCloseNotify
+            | FindingKind::AbruptClose => Severity::Warning,
             FindingKind::ClientReset => Severity::Notice,
             FindingKind::IdleTimeout => Severity::Info,
         }
@@ -238,6 +247,10 @@ pub struct Subject {
     /// request sent after it, seconds.
     pub race_window_min_s: Option<f64>,
     pub race_window_max_s: Option<f64>,
+    /// abrupt-close: the server's abrupt closes by what they show (left
+    /// out of the JSON for the other kinds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abrupt_closes: Option<AbruptCloses>,
     /// Its example flows, first in capture order (the finding picks from them).
     #[serde(skip)]
     pub examples: Vec<Example>,
@@ -264,6 +277,7 @@ impl Subject {
             unanswered_before_close: None,
             race_window_min_s: None,
             race_window_max_s: None,
+            abrupt_closes: None,
             examples: Vec::new(),
             timeout: None,
         }
@@ -283,6 +297,69 @@ impl Subject {
         self.client_idle_timeout_s = client.map(|t| t.seconds);
         self.timeout = server;
         self
+    }
+}
+
+/// A server's abrupt closes, read with keys (the `abrupt-close` finding),
+/// by what each shows: an HTTP-level announcement of the close (GOAWAY,
+/// `Connection: close`) then the server's bare FIN or RST with no
+/// close_notify, or the server's RST with a request outstanding and
+/// nothing announced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AbruptCloses {
+    pub goaway_then_fin: u64,
+    pub goaway_then_rst: u64,
+    pub connection_close_then_fin: u64,
+    pub connection_close_then_rst: u64,
+    pub rst_request_outstanding: u64,
+}
+
+impl AbruptCloses {
+    /// Closes counted.
+    pub fn total(&self) -> u64 {
+        self.announced() + self.rst_request_outstanding
+    }
+
+    /// Closes after an announcement.
+    pub fn announced(&self) -> u64 {
+        self.goaway_then_fin
+            + self.goaway_then_rst
+            + self.connection_close_then_fin
+            + self.connection_close_then_rst
+    }
+
+    /// Each shape seen with its count, most first: `(2, "GOAWAY then a
+    /// bare FIN")`, `(1, "an RST with a request outstanding")`.
+    pub fn shapes(&self) -> Vec<(u64, &'static str)> {
+        let mut v: Vec<(u64, &'static str)> = [
+            (self.goaway_then_fin, "GOAWAY then a bare FIN"),
+            (self.goaway_then_rst, "GOAWAY then an RST"),
+            (
+                self.connection_close_then_fin,
+                "Connection: close then a bare FIN",
+            ),
+            (
+                self.connection_close_then_rst,
+                "Connection: close then an RST",
+            ),
+            (
+                self.rst_request_outstanding,
+                "an RST with a request outstanding",
+            ),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .collect();
+        v.sort_by_key(|x| std::cmp::Reverse(x.0));
+        v
+    }
+
+    pub(crate) fn add(&mut self, o: &AbruptCloses) {
+        self.goaway_then_fin += o.goaway_then_fin;
+        self.goaway_then_rst += o.goaway_then_rst;
+        self.connection_close_then_fin += o.connection_close_then_fin;
+        self.connection_close_then_rst += o.connection_close_then_rst;
+        self.rst_request_outstanding += o.rst_request_outstanding;
     }
 }
 

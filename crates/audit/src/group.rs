@@ -5,7 +5,7 @@
 use crate::idle::{IdleCloses, Sketch};
 use serde::Serialize;
 use std::collections::HashMap;
-use tlsclose_analysis::{CloseNotify, Closer, Ending, FlowReport};
+use tlsclose_analysis::{CloseKind, CloseNotify, Closer, Ending, FlowReport};
 
 /// What flows are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +88,36 @@ impl EndingCounts {
     }
 }
 
+/// Flows by whether their close was meant (`close_kind`, read with keys;
+/// docs/ENDINGS.md, "Why it closed").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CloseKinds {
+    pub graceful: u64,
+    pub abrupt: u64,
+    pub idle: u64,
+    pub unknown: u64,
+}
+
+impl CloseKinds {
+    pub fn of(&self, k: CloseKind) -> u64 {
+        match k {
+            CloseKind::Graceful => self.graceful,
+            CloseKind::Abrupt => self.abrupt,
+            CloseKind::Idle => self.idle,
+            CloseKind::Unknown => self.unknown,
+        }
+    }
+
+    fn of_mut(&mut self, k: CloseKind) -> &mut u64 {
+        match k {
+            CloseKind::Graceful => &mut self.graceful,
+            CloseKind::Abrupt => &mut self.abrupt,
+            CloseKind::Idle => &mut self.idle,
+            CloseKind::Unknown => &mut self.unknown,
+        }
+    }
+}
+
 /// Counts for one group.
 #[derive(Debug, Clone, Default)]
 pub struct GroupStats {
@@ -107,6 +137,11 @@ pub struct GroupStats {
     /// (their idle timeouts, docs/AUDIT.md).
     pub server_idle: IdleCloses,
     pub client_idle: IdleCloses,
+    /// Per `close_kind`: graceful, abrupt, idle, unknown (without keys).
+    pub close_kinds: CloseKinds,
+    /// Flows whose HTTP was read with keys (`http` set): where the close
+    /// kinds say something.
+    pub http_read: u64,
 }
 
 impl GroupStats {
@@ -124,6 +159,8 @@ impl GroupStats {
             self.idle.add(idle);
         }
         self.races += u64::from(r.keepalive_race);
+        *self.close_kinds.of_mut(r.close_kind) += 1;
+        self.http_read += u64::from(r.http.is_some());
         if let Some(idle) = r.idle_before_first_signal {
             match r.initiator {
                 Closer::Server => self.server_idle.add(idle),
@@ -178,6 +215,12 @@ impl Groups {
         self.map.is_empty()
     }
 
+    /// Some flow's HTTP was read with keys: the close kinds are worth
+    /// showing (without, every flow's is `unknown`).
+    pub fn close_intent_read(&self) -> bool {
+        self.map.values().any(|s| s.http_read > 0)
+    }
+
     /// Groups, most flows first (endings in their usual order).
     pub fn sorted(&self) -> Vec<(&str, &GroupStats)> {
         let mut v: Vec<(&str, &GroupStats)> =
@@ -205,5 +248,55 @@ mod tests {
         assert_eq!(s.idle_median_max(), Some((2.0, 3.0)));
         s.idle.add(4.0);
         assert_eq!(s.idle_median_max(), Some((2.5, 4.0)));
+    }
+
+    #[test]
+    fn close_kinds_counted_per_server() {
+        use crate::fixture::{flow, keyed};
+        use tlsclose_analysis::{CloseKind, Role};
+        let mut g = Groups::new(GroupBy::Server);
+        // without keys: unknown, and nothing read
+        g.add(&flow(443, 1));
+        assert!(!g.close_intent_read());
+        g.add(&keyed(flow(443, 2), CloseKind::Abrupt, Some(Role::Server)));
+        g.add(&keyed(flow(443, 3), CloseKind::Abrupt, Some(Role::Server)));
+        g.add(&keyed(
+            flow(443, 4),
+            CloseKind::Graceful,
+            Some(Role::Server),
+        ));
+        g.add(&keyed(flow(443, 5), CloseKind::Idle, None));
+        g.add(&keyed(
+            flow(8443, 6),
+            CloseKind::Graceful,
+            Some(Role::Client),
+        ));
+        assert!(g.close_intent_read());
+        let sorted = g.sorted();
+        let [(a, s443), (b, s8443)] = sorted.as_slice() else {
+            panic!("two servers: {sorted:?}");
+        };
+        assert_eq!((*a, *b), ("10.0.0.1:443", "10.0.0.1:8443"));
+        assert_eq!(
+            s443.close_kinds,
+            CloseKinds {
+                graceful: 1,
+                abrupt: 2,
+                idle: 1,
+                unknown: 1
+            }
+        );
+        assert_eq!(s443.http_read, 4);
+        assert_eq!(s443.close_kinds.of(CloseKind::Abrupt), 2);
+        assert_eq!(
+            s8443.close_kinds,
+            CloseKinds {
+                graceful: 1,
+                ..CloseKinds::default()
+            }
+        );
+        // the sum is the flows
+        let sum: u64 = CloseKind::ALL.iter().map(|&k| s443.close_kinds.of(k)).sum();
+        assert_eq!(sum, s443.flows);
     }
 }

@@ -1,7 +1,7 @@
 //! One function per kind of finding: its title, evidence and fix in
 //! words, rolled up over the servers or client networks it concerns.
 
-use crate::finding::{Finding, FindingKind, Side, Subject, SubjectKind};
+use crate::finding::{AbruptCloses, Finding, FindingKind, Side, Subject, SubjectKind};
 use crate::idle::{round_secs, IdleTimeout};
 use crate::units::{percent, plural, secs, spread};
 
@@ -423,6 +423,141 @@ pub(crate) fn no_close_notify_finding(
             (title, e, Some(fix))
         },
     )
+}
+
+pub(crate) fn abrupt_finding(subjects: Vec<Subject>, n: usize) -> Finding {
+    rollup(
+        FindingKind::AbruptClose,
+        SubjectKind::Server,
+        subjects,
+        n,
+        |s| {
+            let (count, flows) = counts(s);
+            let mut all = AbruptCloses::default();
+            for x in s {
+                if let Some(a) = &x.abrupt_closes {
+                    all.add(a);
+                }
+            }
+            let shapes = |a: &AbruptCloses| {
+                join_and(
+                    &a.shapes()
+                        .iter()
+                        .map(|(k, w)| format!("{w} ({k})"))
+                        .collect::<Vec<_>>(),
+                )
+            };
+            let fin = all.goaway_then_fin + all.connection_close_then_fin;
+            let rst =
+                all.goaway_then_rst + all.connection_close_then_rst + all.rst_request_outstanding;
+            let title = match s {
+                [one] => format!("server {} {}", one.subject, abrupt_title(&all)),
+                _ => format!(
+                    "{} servers closed {count} connections abruptly ({})",
+                    s.len(),
+                    join_and(
+                        &all.shapes()
+                            .iter()
+                            .map(|(_, w)| (*w).to_string())
+                            .collect::<Vec<_>>()
+                    )
+                ),
+            };
+            let mut e = format!(
+                "Read with keys, {count} of {} {flows} flows ({}%) ended abruptly by the \
+                 server: ",
+                if s.len() == 1 { "its" } else { "their" },
+                percent(count, flows),
+            );
+            match s {
+                [one] => e.push_str(&one.abrupt_closes.as_ref().map_or_else(String::new, shapes)),
+                _ => {
+                    let mut per: Vec<String> = s
+                        .iter()
+                        .take(TOP)
+                        .map(|x| {
+                            format!(
+                                "{} shows {}",
+                                x.subject,
+                                x.abrupt_closes.as_ref().map_or_else(String::new, shapes)
+                            )
+                        })
+                        .collect();
+                    if s.len() > TOP {
+                        per.push(format!("{} more servers", s.len() - TOP));
+                    }
+                    e.push_str(&per.join("; "));
+                }
+            }
+            e.push_str(", with no close_notify.");
+            if fin > 0 {
+                e.push_str(
+                    " After a bare FIN a client cannot tell the end from a cut: it sees an \
+                     unexpected EOF (OpenSSL 3: \"unexpected eof while reading\"; some answer \
+                     with a fatal alert).",
+                );
+            }
+            if rst > 0 {
+                e.push_str(
+                    " An RST drops the data in flight: a request outstanding fails with \
+                     ECONNRESET.",
+                );
+            }
+            e.push_str(" Flows read without keys are not judged.");
+            let mut fix = Vec::new();
+            if all.announced() > 0 {
+                fix.push(
+                    "After GOAWAY or Connection: close, shut TLS down with close_notify before \
+                     the FIN (SSL_shutdown before close), as nginx and haproxy do",
+                );
+            }
+            if rst > 0 {
+                fix.push(
+                    "answer or refuse the requests outstanding (GOAWAY's last stream id, a 503 \
+                     with Connection: close) before closing, and close with close_notify and FIN, \
+                     not an RST (look for SO_LINGER 0, or a socket closed with unread data)",
+                );
+            }
+            let mut fix = fix.join("; ");
+            if let Some(first) = fix.get(..1) {
+                fix = format!(
+                    "{}{}.",
+                    first.to_uppercase(),
+                    fix.get(1..).unwrap_or_default()
+                );
+            }
+            (title, e, Some(fix))
+        },
+    )
+}
+
+/// One server's abrupt closes in a title, by what most of them show.
+fn abrupt_title(a: &AbruptCloses) -> String {
+    let most = a.shapes().first().map_or("", |x| x.1);
+    let lead = match most {
+        "GOAWAY then a bare FIN" => {
+            "sends GOAWAY then a bare FIN (no close_notify): clients see an unexpected EOF"
+        }
+        "Connection: close then a bare FIN" => {
+            "closes after Connection: close with a bare FIN (no close_notify): clients see an \
+             unexpected EOF"
+        }
+        "GOAWAY then an RST" => {
+            "resets connections after GOAWAY (no close_notify): clients see ECONNRESET"
+        }
+        "Connection: close then an RST" => {
+            "resets connections after Connection: close (no close_notify): clients see \
+             ECONNRESET"
+        }
+        _ => "resets connections with a request outstanding: clients see ECONNRESET",
+    };
+    let total = a.total();
+    let others = total - a.shapes().first().map_or(0, |x| x.0);
+    if others > 0 {
+        format!("{lead} ({others} of its {total} abrupt closes show something else)")
+    } else {
+        lead.to_string()
+    }
 }
 
 pub(crate) fn client_reset_finding(subjects: Vec<Subject>, after_cn: u64, n: usize) -> Finding {

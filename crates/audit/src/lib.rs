@@ -14,6 +14,8 @@
 mod auditor;
 pub mod evidence;
 mod finding;
+#[cfg(test)]
+mod fixture;
 pub mod group;
 pub mod idle;
 mod kinds;
@@ -23,7 +25,8 @@ mod wireshark;
 
 pub use auditor::{client_network, Auditor, EXAMPLES};
 pub use finding::{
-    Example, Finding, FindingKind, FlowKey, PerSide, Severity, Side, Subject, SubjectKind,
+    AbruptCloses, Example, Finding, FindingKind, FlowKey, PerSide, Severity, Side, Subject,
+    SubjectKind,
 };
 pub use kinds::{join_and, suggested, timeout_text, timeout_values, TOP};
 pub use wireshark::WiresharkFilter;

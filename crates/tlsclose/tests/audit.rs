@@ -586,3 +586,162 @@ fn idle_timeout_examples_are_closes_inside_the_timeout() {
         assert!((idle[&key] - t.timeouts[&key.1]).abs() < 0.1, "{e}");
     }
 }
+
+/// A http-close capture and its key log.
+fn http_close(server: &str) -> (String, String) {
+    let dir = case(&format!("http-close-{server}"));
+    let path = |f: &str| dir.join(f).to_str().expect("path").to_owned();
+    (path("capture.pcap"), path("sslkeys.log"))
+}
+
+#[test]
+fn abrupt_close_names_h2o_with_keys_and_nothing_without() {
+    let (cap, keys) = http_close("h2o");
+    let f = findings(&[&cap, "--keylog", &keys]);
+    let abrupt = of_kind(&f, "abrupt-close");
+    let [a] = abrupt.as_slice() else {
+        panic!("one abrupt-close finding: {f:?}");
+    };
+    assert_eq!(a["severity"], "warning");
+    assert_eq!(a["subjects"], 1);
+    let subject = &a["by_subject"][0];
+    assert_eq!(subject["subject"], "127.0.0.1:8443", "{a}");
+    // the truth: the clients whose connection ended with GOAWAY and a bare
+    // EOF (h2o's idle close over HTTP/2)
+    let text = std::fs::read_to_string(case("http-close-h2o").join("truth.json")).expect("truth");
+    let truth: Value = serde_json::from_str(&text).expect("truth.json is JSON");
+    let mut want: Vec<&str> = truth["flows"]
+        .as_array()
+        .expect("flows")
+        .iter()
+        .filter(|f| {
+            f["end"] == "bare-eof" && f["goaways"].as_array().is_some_and(|g| !g.is_empty())
+        })
+        .map(|f| f["client"].as_str().expect("client"))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(want.len(), 2, "{truth}");
+    let mut got: Vec<&str> = a["examples"]
+        .as_array()
+        .expect("examples")
+        .iter()
+        .map(|e| e["client"].as_str().expect("client"))
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, want, "{a}");
+    assert_eq!(a["count"], 2);
+    assert_eq!(subject["abrupt_closes"]["goaway_then_fin"], 2, "{a}");
+    assert_eq!(
+        subject["abrupt_closes"]["rst_request_outstanding"], 0,
+        "{a}"
+    );
+    for e in a["examples"].as_array().expect("examples") {
+        let what = e["what"].as_str().expect("what");
+        assert!(
+            what.starts_with("GOAWAY (NO_ERROR, last stream 1) at frame "),
+            "{what}"
+        );
+        assert!(what.contains("then the server's bare FIN"), "{what}");
+    }
+    // the other kinds' subjects keep their fields
+    for other in f.iter().filter(|v| v["finding"] != "abrupt-close") {
+        for s in other["by_subject"].as_array().expect("subjects") {
+            assert!(s.get("abrupt_closes").is_none(), "{other}");
+        }
+    }
+    let text =
+        String::from_utf8_lossy(&run(&["--audit", &cap, "--keylog", &keys]).stdout).into_owned();
+    assert!(
+        text.contains(
+            "[warning] abrupt-close: server 127.0.0.1:8443 sends GOAWAY then a bare FIN (no \
+             close_notify): clients see an unexpected EOF"
+        ),
+        "{text}"
+    );
+    // without keys nothing is claimed
+    let f = findings(&[&cap]);
+    assert!(of_kind(&f, "abrupt-close").is_empty(), "{f:?}");
+    let status = |args: &[&str]| output(tlsclose!().args(args)).status.code();
+    let fail = ["--audit", "--fail-on-finding", "abrupt-close"];
+    assert_eq!(
+        status(&[&fail[..], &[&cap, "--keylog", &keys]].concat()),
+        Some(1)
+    );
+    assert_eq!(status(&[&fail[..], &[&cap]].concat()), Some(0));
+}
+
+#[test]
+fn servers_that_close_gracefully_get_no_abrupt_close() {
+    // nginx, haproxy and caddy send close_notify after GOAWAY; their
+    // abrupt closes are clients that gave up on a response (an RST)
+    for server in ["nginx", "haproxy", "caddy"] {
+        let (cap, keys) = http_close(server);
+        let f = findings(&[&cap, "--keylog", &keys]);
+        assert!(of_kind(&f, "abrupt-close").is_empty(), "{server}: {f:?}");
+        assert!(!of_kind(&f, "client-reset").is_empty(), "{server}: {f:?}");
+    }
+}
+
+#[test]
+fn group_by_counts_graceful_and_abrupt_closes_with_keys_only() {
+    let (cap, keys) = http_close("h2o");
+    let lines = |args: &[&str]| -> Vec<Value> {
+        let mut all = vec![cap.as_str()];
+        all.extend_from_slice(args);
+        json_lines(&run(&all))
+            .into_iter()
+            .filter(|v| v.get("summary").is_none())
+            .collect()
+    };
+    // the flows' own close_kind, counted
+    let mut want: HashMap<String, u64> = HashMap::new();
+    for flow in lines(&["--keylog", &keys, "--format", "json"]) {
+        *want
+            .entry(flow["close_kind"].as_str().expect("close_kind").to_owned())
+            .or_default() += 1;
+    }
+    let g = lines(&[
+        "--keylog",
+        &keys,
+        "--group-by",
+        "server",
+        "--format",
+        "json",
+    ]);
+    let [server] = g.as_slice() else {
+        panic!("one server: {g:?}");
+    };
+    let kinds = &server["close_kinds"];
+    for k in ["graceful", "abrupt", "idle", "unknown"] {
+        assert_eq!(
+            kinds[k].as_u64(),
+            Some(want.get(k).copied().unwrap_or(0)),
+            "{k}: {server}"
+        );
+    }
+    assert_eq!(kinds["abrupt"], 4, "{server}");
+    assert_eq!(kinds["graceful"], 1, "{server}");
+    // without keys every close is unknown: no field, no column
+    let g = lines(&["--group-by", "server", "--format", "json"]);
+    assert!(g[0].get("close_kinds").is_none(), "{:?}", g[0]);
+    let text = |args: &[&str]| {
+        let mut all = vec![cap.as_str(), "--group-by", "server"];
+        all.extend_from_slice(args);
+        String::from_utf8_lossy(&run(&all).stdout).into_owned()
+    };
+    let csv = text(&["--keylog", &keys, "--format", "csv"]);
+    let mut rows = csv.lines();
+    let header: Vec<&str> = rows.next().expect("header").split(',').collect();
+    let row: Vec<&str> = rows.next().expect("a row").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    assert_eq!(row[col("close_abrupt")], "4", "{csv}");
+    assert_eq!(row[col("close_graceful")], "1", "{csv}");
+    assert!(!text(&["--format", "csv"]).contains("close_abrupt"));
+    let md = text(&["--keylog", &keys, "--format", "markdown"]);
+    assert!(
+        md.contains("close kind (keys) graceful / abrupt / idle / unknown"),
+        "{md}"
+    );
+    assert!(md.contains("| 1 / 4 / 3 / 0 |"), "{md}");
+    assert!(!text(&["--format", "markdown"]).contains("close kind"));
+}

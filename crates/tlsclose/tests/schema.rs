@@ -67,6 +67,10 @@ fn every_json_object_follows_docs_schema_json() {
     let nocn = nocn.to_str().expect("path");
     let keys = case("audit-keepalive-race/sslkeys.log");
     let keys = keys.to_str().expect("path");
+    let h2o = case("http-close-h2o/capture.pcap");
+    let h2o = h2o.to_str().expect("path");
+    let h2o_keys = case("http-close-h2o/sslkeys.log");
+    let h2o_keys = h2o_keys.to_str().expect("path");
     for args in [
         vec![race, "--group-by", "server"],
         vec![race, "--group-by", "client"],
@@ -79,6 +83,9 @@ fn every_json_object_follows_docs_schema_json() {
         vec![race, "--time-format", "iso"],
         vec![sample, "--ending", "rst,fin-only"],
         vec![race, "--keylog", keys],
+        // read with keys: close_kinds per group, the abrupt-close finding
+        vec![h2o, "--keylog", h2o_keys, "--group-by", "server"],
+        vec![h2o, "--keylog", h2o_keys, "--audit"],
     ] {
         all.push_str(&json_of(&args));
     }

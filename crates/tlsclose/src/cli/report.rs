@@ -74,6 +74,7 @@ impl ValueEnum for FindingArg {
             FindingArg(FindingKind::IdleReset),
             FindingArg(FindingKind::TruncationRisk),
             FindingArg(FindingKind::NoCloseNotify),
+            FindingArg(FindingKind::AbruptClose),
             FindingArg(FindingKind::ClientReset),
             FindingArg(FindingKind::IdleTimeout),
         ]
@@ -111,7 +112,8 @@ pub struct ReportArgs {
     /// Per group: flows, each ending's count and share, who
     /// closed, how often each side sent close_notify, median and longest idle time before
     /// the close, keep-alive races, and the server's and the clients' idle timeouts (the
-    /// idle time most of their own closes agree on). Works with every --format.
+    /// idle time most of their own closes agree on); with keys, the closes by close_kind
+    /// (graceful, abrupt, idle, unknown). Works with every --format.
     #[arg(long, value_enum, value_name = "KEY", help_heading = "Reports")]
     pub group_by: Option<GroupArg>,
 
@@ -200,7 +202,8 @@ pub struct ReportArgs {
     /// networks, /24 or /64) it concerns, with counts, the servers most concerned, example
     /// flows (--examples) and what to do: requests that raced servers' idle timeouts, servers
     /// that reset idle connections, truncation risks, servers that never send close_notify,
-    /// clients that reset, servers' idle timeouts. Table, JSON or Markdown (--format).
+    /// servers that close abruptly (with keys: GOAWAY then a bare FIN), clients that reset,
+    /// servers' idle timeouts. Table, JSON or Markdown (--format).
     #[arg(long, conflicts_with_all = ["group_by", "flow"], help_heading = "Reports")]
     pub audit: bool,
 

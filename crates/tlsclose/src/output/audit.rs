@@ -195,6 +195,19 @@ fn columns(kind: FindingKind) -> Vec<Col> {
         FindingKind::IdleReset => vec![("resets", |x| x.count.to_string()), flows, timeout],
         FindingKind::TruncationRisk => vec![("bare FINs", |x| x.count.to_string()), flows],
         FindingKind::NoCloseNotify => vec![("own closes", |x| x.count.to_string()), flows],
+        FindingKind::AbruptClose => vec![
+            ("abrupt closes", |x| x.count.to_string()),
+            ("shows", |x| {
+                x.abrupt_closes.map_or_else(String::new, |a| {
+                    a.shapes()
+                        .iter()
+                        .map(|(n, w)| format!("{w} ({n})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+            }),
+            flows,
+        ],
         FindingKind::ClientReset => vec![
             ("clients", |x| x.clients.unwrap_or(0).to_string()),
             ("resets", |x| x.count.to_string()),
@@ -246,7 +259,7 @@ pub fn subject_rows(f: &Finding, top: usize) -> (Vec<&'static str>, Vec<Vec<Stri
                     .filter_map(|x| x.clients)
                     .sum::<u64>()
                     .to_string(),
-                "idle timeout" | "closes" => String::new(),
+                "idle timeout" | "closes" | "shows" => String::new(),
                 _ => rest.iter().map(|x| x.count).sum::<u64>().to_string(),
             });
         }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use tlsclose_analysis::Ending;
-use tlsclose_audit::group::{Closers, GroupBy, Groups};
+use tlsclose_audit::group::{CloseKinds, Closers, GroupBy, Groups};
 use tlsclose_audit::idle::IdleTimeout;
 use tlsclose_audit::units::{format_secs, percent};
 
@@ -65,6 +65,16 @@ pub fn table(g: &Groups) -> Table {
         Column::new("keep-alive\nraces", Align::Right, 3),
         Column::new("idle timeout (closes)\nserver / client", Align::Right, 5),
     ]);
+    // read with keys: whether the closes were meant (the first to go in a
+    // narrow terminal)
+    let intent = g.close_intent_read();
+    if intent {
+        columns.push(Column::new(
+            "close kind (keys)\ngraceful / abrupt / idle / unknown",
+            Align::Right,
+            6,
+        ));
+    }
     let share = |n: u64, of: u64| {
         if n == 0 {
             "0".to_string()
@@ -96,6 +106,13 @@ pub fn table(g: &Groups) -> Table {
                 timeout_cell(s.server_idle.timeout()),
                 timeout_cell(s.client_idle.timeout())
             ));
+            if intent {
+                let k = s.close_kinds;
+                row.push(format!(
+                    "{} / {} / {} / {}",
+                    k.graceful, k.abrupt, k.idle, k.unknown
+                ));
+            }
             row
         })
         .collect();
@@ -111,6 +128,7 @@ pub fn markdown(g: &Groups) -> String {
 }
 
 fn machine_rows(g: &Groups) -> Vec<GroupLine<'_>> {
+    let intent = g.close_intent_read();
     g.sorted()
         .into_iter()
         .map(|(k, s)| {
@@ -145,6 +163,7 @@ fn machine_rows(g: &Groups) -> Vec<GroupLine<'_>> {
                 client_idle_timeout_sweep_s: sweep_of(client),
                 client_idle_timeout_closes: client.map_or(0, |t| t.closes),
                 client_idle_closes: s.client_idle.len() as u64,
+                close_kinds: intent.then_some(s.close_kinds),
             }
         })
         .collect()
@@ -221,10 +240,23 @@ struct GroupLine<'a> {
     client_idle_timeout_sweep_s: Option<[f64; 2]>,
     client_idle_timeout_closes: u64,
     client_idle_closes: u64,
+    /// Flows by `close_kind` (graceful, abrupt, idle, unknown); only when
+    /// some flow's HTTP was read with keys (without, all are unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    close_kinds: Option<CloseKinds>,
 }
 
-/// The CSV header of group rows.
-pub fn csv_header() -> Vec<String> {
+/// The CSV columns of the close kinds (read with keys only).
+const CSV_CLOSE_KINDS: [&str; 4] = [
+    "close_graceful",
+    "close_abrupt",
+    "close_idle",
+    "close_unknown",
+];
+
+/// The CSV header of group rows; `intent`: with the close kinds' columns
+/// (some flow's HTTP was read with keys).
+pub fn csv_header(intent: bool) -> Vec<String> {
     let mut h: Vec<String> = vec!["group_by".into(), "group".into(), "flows".into()];
     for e in Ending::ALL {
         h.push(e.to_string());
@@ -253,6 +285,9 @@ pub fn csv_header() -> Vec<String> {
         ]
         .map(String::from),
     );
+    if intent {
+        h.extend(CSV_CLOSE_KINDS.map(String::from));
+    }
     h
 }
 
@@ -288,6 +323,9 @@ fn csv_row(g: &GroupLine<'_>) -> Vec<String> {
         g.client_idle_timeout_closes.to_string(),
         g.client_idle_closes.to_string(),
     ]);
+    if let Some(k) = g.close_kinds {
+        row.extend([k.graceful, k.abrupt, k.idle, k.unknown].map(|n| n.to_string()));
+    }
     row
 }
 
@@ -339,7 +377,8 @@ impl<W: Write> ReportSink for GroupSink<W> {
                 write_summary_line(&mut self.out, end.summary)?;
             }
             Format::Csv => {
-                csv::write_row(&mut self.out, csv_header())?;
+                let intent = self.groups.close_intent_read();
+                csv::write_row(&mut self.out, csv_header(intent))?;
                 for g in machine_rows(&self.groups) {
                     csv::write_row(&mut self.out, csv_row(&g))?;
                 }

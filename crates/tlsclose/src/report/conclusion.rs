@@ -187,6 +187,44 @@ fn sentence(f: &Finding) -> Option<String> {
                 plural(count)
             )
         }
+        FindingKind::AbruptClose => {
+            let who = match one_server(f) {
+                Some(s) => format!("Server {s}"),
+                None => format!("{} servers", f.subjects),
+            };
+            let mut shapes: Vec<(u64, &str)> = Vec::new();
+            for a in f.by_subject.iter().filter_map(|x| x.abrupt_closes) {
+                for (n, w) in a.shapes() {
+                    match shapes.iter_mut().find(|s| s.1 == w) {
+                        Some(s) => s.0 += n,
+                        None => shapes.push((n, w)),
+                    }
+                }
+            }
+            shapes.sort_by_key(|x| std::cmp::Reverse(x.0));
+            let listed: Vec<String> = match shapes.as_slice() {
+                [(_, w)] => vec![(*w).to_string()],
+                _ => shapes.iter().map(|(n, w)| format!("{w} ({n})")).collect(),
+            };
+            let fin = shapes.iter().any(|s| s.1.ends_with("bare FIN"));
+            format!(
+                "{who} closed {count} connection{} abruptly, read with keys: {} with no \
+                 close_notify, so clients see {}; the server should send close_notify before its \
+                 FIN{}.",
+                plural(count),
+                join_and(&listed),
+                if fin {
+                    "an unexpected EOF"
+                } else {
+                    "ECONNRESET"
+                },
+                if shapes.iter().any(|s| s.1.contains("RST")) {
+                    ", and answer the requests outstanding before closing instead of resetting"
+                } else {
+                    ""
+                }
+            )
+        }
         FindingKind::ClientReset => {
             let clients: u64 = f.by_subject.iter().filter_map(|x| x.clients).sum();
             format!(

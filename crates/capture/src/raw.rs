@@ -8,8 +8,8 @@
 //! [`crate::CaptureReader`] over the same file, whose [`crate::Frame`]s carry
 //! the `file_offset` of their record, to choose which records to copy.
 
+use crate::reader::magic::{BOM_BE, BOM_LE, SHB_MAGIC};
 use crate::reader::pcap::{pcap_magic, PCAP_HEADER_LEN, PCAP_RECORD_HEADER_LEN};
-use crate::reader::pcapng::{BOM_BE, BOM_LE, SHB_MAGIC};
 use crate::reader::window::Window;
 use crate::reader::CaptureFormat;
 use std::io::{self, Read};

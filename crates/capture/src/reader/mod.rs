@@ -27,6 +27,7 @@
 
 mod error;
 pub(crate) mod input;
+pub(crate) mod magic;
 pub(crate) use input::{open_input, ReadAhead};
 pub(crate) mod pcap;
 pub(crate) mod pcapng;

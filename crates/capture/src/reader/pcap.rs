@@ -1,7 +1,7 @@
 //! Legacy pcap: the file header and the packet records, with resynchronisation
 //! after a record whose length lies.
 
-use super::pcapng::{BOM_BE, BOM_LE, SHB_MAGIC};
+use super::magic::{BOM_BE, BOM_LE, SHB_MAGIC};
 use super::{
     rd_4, rd_u32, CaptureError, CaptureFormat, CaptureReader, FrameMeta, Mode, Step, MAX_PACKET_LEN,
 };

@@ -15,9 +15,7 @@ pub(crate) const MAX_BLOCK_LEN: u32 = MAX_PACKET_LEN + (64 << 10);
 /// Interfaces per pcapng section.
 pub(crate) const MAX_INTERFACES: usize = 1 << 16;
 
-pub(crate) const SHB_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
-pub(crate) const BOM_BE: [u8; 4] = [0x1a, 0x2b, 0x3c, 0x4d];
-pub(crate) const BOM_LE: [u8; 4] = [0x4d, 0x3c, 0x2b, 0x1a];
+pub(crate) use super::magic::{BOM_BE, BOM_LE, SHB_MAGIC};
 
 /// pcapng block types (draft-ietf-opsawg-pcapng §10.1).
 pub mod block {

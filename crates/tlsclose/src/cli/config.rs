@@ -78,7 +78,7 @@ impl Config {
     pub fn new(args: Args) -> Result<Config, String> {
         args.check()?;
         let r = &args.report;
-        let live = crate::run::any_live(&args.inputs);
+        let live = crate::run::source::any_live(&args.inputs);
         let output = match (r.flow, r.group_by, args.format) {
             (None, None, format) if r.audit => {
                 Output::Audit(format, r.fail_on_finding.iter().map(|k| k.0).collect())

@@ -11,6 +11,7 @@ pub mod flow_detail;
 pub mod group_by;
 pub mod httpfields;
 pub mod json;
+pub mod ladder;
 pub mod listing;
 pub mod sink;
 pub mod table;

@@ -313,7 +313,7 @@ fn flow_section(number: &str, f: &Flow) -> String {
         };
         s.push_str(&format!("- {}: {value}\n", markdown::escape(k)));
     }
-    let (hidden, shown) = flow_detail::shown_steps(r);
+    let (hidden, shown) = crate::output::ladder::shown_steps(r);
     match shown.first() {
         Some(first) => s.push_str(&format!(
             "\nHow it ended, from frame {}{}:\n\n",

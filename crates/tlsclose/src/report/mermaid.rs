@@ -2,7 +2,7 @@
 //! (GitHub and GitLab draw it in issues): the ladder's records, FINs and
 //! RSTs as messages between client and server, RST as a cross, the
 //! keep-alive race marked. It shows the steps the text ladder shows
-//! ([`crate::output::flow_detail::shown_steps`]), from the same frame.
+//! ([`crate::output::ladder::shown_steps`]), from the same frame.
 
 use crate::text::words::{EventText, StepText};
 use std::fmt::Write as _;
@@ -47,7 +47,7 @@ pub fn sequence(r: &FlowReport) -> String {
         ))
     );
     // the steps the text ladder shows (`--flow`): both start at one frame
-    let (hidden, shown) = crate::output::flow_detail::shown_steps(r);
+    let (hidden, shown) = crate::output::ladder::shown_steps(r);
     if hidden > 0 {
         let _ = writeln!(
             d,

@@ -196,18 +196,3 @@ pub fn run(c: &Config, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
         ExitCode::SUCCESS
     })
 }
-
-/// Whether an input is live (standard input or a path that is a pipe, a
-/// FIFO, a socket, not a regular file): then each flow's report is written
-/// out as soon as the flow ends.
-pub fn any_live(inputs: &[String]) -> bool {
-    inputs.iter().any(|i| {
-        if i == "-" {
-            tlsclose_capture::stdin_is_live()
-        } else {
-            std::fs::metadata(i)
-                .map(|m| tlsclose_capture::is_live_type(&m.file_type()))
-                .unwrap_or(false)
-        }
-    })
-}

@@ -2,8 +2,8 @@
 //! (held until their time is known) to the flow table, on this thread or
 //! the workers' shards, and their reports back to the run's state.
 
-use super::any_live;
 use super::input::open;
+use super::source::any_live;
 use super::RunState;
 use crate::cli::Join;
 use crate::output::extract::Placement;

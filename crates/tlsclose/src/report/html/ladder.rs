@@ -1,7 +1,6 @@
 //! A flow's ladder in the HTML report: an SVG in a collapsible `<details>`
 //! under the flow's title, with its Wireshark filter.
 use super::{esc, flow_id, text_width};
-use crate::output::flow_detail;
 use crate::output::sink::Flow;
 use crate::text::words::{direction, EventText};
 use std::fmt::Write as _;
@@ -26,12 +25,12 @@ fn flow_title(number: &str, f: &Flow) -> String {
 }
 
 /// A flow's ladder as SVG in a `<details>`: two lifelines, an arrow per
-/// step the text ladder shows ([`flow_detail::shown_steps`]), times relative to
+/// step the text ladder shows ([`crate::output::ladder::shown_steps`]), times relative to
 /// the first; a race's explanation on a line of its own under its arrow.
 /// The lifelines are as far apart as the longest label needs.
 pub(super) fn ladder(number: &str, f: &Flow, i: usize) -> String {
     let r = &f.report;
-    let (hidden, steps) = flow_detail::shown_steps(r);
+    let (hidden, steps) = crate::output::ladder::shown_steps(r);
     let t0 = steps.first().map_or(0.0, |st| st.time);
     let labels: Vec<(String, Option<String>)> = steps
         .iter()

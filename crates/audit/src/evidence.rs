@@ -219,57 +219,20 @@ pub fn abrupt_close(r: &FlowReport) -> Option<AbruptClose> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::{IpAddr, Ipv4Addr};
-    use tlsclose_analysis::{Alerts, Confidence, Endpoint};
     use tlsclose_tls::ProtocolVersion;
 
-    fn ep(port: u16) -> Endpoint {
-        Endpoint {
-            ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
-            port,
-        }
-    }
-
+    /// The fixture's flow with no teardown, its ladder `ladder`.
     fn report(ladder: Vec<LadderStep>) -> FlowReport {
         FlowReport {
-            file: String::new(),
-            client: ep(40000),
-            server: ep(443),
-            ending: Ending::FinOnly,
-            closer: Closer::Server,
-            client_close_notify: CloseNotify::None,
-            server_close_notify: CloseNotify::None,
-            close_notify_answered: false,
-            initiator: Closer::Server,
-            keepalive_race: false,
-            race_window_s: None,
-            race_frame: None,
             idle_before_first_signal: Some(2.0),
             version: Some(Version::Negotiated(ProtocolVersion::TLS1_2)),
-            sni: None,
-            alpn: None,
-            cipher: None,
-            confidence: Confidence::Certain,
-            decrypted: false,
-            alerts: Alerts::default(),
             idle_before_close: Some(2.0),
             teardown: None,
             teardown_frame: None,
             first_frame: 1,
             last_frame: 20,
-            first_time: 0.0,
-            last_time: 5.0,
-            packets: 20,
-            app_bytes: [500, 5000],
-            gap: false,
-            incomplete: false,
-            midstream: false,
-            notes: Vec::new(),
             ladder,
-            http: None,
-            close_kind: tlsclose_analysis::CloseKind::Unknown,
-            response_truncated: None,
-            race_request: None,
+            ..crate::fixture::flow(443, 40000)
         }
     }
 

@@ -110,6 +110,8 @@ pub fn run(c: &Config, pipeline: &mut Pipeline) -> io::Result<ExitCode> {
     let Ok(keys) = load_keys(&c.keylogs, &mut out) else {
         return Ok(ExitCode::from(2));
     };
+    // one copy for every thread
+    let keys = keys.map(std::sync::Arc::new);
     let threads = c.threads;
     let mut engine = if threads > 1 {
         match Workers::start(threads, &config, keys.as_ref()) {

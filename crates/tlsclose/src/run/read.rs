@@ -11,6 +11,7 @@ use crate::run::shard::{self, Done, Shard, Workers};
 use crate::run::source::{Next, Owned, Source};
 use std::io::{self, Write};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use tlsclose_analysis::{AnalyzerConfig, AnalyzerStats};
 use tlsclose_capture::{CaptureError, CaptureFormat, Defragmenter, Frame, Timestamp};
 use tlsclose_decrypt::KeyLog;
@@ -24,7 +25,7 @@ pub(super) enum Engine {
 }
 
 impl Engine {
-    pub(super) fn inline(config: &AnalyzerConfig, keys: Option<&KeyLog>) -> Engine {
+    pub(super) fn inline(config: &AnalyzerConfig, keys: Option<&Arc<KeyLog>>) -> Engine {
         let shares = shard::shares(config);
         Engine::Inline {
             shard: Shard::new(config, shares, (0..shares).collect(), keys.cloned()),

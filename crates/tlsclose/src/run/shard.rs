@@ -127,7 +127,7 @@ pub struct Shard {
     /// By share number; `None` for the shares of other threads.
     analyzers: Vec<Option<Analyzer>>,
     config: AnalyzerConfig,
-    keys: Option<KeyLog>,
+    keys: Option<Arc<KeyLog>>,
     /// The store this thread's analyzers share: a pcapng's Decryption
     /// Secrets Blocks go there, in capture order.
     store: Option<KeyStore>,
@@ -137,14 +137,15 @@ pub struct Shard {
 
 impl Shard {
     /// The shares `owned` of `shares`, each with `config` divided
-    /// ([`share_config`]); `keys`: the key logs given (each thread has its
-    /// own copy, so that secrets met in a capture reach each at the same
-    /// point of the capture).
+    /// ([`share_config`]); `keys`: the key logs given, shared by every
+    /// thread (each thread's store copies them only if a pcapng's secrets
+    /// add to them, so that secrets met in a capture reach each thread at
+    /// the same point of the capture).
     pub fn new(
         config: &AnalyzerConfig,
         shares: usize,
         owned: Vec<usize>,
-        keys: Option<KeyLog>,
+        keys: Option<Arc<KeyLog>>,
     ) -> Self {
         let mut s = Shard {
             analyzers: (0..shares).map(|_| None).collect(),
@@ -161,7 +162,7 @@ impl Shard {
     /// New analyzers (a new capture); `pcapng`: secrets may come in it.
     pub fn reset(&mut self, pcapng: bool) {
         let store = match (&self.keys, pcapng) {
-            (Some(k), _) => Some(KeyStore::new(k.clone())),
+            (Some(k), _) => Some(KeyStore::shared(Arc::clone(k))),
             (None, true) => Some(KeyStore::default()),
             (None, false) => None,
         };
@@ -354,7 +355,7 @@ impl Workers {
     pub fn start(
         threads: usize,
         config: &AnalyzerConfig,
-        keys: Option<&KeyLog>,
+        keys: Option<&Arc<KeyLog>>,
     ) -> std::io::Result<Workers> {
         let shares = shares(config);
         let n = threads.clamp(1, shares);

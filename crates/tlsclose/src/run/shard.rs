@@ -76,6 +76,21 @@ pub struct OrderedReport {
     pub report: FlowReport,
 }
 
+impl OrderedReport {
+    /// A report of a tick or an end of capture: flows ended by the same
+    /// event go out in order of their first frame.
+    fn by_first_frame(event: u64, input: usize, report: FlowReport) -> OrderedReport {
+        OrderedReport {
+            key: OrderKey {
+                event,
+                rank: report.first_frame,
+            },
+            input,
+            report,
+        }
+    }
+}
+
 /// A segment copied out of its frame: the fields the flow table reads and
 /// where its payload sits in the batch's bytes.
 #[derive(Clone, Copy)]
@@ -211,14 +226,7 @@ impl Shard {
         let from = out.len();
         for a in self.analyzers.iter_mut().flatten() {
             a.tick(now, &mut |report| {
-                out.push(OrderedReport {
-                    key: OrderKey {
-                        event,
-                        rank: report.first_frame,
-                    },
-                    input,
-                    report,
-                })
+                out.push(OrderedReport::by_first_frame(event, input, report))
             });
         }
         if let Some(part) = out.get_mut(from..) {
@@ -246,16 +254,7 @@ impl Shard {
         let from = out.len();
         let mut stats = AnalyzerStats::default();
         for a in self.analyzers.iter_mut().flatten() {
-            a.finish(&mut |report| {
-                out.push(OrderedReport {
-                    key: OrderKey {
-                        event,
-                        rank: report.first_frame,
-                    },
-                    input,
-                    report,
-                })
-            });
+            a.finish(&mut |report| out.push(OrderedReport::by_first_frame(event, input, report)));
             stats.add(&a.stats());
         }
         if let Some(part) = out.get_mut(from..) {

@@ -55,17 +55,7 @@ impl Source {
                 }
             });
         match spawned {
-            Ok(_) => Source::Live(Live {
-                rx,
-                current: None,
-                warnings: Vec::new(),
-                secrets: Vec::new(),
-                stats: (0, 0),
-                format,
-                gzip,
-                last: Instant::now(),
-                done: false,
-            }),
+            Ok(_) => Source::Live(Live::receiving(rx, format, gzip)),
             // (the reader moved into the closure that failed to start)
             Err(e) => Source::Live(Live::failed(format, gzip, e)),
         }
@@ -182,12 +172,8 @@ pub struct Live {
 }
 
 impl Live {
-    fn failed(format: CaptureFormat, gzip: bool, e: std::io::Error) -> Live {
-        let (tx, rx) = mpsc::sync_channel::<Msg>(1);
-        let _ = tx.send(Msg::End(Err(CaptureError::Io {
-            file: "<live input>".into(),
-            source: e,
-        })));
+    /// A live input whose frames come through `rx`.
+    fn receiving(rx: Receiver<Msg>, format: CaptureFormat, gzip: bool) -> Live {
         Live {
             rx,
             current: None,
@@ -199,6 +185,15 @@ impl Live {
             last: Instant::now(),
             done: false,
         }
+    }
+
+    fn failed(format: CaptureFormat, gzip: bool, e: std::io::Error) -> Live {
+        let (tx, rx) = mpsc::sync_channel::<Msg>(1);
+        let _ = tx.send(Msg::End(Err(CaptureError::Io {
+            file: "<live input>".into(),
+            source: e,
+        })));
+        Live::receiving(rx, format, gzip)
     }
 
     fn side(&mut self, (mut w, mut s, stats): SideInfo) {

@@ -215,6 +215,11 @@ impl Groups {
         self.map.is_empty()
     }
 
+    /// Flows that ended `e`, over every group.
+    pub fn count(&self, e: Ending) -> u64 {
+        self.map.values().map(|s| s.count(e)).sum()
+    }
+
     /// Some flow's HTTP was read with keys: the close kinds are worth
     /// showing (without, every flow's is `unknown`).
     pub fn close_intent_read(&self) -> bool {
@@ -237,6 +242,20 @@ impl Groups {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endings_are_counted_over_every_group() {
+        let mut g = Groups::new(GroupBy::Server);
+        for (server, port) in [(443, 1), (443, 2), (8443, 3)] {
+            g.add(&crate::fixture::flow(server, port));
+        }
+        let mut rst = crate::fixture::flow(8443, 4);
+        rst.ending = Ending::Rst;
+        g.add(&rst);
+        assert_eq!(g.count(Ending::FinOnly), 3);
+        assert_eq!(g.count(Ending::Rst), 1);
+        assert_eq!(g.count(Ending::Open), 0);
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {

@@ -27,8 +27,6 @@ const INPUTS_LISTED: usize = 20;
 const COMMAND_MAX: usize = 1000;
 
 pub struct ReportData {
-    /// Per ending, in [`Ending::ALL`] order.
-    pub endings: [u64; 5],
     pub selected: u64,
     pub servers: Groups,
     /// The flows described one by one.
@@ -41,7 +39,6 @@ impl ReportData {
     /// `limit`: the described flows kept; `examples`: per finding.
     pub fn new(limit: usize, examples: usize) -> ReportData {
         ReportData {
-            endings: [0; 5],
             selected: 0,
             servers: Groups::new(GroupBy::Server),
             described: Described::new(limit),
@@ -53,11 +50,6 @@ impl ReportData {
     pub fn add(&mut self, flow: &Flow) -> io::Result<()> {
         let r = &flow.report;
         self.selected += 1;
-        if let Some(i) = Ending::ALL.iter().position(|&e| e == r.ending) {
-            if let Some(n) = self.endings.get_mut(i) {
-                *n += 1;
-            }
-        }
         self.servers.add(r);
         self.described.offer(flow);
         self.audit.add(r, flow.key());
@@ -71,12 +63,9 @@ impl ReportData {
         findings
     }
 
+    /// Selected flows that ended `e` (over every server).
     pub fn count(&self, e: Ending) -> u64 {
-        Ending::ALL
-            .iter()
-            .position(|&x| x == e)
-            .and_then(|i| self.endings.get(i).copied())
-            .unwrap_or(0)
+        self.servers.count(e)
     }
 }
 

@@ -377,33 +377,23 @@ impl<'a> BoxTable<'a> {
             .collect()
     }
 
-    /// Draws the pending rows with comfy-table (the header too when it is
-    /// pending), every column at its fixed width so that chunks line up;
-    /// `last`: the bottom rule follows them.
-    fn draw(&mut self, out: &mut dyn Write, last: bool) -> io::Result<()> {
-        if self.pending.is_empty() && self.header.is_none() && !last {
+    /// Draws `rows` with comfy-table (the header too when it is pending),
+    /// every column at its fixed width so that chunks line up; `last`: the
+    /// bottom rule follows them. [`Self::row`] keeps the last rows back
+    /// for [`Self::foot`], so every chunk has rows or the header.
+    fn draw(&mut self, out: &mut dyn Write, rows: Vec<Vec<String>>, last: bool) -> io::Result<()> {
+        let header = self.header.take();
+        if rows.is_empty() && header.is_none() {
             return Ok(());
         }
         let mut t = comfy_table::Table::new();
         t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(comfy_table::ContentArrangement::Disabled);
-        let header = self.header.take();
-        let had_header = header.is_some();
         if let Some(h) = header {
             t.set_header(h);
         }
-        let had_rows = !self.pending.is_empty();
-        for r in self.pending.drain(..) {
+        for r in rows {
             t.add_row(r);
-        }
-        if !had_rows && !had_header {
-            // only the bottom rule is left to draw: an empty row, its rules kept
-            t.add_row(
-                self.widths
-                    .iter()
-                    .map(|_| String::new())
-                    .collect::<Vec<_>>(),
-            );
         }
         for (c, w) in t.column_iter_mut().zip(&self.widths) {
             let w = u16::try_from(w + 2).unwrap_or(u16::MAX);
@@ -417,9 +407,7 @@ impl<'a> BoxTable<'a> {
         if self.started {
             lines.remove(0);
         }
-        if !had_rows && !had_header {
-            lines.drain(..lines.len().saturating_sub(1));
-        } else if !last {
+        if !last {
             lines.pop();
         }
         self.started = true;
@@ -452,15 +440,20 @@ impl<'a> BoxTable<'a> {
     pub fn row<S: AsRef<str>>(&mut self, out: &mut dyn Write, cells: &[S]) -> io::Result<()> {
         let cells = self.shown_cells(cells);
         self.pending.push(cells);
-        if self.pending.len() >= CHUNK {
-            self.draw(out, false)?;
+        // a full chunk is drawn once a row follows it: the bottom rule
+        // always comes with rows
+        if self.pending.len() > CHUNK {
+            let rest = self.pending.split_off(CHUNK);
+            let chunk = std::mem::replace(&mut self.pending, rest);
+            self.draw(out, chunk, false)?;
         }
         Ok(())
     }
 
     /// The rows not yet drawn and the bottom rule.
     pub fn foot(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        self.draw(out, true)
+        let rows = std::mem::take(&mut self.pending);
+        self.draw(out, rows, true)
     }
 
     /// The legends of the short forms used, then which columns are not
@@ -635,6 +628,31 @@ mod tests {
 
     #[test]
     fn a_long_table_is_drawn_in_chunks_that_join_into_one() {
+        // a whole number of chunks too: its bottom rule comes with the rows
+        for n in [CHUNK, 2 * CHUNK] {
+            let rows: Vec<Vec<String>> = (0..n)
+                .map(|i| {
+                    vec![
+                        (i + 1).to_string(),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                    ]
+                })
+                .collect();
+            let mut out = Vec::new();
+            Table {
+                columns: cols(),
+                rows,
+            }
+            .to_terminal(&mut out, None)
+            .unwrap_or_default();
+            let text = String::from_utf8_lossy(&out);
+            let lines: Vec<&str> = text.lines().collect();
+            assert_eq!(lines.len(), n + 5);
+            assert_eq!(lines.iter().filter(|l| l.starts_with('└')).count(), 1);
+            assert!(lines.last().is_some_and(|l| l.starts_with('└')));
+        }
         let rows: Vec<Vec<String>> = (0..2 * CHUNK + 7)
             .map(|i| {
                 vec![

@@ -60,8 +60,6 @@ pub struct Config {
     /// Show each flow's file (several inputs).
     pub show_file: bool,
     pub selection: Selection,
-    /// `--flow N`: the N first flows are kept until the end.
-    pub pick: Option<u64>,
     pub fail_on: Vec<Ending>,
     pub report: Option<ReportFile>,
     /// Example flows per finding.
@@ -130,10 +128,6 @@ impl Config {
             iso: args.time_format == TimeFormat::Iso,
             show_file: args.inputs.len() > 1,
             selection: r.selection(),
-            pick: match r.flow {
-                Some(FlowSel::Number(n)) => Some(n),
-                _ => None,
-            },
             fail_on: r.fail_on(),
             report,
             examples: usize::from(r.examples),
@@ -142,6 +136,14 @@ impl Config {
             note: args.flow_timeout_note().filter(|_| !args.quiet),
             inputs: args.inputs,
         })
+    }
+
+    /// `--flow N`: the N first flows are kept until the end.
+    pub fn pick(&self) -> Option<u64> {
+        match self.output {
+            Output::Detail(FlowSel::Number(n), _) => Some(n),
+            _ => None,
+        }
     }
 
     /// Whether the output is the flow table (collected, printed at the end).

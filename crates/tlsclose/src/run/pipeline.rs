@@ -108,13 +108,13 @@ impl Pipeline {
                 )?));
             }
         }
-        let pick = c.pick.map(|n| Pick {
+        let pick = c.pick().map(|n| Pick {
             n: usize::try_from(n).unwrap_or(usize::MAX),
             heap: BinaryHeap::new(),
         });
         let selection = c.selection.clone();
         let mut filters = selection.describe();
-        if let Some(n) = c.pick {
+        if let Some(n) = c.pick() {
             filters.push(format!("--flow {n}"));
         }
         let numbering = pick.is_some() || sinks.iter().any(|s| s.numbers_flows());

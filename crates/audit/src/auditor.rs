@@ -3,7 +3,7 @@
 //! end. Memory grows with servers and networks, never with flows.
 
 use crate::evidence::{self, AbruptClose};
-use crate::finding::{AbruptCloses, Example, Finding, FlowKey, PerSide, Side, Subject};
+use crate::finding::{AbruptCloses, Example, Finding, FlowId, PerSide, Side, Subject};
 use crate::idle::{tolerance, IdleCloses};
 use crate::kinds::{
     abrupt_finding, client_reset_finding, no_close_notify_finding, race_finding, reset_finding,
@@ -46,33 +46,32 @@ impl Examples {
             .collect()
     }
 
-    fn offer(&mut self, r: &FlowReport, key: FlowKey, what: impl FnOnce() -> String) {
+    fn offer(&mut self, r: &FlowReport, key: FlowId, what: impl FnOnce() -> String) {
         self.offer_idle(r, key, None, what);
     }
 
     fn offer_idle(
         &mut self,
         r: &FlowReport,
-        key: FlowKey,
+        key: FlowId,
         idle: Option<f64>,
         what: impl FnOnce() -> String,
     ) {
         if self.cap == 0
-            || (self.v.len() >= self.cap && self.v.last().is_some_and(|e| e.key <= key))
+            || (self.v.len() >= self.cap && self.v.last().is_some_and(|e| e.flow <= key))
         {
             return;
         }
         self.v.push(Example {
-            flow: None,
+            flow: key,
             file: r.file.clone(),
             client: r.client.to_string(),
             server: r.server.to_string(),
             what: what(),
             wireshark_filter: wireshark_filter(r),
-            key,
             idle,
         });
-        self.v.sort_by_key(|e| e.key);
+        self.v.sort_by_key(|e| e.flow);
         self.v.truncate(self.cap);
     }
 }
@@ -195,8 +194,8 @@ impl Auditor {
         self.flows
     }
 
-    /// Counts one flow (`key`: where it is, for its `--flow` number).
-    pub fn add(&mut self, r: &FlowReport, key: FlowKey) {
+    /// Counts one flow (`key`: its id, `--flow N`).
+    pub fn add(&mut self, r: &FlowReport, key: FlowId) {
         self.flows += 1;
         let n = self.examples;
         let s = self
@@ -392,7 +391,7 @@ impl Auditor {
                 x.race_window_max_s = s.race_max;
                 x.examples = s.race_examples.v.clone();
                 x.examples.extend(s.unanswered_examples.within(lo, hi, n));
-                x.examples.sort_by_key(|e| e.key);
+                x.examples.sort_by_key(|e| e.flow);
                 x.examples.truncate(n);
                 races.push(x);
             }
@@ -562,7 +561,7 @@ mod tests {
         let mut port = 0;
         let mut add = |a: &mut Auditor, r: FlowReport| {
             port += 1;
-            a.add(&r, (0, port));
+            a.add(&r, port);
         };
         // server 443: GOAWAY then its bare FIN, twice; GOAWAY then its RST
         for p in [1, 2] {
@@ -660,13 +659,13 @@ mod tests {
     fn without_keys_no_abrupt_close_is_claimed() {
         let mut a = Auditor::new(EXAMPLES.into());
         // a server's bare FIN and a server's RST, read without keys
-        a.add(&flow(443, 1), (0, 1));
-        a.add(&reset_by(flow(443, 2), Closer::Server), (0, 2));
+        a.add(&flow(443, 1), 1);
+        a.add(&reset_by(flow(443, 2), Closer::Server), 2);
         assert!(abrupt_of(&a).is_none());
         // read with keys, one server that shows one shape: named in the title
         a.add(
             &keyed(flow(443, 3), CloseKind::Abrupt, Some(Role::Server)),
-            (0, 3),
+            3,
         );
         let f = abrupt_of(&a).expect("an abrupt-close finding");
         assert_eq!(

@@ -7,9 +7,10 @@ use std::fmt;
 use std::str::FromStr;
 use tlsclose_analysis::Closer;
 
-/// Where a flow is among a run's flows: its input's index and its first
-/// frame. Flows are numbered (`--flow N`) in this order.
-pub type FlowKey = (usize, u64);
+/// A flow's id in a run: the number of its first frame, counted through
+/// every input in the order given (for one capture, its own frame number,
+/// as Wireshark shows it). The table's `#`, JSON's `flow`, `--flow N`.
+pub type FlowId = u64;
 
 /// The kinds of finding, most severe first; serialised as their names
 /// (`keepalive-race`, ...).
@@ -197,18 +198,14 @@ impl Side {
 /// A flow given as evidence: where it is and what it shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Example {
-    /// Its `--flow` number (null when flows were not numbered).
-    pub flow: Option<u64>,
+    /// Its id (`--flow N`).
+    pub flow: FlowId,
     pub file: String,
     pub client: String,
     pub server: String,
     /// What this flow shows, in words.
     pub what: String,
     pub wireshark_filter: String,
-    /// Where the flow is among the run's flows (its input and first
-    /// frame): what its `--flow` number is found by.
-    #[serde(skip)]
-    pub key: FlowKey,
     /// The idle time it shows (idle-timeout candidates).
     #[serde(skip)]
     pub(crate) idle: Option<f64>,

@@ -25,7 +25,7 @@ mod wireshark;
 
 pub use auditor::{client_network, Auditor, EXAMPLES};
 pub use finding::{
-    AbruptCloses, Example, Finding, FindingKind, FlowKey, PerSide, Severity, Side, Subject,
+    AbruptCloses, Example, Finding, FindingKind, FlowId, PerSide, Severity, Side, Subject,
     SubjectKind,
 };
 pub use kinds::{join_and, suggested, timeout_text, timeout_values, TOP};

@@ -170,8 +170,8 @@ impl FromStr for Glob {
     }
 }
 
-/// `--flow`: the N-th flow (1-based, in order of first packet, as the
-/// table numbers them) or a connection by its two ends.
+/// `--flow`: a flow by its id (the table's `#`: the number of its first
+/// frame, see [`crate::FlowId`]) or a connection by its two ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlowSel {
     Number(u64),

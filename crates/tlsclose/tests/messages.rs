@@ -62,10 +62,27 @@ fn fail_on_finding_says_which_findings_and_how_many_flows() {
 
 #[test]
 fn a_flow_that_is_not_there_is_said_even_with_quiet() {
+    // the sample's flows start at frames 1, 13, 30, 43, 58 and 77
+    let out = run(&["--flow", "60", "-q", &sample()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no TLS flow starts at frame 60")
+            && stderr(&out).contains("the nearest are #58 and #77"),
+        "{}",
+        stderr(&out)
+    );
     let out = run(&["--flow", "99", "-q", &sample()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("no flow matched --flow 99 (6 TLS flows in the input"),
+        stderr(&out).contains("the nearest are #77)"),
+        "{}",
+        stderr(&out)
+    );
+    // there, but filtered out
+    let out = run(&["--flow", "58", "--ending", "rst", "-q", &sample()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("flow #58 did not pass the filters --ending rst"),
         "{}",
         stderr(&out)
     );
@@ -370,16 +387,73 @@ fn keys_of(line: &str) -> Vec<String> {
 #[test]
 fn flow_n_in_json_keeps_the_streams_key_order() {
     let stream = stdout(&run(&["-f", "json", "-q", &sample()]));
-    let detail = stdout(&run(&["--flow", "3", "-f", "json", "-q", &sample()]));
-    let first = stream.lines().next().unwrap_or_default();
-    let mut want = keys_of(first);
-    want.extend(["flow".to_string(), "ladder".to_string()]);
+    let rst = stream
+        .lines()
+        .find(|l| l.contains("\"ending\":\"rst\""))
+        .expect("the sample's rst flow");
+    let line: serde_json::Value = serde_json::from_str(rst).expect("JSON");
+    let id = line["flow"]
+        .as_u64()
+        .expect("every line has its flow number");
+    let detail = stdout(&run(&[
+        "--flow",
+        &id.to_string(),
+        "-f",
+        "json",
+        "-q",
+        &sample(),
+    ]));
+    let mut want = keys_of(rst);
+    assert_eq!(want.first().map(String::as_str), Some("flow"));
+    want.push("ladder".to_string());
     assert_eq!(keys_of(detail.lines().next().unwrap_or_default()), want);
     // and the same values as the stream's line for that flow
-    let v: serde_json::Value =
+    let mut v: serde_json::Value =
         serde_json::from_str(detail.lines().next().unwrap_or_default()).expect("JSON");
-    assert_eq!(v["flow"], 3);
-    assert_eq!(v["ending"], "rst");
+    assert!(v["ladder"].as_array().is_some_and(|l| !l.is_empty()));
+    if let Some(o) = v.as_object_mut() {
+        o.remove("ladder");
+    }
+    assert_eq!(v, line);
+}
+
+/// Every streamed JSON line carries `flow`, the number the table prints in
+/// `#` for the same connection, and `--flow` takes it.
+#[test]
+fn every_json_line_has_the_tables_number() {
+    let stream = stdout(&run(&["-f", "json", "-q", &sample()]));
+    let table = stdout(&run(&["--wide", "-q", &sample()]));
+    let mut checked = 0;
+    for l in stream.lines().filter(|l| !l.contains("\"summary\":true")) {
+        let v: serde_json::Value = serde_json::from_str(l).expect("JSON");
+        let id = v["flow"].as_u64().expect("flow");
+        let client = v["client"].as_str().expect("client");
+        // the table's row of that client starts with the same number
+        let row = table
+            .lines()
+            .find(|r| r.contains(&format!(" {client} ")))
+            .unwrap_or_else(|| panic!("no row for {client}:\n{table}"));
+        let first_cell: String = row
+            .trim_start_matches('│')
+            .split('┆')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        assert_eq!(first_cell, id.to_string(), "{row}");
+        assert_eq!(
+            v["first_frame"].as_u64(),
+            Some(id),
+            "one capture: its first frame"
+        );
+        let detail = stdout(&run(&["--flow", &id.to_string(), "-q", &sample()]));
+        assert!(
+            detail.starts_with(&format!("Flow #{id} in ")) && detail.contains(client),
+            "{detail}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 6);
 }
 
 #[test]

@@ -112,7 +112,8 @@ fn csv_of_no_flow_is_still_a_header() {
     assert_eq!(out.status.code(), Some(0));
     let rows = parse_csv(&stdout(&out));
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0][0], "file");
+    assert_eq!(rows[0][0], "flow");
+    assert_eq!(rows[0][1], "file");
 }
 
 // ---- Markdown ----------------------------------------------------------
@@ -127,7 +128,7 @@ fn markdown_format_is_a_github_table() {
     assert_eq!(tables, vec![14], "{md}");
     assert_eq!(md.lines().filter(|l| l.starts_with("| ")).count(), 2 + 6);
     assert!(
-        md.contains("| 3 | 127.0.0.1:52198 | 127.0.0.1:20560 |"),
+        md.contains("| 30 | 127.0.0.1:52198 | 127.0.0.1:20560 |"),
         "{md}"
     );
     check_rendered(&md, &tables);
@@ -315,9 +316,9 @@ fn the_table_says_how_many_were_filtered_out_and_keeps_flow_numbers() {
     let text = stdout(&out);
     let last = text.lines().last().unwrap_or_default();
     assert!(last.contains("2 selected, 4 filtered out"), "{last}");
-    // the rows keep their numbers from the unfiltered table
-    assert!(text.contains("│ 3 ┆ 127.0.0.1:52198"), "{text}");
-    assert!(text.contains("│ 1 ┆ 127.0.0.1:47188"), "{text}");
+    // the rows keep their numbers (their first frames) under filters
+    assert!(text.contains("│ 30 ┆ 127.0.0.1:52198"), "{text}");
+    assert!(text.contains("│  1 ┆ 127.0.0.1:47188"), "{text}");
 }
 
 #[test]
@@ -379,10 +380,14 @@ fn fail_on_sets_exit_status_1_for_selected_flows_only() {
 
 #[test]
 fn flow_by_number_shows_its_details_and_ladder() {
-    let out = run(&["--flow", "3"], &sample());
+    // a flow's number is its first frame (the sample's rst flow: 30 to 42)
+    let out = run(&["--flow", "30"], &sample());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.starts_with("Flow #3 of 6"), "{text}");
+    assert!(
+        text.starts_with("Flow #30 in ") && text.contains("capture.pcap, one of 6 TLS flows\n"),
+        "{text}"
+    );
     assert!(text.contains("127.0.0.1:52198"), "{text}");
     assert!(text.contains("rst (closed by client"), "{text}");
     assert!(
@@ -396,7 +401,7 @@ fn flow_by_number_shows_its_details_and_ladder() {
         "the ladder ends with the client's RST: {rst}"
     );
     // the Envoy-style idle close: the inferred close_notify says so
-    let text = stdout(&run(&["--flow", "5"], &sample()));
+    let text = stdout(&run(&["--flow", "58"], &sample()));
     assert!(
         text.contains("server → client  +1.002s  frame 71  TLS alert (encrypted, 19 bytes, likely close_notify)"),
         "{text}"
@@ -417,7 +422,7 @@ fn flow_by_tuple_either_way_round_and_in_json() {
         assert_eq!(out.status.code(), Some(0));
         let f = flows(&out);
         assert_eq!(f.len(), 1, "{sel}");
-        assert_eq!(f[0]["flow"], 3);
+        assert_eq!(f[0]["flow"], 30);
         assert_eq!(f[0]["ending"], "rst");
         let ladder = f[0]["ladder"].as_array().expect("the ladder in JSON");
         assert_eq!(
@@ -436,13 +441,16 @@ fn flow_by_tuple_either_way_round_and_in_json() {
         stdout(&out)
     );
     // the numbers are the table's, whatever the filters
-    let out = run(&["--flow", "3", "--ending", "rst", "-f", "json"], &sample());
+    let out = run(
+        &["--flow", "30", "--ending", "rst", "-f", "json"],
+        &sample(),
+    );
     assert_eq!(flows(&out).len(), 1);
     // a markdown section
-    let out = run(&["--flow", "6", "-f", "markdown"], &sample());
+    let out = run(&["--flow", "77", "-f", "markdown"], &sample());
     let md = stdout(&out);
     assert!(
-        md.starts_with("### #6 · fin-only · 127.0.0.1:49552 → 127.0.0.1:21900"),
+        md.starts_with("### #77 · fin-only · 127.0.0.1:49552 → 127.0.0.1:21900"),
         "{md}"
     );
     check_gfm_tables(&md);
@@ -450,18 +458,20 @@ fn flow_by_tuple_either_way_round_and_in_json() {
 
 #[test]
 fn flow_not_found_is_status_1_with_a_message() {
-    for args in [
-        vec!["--flow", "7"],
-        vec!["--flow", "10.0.0.1:1-10.0.0.2:2"],
-        vec!["--flow", "3", "--ending", "open"],
+    for (args, says) in [
+        (vec!["--flow", "7"], "no TLS flow starts at frame 7"),
+        (
+            vec!["--flow", "10.0.0.1:1-10.0.0.2:2"],
+            "no flow matched --flow",
+        ),
+        (
+            vec!["--flow", "30", "--ending", "open"],
+            "flow #30 did not pass the filters",
+        ),
     ] {
         let out = run(&args, &sample());
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(
-            stderr(&out).contains("no flow matched --flow"),
-            "{}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
     }
 }
 

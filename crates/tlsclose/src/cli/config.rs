@@ -138,7 +138,7 @@ impl Config {
         })
     }
 
-    /// `--flow N`: the N first flows are kept until the end.
+    /// `--flow N`: the flow whose first frame is N.
     pub fn pick(&self) -> Option<u64> {
         match self.output {
             Output::Detail(FlowSel::Number(n), _) => Some(n),

@@ -141,10 +141,11 @@ pub struct ReportArgs {
     )]
     pub report_flows: Option<usize>,
 
-    /// Show one flow in detail: its number in the table, or CLIENT-SERVER.
+    /// Show one flow in detail: its number (the table's #), or CLIENT-SERVER.
     ///
-    /// Its facts and how it ended, packet by packet: its number in the table (in order of
-    /// first packet, from 1), or CLIENT-SERVER as ip:port-ip:port ([addr]:port for IPv6).
+    /// Its facts and how it ended, packet by packet: its number (the table's #, JSON's flow:
+    /// the flow's first frame, counted through the inputs in the order given), or
+    /// CLIENT-SERVER as ip:port-ip:port ([addr]:port for IPv6).
     #[arg(
         long,
         value_name = "N|CLIENT-SERVER",

@@ -6,7 +6,7 @@
 
 use crate::cli::Format;
 use crate::output::sink::write_summary_line;
-use crate::output::sink::{Flow, FlowNumbers, ReportSink, RunEnd};
+use crate::output::sink::{Flow, ReportSink, RunEnd};
 use crate::text::markdown;
 use std::io::{self, Write};
 use tlsclose_audit::units::plural;
@@ -54,10 +54,6 @@ impl ReportSink for AuditSink {
         Ok(())
     }
 
-    fn numbers_flows(&self) -> bool {
-        true
-    }
-
     fn failing(&self) -> u64 {
         self.failing
     }
@@ -67,8 +63,7 @@ impl ReportSink for AuditSink {
     }
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
-        let mut findings = self.auditor.findings();
-        number_examples(&mut findings, end.numbers);
+        let findings = self.auditor.findings();
         let matched: Vec<&Finding> = findings
             .iter()
             .filter(|f| self.fail_on.contains(&f.finding))
@@ -122,20 +117,11 @@ impl ReportSink for AuditSink {
     }
 }
 
-/// Gives each finding's example flows their `--flow` numbers.
-pub fn number_examples(findings: &mut [Finding], numbers: &FlowNumbers) {
-    for f in findings {
-        for e in &mut f.examples {
-            e.flow = numbers.number(e.key);
-        }
-    }
-}
-
 fn example_words(e: &Example) -> String {
-    match e.flow {
-        Some(n) => format!("--flow {n} ({} → {}): {}", e.client, e.server, e.what),
-        None => format!("{} → {}: {}", e.client, e.server, e.what),
-    }
+    format!(
+        "--flow {} ({} → {}): {}",
+        e.flow, e.client, e.server, e.what
+    )
 }
 
 /// Each line of `text` wrapped at words to `width`, its continuation
@@ -390,11 +376,8 @@ pub fn markdown_findings(out: &mut dyn Write, findings: &[Finding], level: &str)
         for e in &f.examples {
             writeln!(
                 out,
-                "- {}{}, {}: {}",
-                e.flow.map_or_else(String::new, |n| format!(
-                    "{} ",
-                    markdown::code(&format!("--flow {n}"))
-                )),
+                "- {} {}, {}: {}",
+                markdown::code(&format!("--flow {}", e.flow)),
                 markdown::escape(&format!("{} → {}", e.client, e.server)),
                 markdown::escape(&e.what),
                 markdown::code(&e.wireshark_filter)

@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 use tlsclose_analysis::{FlowReport, TeardownKind};
-use tlsclose_audit::WiresharkFilter;
+use tlsclose_audit::{FlowId, WiresharkFilter};
 
 /// A CSV column: its name and where its value is in the JSON object
 /// (a JSON pointer).
@@ -26,6 +26,7 @@ const fn col(name: &'static str, pointer: &'static str) -> Column {
 
 /// Every field of a flow's JSON line, in the JSON's order.
 pub const FLOW_COLUMNS: &[Column] = &[
+    col("flow", "/flow"),
     col("file", "/file"),
     col("client", "/client"),
     col("server", "/server"),
@@ -207,7 +208,12 @@ impl<W: Write> Row<'_, W> {
 
 /// A flow's row: the cells of [`FLOW_COLUMNS`], each as its JSON value
 /// reads (strings as they are, null empty, arrays `;`-joined).
-pub fn write_flow<W: Write>(out: &mut W, scratch: &mut Scratch, r: &FlowReport) -> io::Result<()> {
+pub fn write_flow<W: Write>(
+    out: &mut W,
+    scratch: &mut Scratch,
+    id: FlowId,
+    r: &FlowReport,
+) -> io::Result<()> {
     // every field, so that a new one is not forgotten (see json.rs)
     let FlowReport {
         file,
@@ -255,6 +261,7 @@ pub fn write_flow<W: Write>(out: &mut W, scratch: &mut Scratch, r: &FlowReport) 
         scratch,
         first: true,
     };
+    row.num(id)?;
     row.str(file)?;
     row.display(client)?;
     row.display(server)?;
@@ -379,7 +386,7 @@ mod tests {
         let reports = sample_reports();
         assert_eq!(reports.len(), 6);
         for r in &reports {
-            let v = crate::output::json::value(r).unwrap_or_default();
+            let v = crate::output::json::value(r.first_frame, r).unwrap_or_default();
             let mut all = Vec::new();
             leaves(&v, String::new(), &mut all);
             for p in all {
@@ -402,7 +409,7 @@ mod tests {
     fn rows_are_the_json_values() {
         let mut scratch = Scratch::default();
         for r in sample_reports() {
-            let v = crate::output::json::value(&r).unwrap_or_default();
+            let v = crate::output::json::value(r.first_frame, &r).unwrap_or_default();
             let mut want = Vec::new();
             write_row(
                 &mut want,
@@ -410,7 +417,7 @@ mod tests {
             )
             .unwrap_or_default();
             let mut got = Vec::new();
-            write_flow(&mut got, &mut scratch, &r).unwrap_or_default();
+            write_flow(&mut got, &mut scratch, r.first_frame, &r).unwrap_or_default();
             assert_eq!(
                 String::from_utf8_lossy(&got),
                 String::from_utf8_lossy(&want)

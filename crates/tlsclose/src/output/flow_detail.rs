@@ -12,7 +12,7 @@ use crate::text::words::{direction, NoteText, StepText};
 use std::io::{self, Write};
 use tlsclose_analysis::FlowReport;
 use tlsclose_audit::units::{format_secs, utc};
-use tlsclose_audit::WiresharkFilter;
+use tlsclose_audit::{FlowId, WiresharkFilter};
 
 /// The ladder as aligned lines, the last few records of each side and
 /// every FIN/RST ([`shown_steps`](crate::output::ladder::shown_steps)):
@@ -153,15 +153,18 @@ pub fn facts(r: &FlowReport) -> Vec<(&'static str, String)> {
     v
 }
 
-/// One flow for a terminal.
-pub fn text(number: &str, total: u64, f: &Flow) -> String {
+/// One flow for a terminal (`total`: TLS flows in the run).
+pub fn text(id: FlowId, total: u64, f: &Flow) -> String {
     let r = &f.report;
     let file = if r.file == "-" {
         "standard input"
     } else {
         &r.file
     };
-    let mut s = format!("Flow #{number} of {total} in {file}\n");
+    let mut s = format!(
+        "Flow #{id} in {file}, one of {total} TLS flow{}\n",
+        tlsclose_audit::units::plural(total)
+    );
     let facts = facts(r);
     let w = facts
         .iter()
@@ -240,51 +243,76 @@ impl<W: Write> DetailSink<W> {
     }
 }
 
+impl<W: Write> DetailSink<W> {
+    /// Why nothing is shown: `--flow N` names a flow by its first frame,
+    /// so the ids nearest to N are named; else the flows and filters.
+    fn not_found(&self, end: &RunEnd<'_>) -> String {
+        let total = end.tls_flows();
+        let flows = format!("{total} TLS flow{}", tlsclose_audit::units::plural(total));
+        let filters = end.filters.join(" ");
+        match end.pick {
+            Some(pick) if pick.found => {
+                format!("flow #{} did not pass the filters {filters}", pick.id)
+            }
+            Some(pick) => {
+                let near: Vec<String> = [pick.below, pick.above]
+                    .into_iter()
+                    .flatten()
+                    .map(|n| format!("#{n}"))
+                    .collect();
+                format!(
+                    "no TLS flow starts at frame {} (a flow's number, the table's #, is its first frame; {})",
+                    pick.id,
+                    if near.is_empty() {
+                        format!("the input has {flows}")
+                    } else {
+                        format!("the nearest are {}", near.join(" and "))
+                    }
+                )
+            }
+            None if filters.is_empty() => {
+                format!(
+                    "no flow matched --flow {} ({flows} in the input)",
+                    self.asked
+                )
+            }
+            None => format!(
+                "no flow matched --flow {} ({flows} in the input, filters {filters})",
+                self.asked
+            ),
+        }
+    }
+}
+
 impl<W: Write> ReportSink for DetailSink<W> {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
         self.flows.push(flow.clone());
         Ok(())
     }
 
-    fn numbers_flows(&self) -> bool {
-        true
-    }
-
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
         self.flows.sort_by_key(Flow::key);
         // said even with -q: it is why the exit status is 1
         if self.flows.is_empty() {
-            let _ = writeln!(
-                io::stderr(),
-                "tlsclose: no flow matched --flow {} ({} TLS flow{} in the input{})",
-                self.asked,
-                end.numbers.len(),
-                tlsclose_audit::units::plural(end.numbers.len()),
-                if end.filters.is_empty() {
-                    String::new()
-                } else {
-                    format!(", filters {}", end.filters.join(" "))
-                }
-            );
+            let _ = writeln!(io::stderr(), "tlsclose: {}", self.not_found(end));
         }
-        let total = end.numbers.len();
+        let total = end.tls_flows();
         match self.format {
             Format::Table => {
                 for (i, f) in self.flows.iter().enumerate() {
                     if i > 0 {
                         writeln!(self.out)?;
                     }
-                    write!(self.out, "{}", text(&end.number(f), total, f))?;
+                    write!(self.out, "{}", text(f.id, total, f))?;
                 }
             }
             Format::Markdown => {
                 for f in &self.flows {
-                    writeln!(self.out, "{}", markdown(&end.number(f), f, "###"))?;
+                    writeln!(self.out, "{}", markdown(&f.id.to_string(), f, "###"))?;
                 }
             }
             Format::Json => {
-                // the stream's line, in its key order, then the number
-                // and the ladder
+                // the stream's line, in its key order, then the ladder
                 let mut line = crate::output::json::JsonLine::new(self.iso);
                 for f in &self.flows {
                     let ladder: Vec<LadderLine> = f
@@ -302,12 +330,8 @@ impl<W: Write> ReportSink for DetailSink<W> {
                             what: StepText(s).to_string(),
                         })
                         .collect();
-                    let mut more = Vec::new();
-                    if let Some(n) = end.numbers.number(f.key()) {
-                        more.push(("flow", n.to_string().into_bytes()));
-                    }
-                    more.push(("ladder", serde_json::to_vec(&ladder)?));
-                    line.write_with(&f.report, &more)?;
+                    let more = [("ladder", serde_json::to_vec(&ladder)?)];
+                    line.write_with(f.id, &f.report, &more)?;
                     line.bytes.push(b'\n');
                     self.out.write_all(&line.bytes)?;
                 }
@@ -316,7 +340,7 @@ impl<W: Write> ReportSink for DetailSink<W> {
                 csv::write_row(&mut self.out, csv::FLOW_COLUMNS.iter().map(|c| c.name))?;
                 let mut scratch = csv::Scratch::default();
                 for f in &self.flows {
-                    csv::write_flow(&mut self.out, &mut scratch, &f.report)?;
+                    csv::write_flow(&mut self.out, &mut scratch, f.id, &f.report)?;
                 }
             }
         }

@@ -16,7 +16,7 @@ use serde::Serialize;
 use std::fmt::{Display, Write as _};
 use std::io;
 use tlsclose_analysis::FlowReport;
-use tlsclose_audit::WiresharkFilter;
+use tlsclose_audit::{FlowId, WiresharkFilter};
 
 /// Reused buffers of the JSON writer.
 #[derive(Default)]
@@ -112,8 +112,9 @@ impl JsonLine {
             .extend_from_slice(if v { b"true" } else { b"false" });
     }
 
-    /// The flow's line (without the newline) in `self.bytes`.
-    pub fn write(&mut self, r: &FlowReport) -> io::Result<()> {
+    /// The flow's line (without the newline) in `self.bytes`; `id`: its
+    /// number in the run (`flow`, the table's `#`).
+    pub fn write(&mut self, id: FlowId, r: &FlowReport) -> io::Result<()> {
         self.bytes.clear();
         // every field, so that a new one is not forgotten
         let FlowReport {
@@ -158,6 +159,7 @@ impl JsonLine {
             race_request: _,
         } = r;
         self.bytes.push(b'{');
+        self.ser("flow", &id)?;
         self.str("file", file)?;
         self.display("client", client)?;
         self.display("server", server)?;
@@ -230,11 +232,16 @@ impl JsonLine {
 }
 
 impl JsonLine {
-    /// The flow's line with more fields at its end (`--flow`: its number
-    /// and ladder), in the stream's key order.
+    /// The flow's line with more fields at its end (`--flow`: its ladder),
+    /// in the stream's key order.
     /// `more`: keys and their values as JSON text.
-    pub fn write_with(&mut self, r: &FlowReport, more: &[(&str, Vec<u8>)]) -> io::Result<()> {
-        self.write(r)?;
+    pub fn write_with(
+        &mut self,
+        id: FlowId,
+        r: &FlowReport,
+        more: &[(&str, Vec<u8>)],
+    ) -> io::Result<()> {
+        self.write(id, r)?;
         self.bytes.pop(); // the closing brace
         for (k, v) in more {
             self.key(k);
@@ -248,9 +255,9 @@ impl JsonLine {
 /// A flow's JSON object as a `serde_json::Value` (tests compare the CSV
 /// with it).
 #[cfg(test)]
-pub fn value(r: &FlowReport) -> io::Result<serde_json::Value> {
+pub fn value(id: FlowId, r: &FlowReport) -> io::Result<serde_json::Value> {
     let mut line = JsonLine::default();
-    line.write(r)?;
+    line.write(id, r)?;
     serde_json::from_slice(&line.bytes).map_err(io::Error::from)
 }
 

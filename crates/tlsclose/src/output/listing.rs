@@ -7,8 +7,6 @@
 //! by the threshold, whatever the number of flows; the column widths are
 //! measured as rows arrive, so the merged rows print straight out.
 //!
-//! Flows the filters left out are kept as bare places (no cells), so that
-//! each printed row knows its number among all the flows of the run.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -22,16 +20,16 @@ pub const SPILL_ROWS: usize = 10_000;
 /// [`crate::output::table::clean`]).
 const SEP: char = '\u{1f}';
 
-/// A row: its place (input, first frame) and its cells; `None` for a flow
-/// that is counted but not shown.
+/// A row: its place (the flow's id, its first frame in the run) and its
+/// cells.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Row {
-    pub key: (usize, u64),
-    text: Option<Box<str>>,
+    pub key: u64,
+    text: Box<str>,
 }
 
 impl Row {
-    pub fn shown(key: (usize, u64), cells: &[String]) -> Row {
+    pub fn new(key: u64, cells: &[String]) -> Row {
         let mut text = String::with_capacity(cells.iter().map(|c| c.len() + 1).sum());
         for (i, c) in cells.iter().enumerate() {
             if i > 0 {
@@ -41,59 +39,38 @@ impl Row {
         }
         Row {
             key,
-            text: Some(text.into_boxed_str()),
+            text: text.into_boxed_str(),
         }
     }
 
-    pub fn counted(key: (usize, u64)) -> Row {
-        Row { key, text: None }
-    }
-
-    /// The cells, or `None` for a counted-only flow.
-    pub fn cells(&self) -> Option<impl Iterator<Item = &str>> {
-        self.text.as_deref().map(|t| t.split(SEP))
+    pub fn cells(&self) -> impl Iterator<Item = &str> {
+        self.text.split(SEP)
     }
 
     fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
-        out.write_all(&(self.key.0 as u64).to_le_bytes())?;
-        out.write_all(&self.key.1.to_le_bytes())?;
-        match &self.text {
-            None => out.write_all(&u32::MAX.to_le_bytes()),
-            Some(t) => {
-                let len = u32::try_from(t.len())
-                    .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "row too long"))?;
-                out.write_all(&len.to_le_bytes())?;
-                out.write_all(t.as_bytes())
-            }
-        }
+        out.write_all(&self.key.to_le_bytes())?;
+        let len = u32::try_from(self.text.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "row too long"))?;
+        out.write_all(&len.to_le_bytes())?;
+        out.write_all(self.text.as_bytes())
     }
 
     fn read_from(r: &mut impl Read) -> io::Result<Option<Row>> {
-        let mut head = [0u8; 20];
-        match r.read_exact(&mut head) {
+        let mut key = [0u8; 8];
+        match r.read_exact(&mut key) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
             Err(e) => return Err(e),
         }
-        let word = |i: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&head[i..i + 8]);
-            u64::from_le_bytes(b)
-        };
-        let key = (usize::try_from(word(0)).unwrap_or(usize::MAX), word(8));
-        let mut l = [0u8; 4];
-        l.copy_from_slice(&head[16..20]);
-        let len = u32::from_le_bytes(l);
-        if len == u32::MAX {
-            return Ok(Some(Row::counted(key)));
-        }
-        let mut buf = vec![0u8; len as usize];
+        let mut len = [0u8; 4];
+        r.read_exact(&mut len)?;
+        let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
         r.read_exact(&mut buf)?;
         let text = String::from_utf8(buf)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "temporary rows damaged"))?;
         Ok(Some(Row {
-            key,
-            text: Some(text.into_boxed_str()),
+            key: u64::from_le_bytes(key),
+            text: text.into_boxed_str(),
         }))
     }
 }
@@ -144,9 +121,8 @@ impl SortedRows {
         Ok(())
     }
 
-    /// Every row in order of place; `each` gets its number among all
-    /// rows (1-based) and the row.
-    pub fn drain(&mut self, mut each: impl FnMut(u64, &Row) -> io::Result<()>) -> io::Result<()> {
+    /// Every row in order of place.
+    pub fn drain(&mut self, mut each: impl FnMut(&Row) -> io::Result<()>) -> io::Result<()> {
         self.mem.sort_unstable();
         let mut readers: Vec<BufReader<File>> = self.runs.drain(..).map(BufReader::new).collect();
         let mut mem = std::mem::take(&mut self.mem).into_iter();
@@ -162,10 +138,8 @@ impl SortedRows {
         if let Some(row) = mem.next() {
             heap.push(Reverse((row, mem_source)));
         }
-        let mut n = 0u64;
         while let Some(Reverse((row, source))) = heap.pop() {
-            n += 1;
-            each(n, &row)?;
+            each(&row)?;
             let next = match readers.get_mut(source) {
                 Some(r) => Row::read_from(r)?,
                 None => mem.next(),
@@ -204,33 +178,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn runs_merge_in_order_with_numbers_among_all_flows() {
+    fn runs_merge_in_order() {
         for threshold in [1, 3, 1000] {
             let mut rows = SortedRows::with_threshold(threshold);
-            // flows end out of order; every third is filtered out
+            // flows end out of order
             let mut state = 7u64;
             let mut keys = Vec::new();
             for _ in 0..50 {
                 state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
-                keys.push(((state >> 60) as usize % 2, state >> 40));
+                keys.push(state >> 40);
             }
-            for (i, &k) in keys.iter().enumerate() {
-                let row = if i % 3 == 0 {
-                    Row::counted(k)
-                } else {
-                    Row::shown(k, &[format!("{}", k.1), "x\ny".into(), String::new()])
-                };
+            for &k in &keys {
+                let row = Row::new(k, &[format!("{k}"), "x\ny".into(), String::new()]);
                 rows.push(row).unwrap_or_default();
             }
             let mut sorted = keys.clone();
             sorted.sort_unstable();
             let mut seen = Vec::new();
-            rows.drain(|n, row| {
-                assert_eq!(sorted.get(n as usize - 1), Some(&row.key));
-                if let Some(cells) = row.cells() {
-                    let cells: Vec<&str> = cells.collect();
-                    assert_eq!(cells, [row.key.1.to_string().as_str(), "x\ny", ""]);
-                }
+            rows.drain(|row| {
+                let cells: Vec<&str> = row.cells().collect();
+                assert_eq!(cells, [row.key.to_string().as_str(), "x\ny", ""]);
                 seen.push(row.key);
                 Ok(())
             })

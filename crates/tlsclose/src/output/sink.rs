@@ -13,20 +13,24 @@ use serde::Serialize;
 use std::io::{self, Write};
 use tlsclose_analysis::{AlertLabel, CloseNotify, FlowReport};
 use tlsclose_audit::units::format_secs;
+use tlsclose_audit::FlowId;
 use tlsclose_capture::{CaptureFormat, Timestamp};
 
-/// A selected flow, with the input it came from (its index in the
-/// command line).
+/// A selected flow, with the input it ended in (its index in the command
+/// line) and its id.
 #[derive(Debug, Clone)]
 pub struct Flow {
     pub input: usize,
+    /// Its first frame counted through every input of the run
+    /// ([`FlowId`]): the table's `#`, JSON's `flow`, `--flow N`.
+    pub id: FlowId,
     pub report: FlowReport,
 }
 
 impl Flow {
-    /// The order of the table: input, then first packet.
-    pub fn key(&self) -> (usize, u64) {
-        (self.input, self.report.first_frame)
+    /// The order of the table: its first packet's place in the run.
+    pub fn key(&self) -> FlowId {
+        self.id
     }
 }
 
@@ -61,45 +65,11 @@ impl InputInfo {
     }
 }
 
-/// The number of every TLS flow of the run (1-based, in order of input and
-/// first packet), whether or not the filters selected it: `#` in the table,
-/// `--flow N`.
-#[derive(Debug, Default)]
-pub struct FlowNumbers {
-    keys: Vec<(usize, u64)>,
-    sorted: bool,
-}
-
-impl FlowNumbers {
-    pub fn note(&mut self, input: usize, first_frame: u64) {
-        self.keys.push((input, first_frame));
-        self.sorted = false;
-    }
-
-    pub fn seal(&mut self) {
-        if !self.sorted {
-            self.keys.sort_unstable();
-            self.sorted = true;
-        }
-    }
-
-    pub fn number(&self, key: (usize, u64)) -> Option<u64> {
-        if !self.sorted {
-            return None;
-        }
-        self.keys.binary_search(&key).ok().map(|i| i as u64 + 1)
-    }
-
-    pub fn len(&self) -> u64 {
-        self.keys.len() as u64
-    }
-}
-
 /// The end of a run, as the sinks see it.
 pub struct RunEnd<'a> {
     pub summary: &'a Summary,
-    /// Numbers of flows (kept only when some output shows them).
-    pub numbers: &'a FlowNumbers,
+    /// `--flow N`, with the ids nearest to N.
+    pub pick: Option<crate::run::pipeline::Pick>,
     pub inputs: &'a [InputInfo],
     /// Filters in effect, as written on the command line.
     pub filters: &'a [String],
@@ -108,29 +78,14 @@ pub struct RunEnd<'a> {
 
 impl RunEnd<'_> {
     /// How many TLS flows the run had (filtered out ones too).
-    pub fn numbers_total(&self) -> u64 {
+    pub fn tls_flows(&self) -> u64 {
         self.summary.tls_flows
-    }
-
-    /// `#N` of a flow, or `-` when flows are not numbered in this run.
-    pub fn number(&self, f: &Flow) -> String {
-        self.numbers
-            .number(f.key())
-            .map_or_else(|| "-".into(), |n| n.to_string())
     }
 }
 
 pub trait ReportSink {
     fn flow(&mut self, flow: &Flow) -> io::Result<()>;
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()>;
-    /// Whether this sink shows flow numbers (then they are kept).
-    fn numbers_flows(&self) -> bool {
-        false
-    }
-    /// A flow the filters left out (the table counts it in its numbers).
-    fn skipped(&mut self, _input: usize, _first_frame: u64) -> io::Result<()> {
-        Ok(())
-    }
     /// What this sink found that should fail the run (exit status 1),
     /// known after `finish` (`--fail-on-finding`).
     fn failing(&self) -> u64 {
@@ -181,7 +136,7 @@ pub fn write_summary_line(out: &mut dyn Write, summary: &Summary) -> io::Result<
 
 impl<W: Write> ReportSink for JsonSink<W> {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
-        self.line.write(&flow.report)?;
+        self.line.write(flow.id, &flow.report)?;
         self.line.bytes.push(b'\n');
         self.out.write_all(&self.line.bytes)
     }
@@ -226,7 +181,7 @@ impl<W: Write> ReportSink for CsvSink<W> {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
         self.header()?;
         self.line.clear();
-        csv::write_flow(&mut self.line, &mut self.scratch, &flow.report)?;
+        csv::write_flow(&mut self.line, &mut self.scratch, flow.id, &flow.report)?;
         self.out.write_all(&self.line)
     }
 
@@ -288,7 +243,8 @@ const CN: Short = Short {
 /// last. In a terminal, a column with one value on every row is said
 /// once above the table instead (`hoisted_as`).
 pub fn listing_columns(show_file: bool) -> Vec<Column> {
-    let mut columns = vec![Column::new("#", Align::Right, 0)];
+    let mut columns = vec![Column::new("#", Align::Right, 0)
+        .explained("# = the flow's first frame, what --flow takes")];
     if show_file {
         columns.push(Column::new("file", Align::Left, 8).hoisted_as(|c| format!("file {c}")));
     }
@@ -326,7 +282,11 @@ pub fn listing_columns(show_file: bool) -> Vec<Column> {
             "" => "no alerts".into(),
             c => format!("alerts {}", c.replace('\n', ", ")),
         }),
-        Column::new("idle\nbefore\nclose", Align::Right, 1),
+        Column::new("idle\nbefore\nclose", Align::Right, 1).with_short(Short {
+            title: "idle",
+            cell: |c| c.to_owned(),
+            legend: "idle = idle before close",
+        }),
         // keep-alive race (the window is in --flow and the JSON)
         Column::new("race", Align::Left, 1).hoisted_as(|c| match c {
             "-" => "no keep-alive race".into(),
@@ -340,16 +300,17 @@ pub fn listing_columns(show_file: bool) -> Vec<Column> {
 
 /// The listing's cells of a flow, written into `row`'s reused Strings
 /// (the first, the flow's number, stays empty until it is printed).
-fn listing_cells(row: &mut Vec<String>, r: &FlowReport, show_file: bool) {
+fn listing_cells(row: &mut Vec<String>, id: FlowId, r: &FlowReport, show_file: bool) {
     use std::fmt::Write as _;
     row.resize_with(if show_file { 15 } else { 14 }, String::new);
     row.iter_mut().for_each(String::clear);
-    let mut cells = row.iter_mut().skip(1);
+    let mut cells = row.iter_mut();
     let mut cell = |v: &dyn std::fmt::Display| {
         if let Some(c) = cells.next() {
             let _ = write!(c, "{v}");
         }
     };
+    cell(&id);
     if show_file {
         cell(&clean(&r.file));
     }
@@ -410,29 +371,15 @@ impl Listing {
     }
 
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
-        listing_cells(&mut self.cells, &flow.report, self.show_file);
+        listing_cells(&mut self.cells, flow.id, &flow.report, self.show_file);
         self.widths.add_row(&self.cells);
         self.flows += 1;
-        self.rows.push(Row::shown(flow.key(), &self.cells))
+        self.rows.push(Row::new(flow.key(), &self.cells))
     }
 
-    fn skipped(&mut self, input: usize, first_frame: u64) -> io::Result<()> {
-        self.rows.push(Row::counted((input, first_frame)))
-    }
-
-    /// Every shown row in order, with its number among all flows.
+    /// Every row in order of first packet.
     fn drain(&mut self, mut each: impl FnMut(Vec<&str>) -> io::Result<()>) -> io::Result<()> {
-        self.rows.drain(|n, row| {
-            let Some(cells) = row.cells() else {
-                return Ok(());
-            };
-            let number = n.to_string();
-            let mut v: Vec<&str> = cells.collect();
-            if let Some(first) = v.first_mut() {
-                *first = &number;
-            }
-            each(v)
-        })
+        self.rows.drain(|row| each(row.cells().collect()))
     }
 }
 
@@ -492,16 +439,10 @@ impl<W: Write> ReportSink for TableSink<W> {
         self.listing.flow(flow)
     }
 
-    fn skipped(&mut self, input: usize, first_frame: u64) -> io::Result<()> {
-        self.listing.skipped(input, first_frame)
-    }
-
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
         let l = &mut self.listing;
         if l.flows > 0 {
-            // the widest number is the count of every flow at most
-            let mut widths = l.widths.clone();
-            widths.widen(0, end.numbers_total().to_string().len());
+            let widths = l.widths.clone();
             let shown = fit(&l.columns, &widths, self.width);
             let columns = l.columns.clone();
             let mut table = BoxTable::new(&columns, &widths, shown);
@@ -543,10 +484,6 @@ impl<W: Write> MarkdownSink<W> {
 impl<W: Write> ReportSink for MarkdownSink<W> {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
         self.listing.flow(flow)
-    }
-
-    fn skipped(&mut self, input: usize, first_frame: u64) -> io::Result<()> {
-        self.listing.skipped(input, first_frame)
     }
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {

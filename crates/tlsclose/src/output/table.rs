@@ -169,15 +169,6 @@ impl Widths {
         }
     }
 
-    /// Makes column `i` at least `w` wide (not a row).
-    pub fn widen(&mut self, i: usize, w: usize) {
-        for v in [&mut self.full, &mut self.short] {
-            if let Some(f) = v.get_mut(i) {
-                *f = (*f).max(w);
-            }
-        }
-    }
-
     pub fn add_row<S: AsRef<str>>(&mut self, cells: &[S]) {
         self.rows += 1;
         for (i, c) in cells.iter().enumerate() {
@@ -395,11 +386,20 @@ impl<'a> BoxTable<'a> {
         for r in rows {
             t.add_row(r);
         }
-        for (c, w) in t.column_iter_mut().zip(&self.widths) {
+        let aligns = self
+            .columns
+            .iter()
+            .zip(&self.shown)
+            .filter(|(_, s)| **s)
+            .map(|((c, _), _)| c.align);
+        for ((c, w), align) in t.column_iter_mut().zip(&self.widths).zip(aligns) {
             let w = u16::try_from(w + 2).unwrap_or(u16::MAX);
             c.set_constraint(comfy_table::ColumnConstraint::Absolute(
                 comfy_table::Width::Fixed(w),
             ));
+            if align == Align::Right {
+                c.set_cell_alignment(comfy_table::CellAlignment::Right);
+            }
         }
         let text = t.to_string();
         let mut lines: Vec<&str> = text.lines().collect();
@@ -609,19 +609,19 @@ mod tests {
     }
 
     #[test]
-    fn terminal_tables_stack_lines_and_align() {
+    fn terminal_tables_stack_lines_and_align_numbers_right() {
         let mut out = Vec::new();
         table().to_terminal(&mut out, None).unwrap_or_default();
         let text = String::from_utf8_lossy(&out);
         assert_eq!(
             text,
             "┌────┬──────┬────────┬────────┐\n\
-             │ #  ┆ name ┆ idle   ┆ alerts │\n\
+             │  # ┆ name ┆   idle ┆ alerts │\n\
              │    ┆      ┆ before ┆        │\n\
              ╞════╪══════╪════════╪════════╡\n\
-             │ 1  ┆ a    ┆ 10ms   ┆ c: x   │\n\
+             │  1 ┆ a    ┆   10ms ┆ c: x   │\n\
              │    ┆      ┆        ┆ s: y   │\n\
-             │ 12 ┆ bbb  ┆ -      ┆        │\n\
+             │ 12 ┆ bbb  ┆      - ┆        │\n\
              └────┴──────┴────────┴────────┘\n"
         );
     }
@@ -680,7 +680,7 @@ mod tests {
         // every line as wide as the others, rows in order
         let w = lines.first().map_or(0, |l| l.chars().count());
         assert!(lines.iter().all(|l| l.chars().count() == w));
-        assert!(lines.get(4).is_some_and(|l| l.starts_with("│ 1 ")));
+        assert!(lines.get(4).is_some_and(|l| l.starts_with("│    1 ")));
         assert!(lines
             .get(4 + 2 * CHUNK + 6)
             .is_some_and(|l| l.starts_with(&format!("│ {} ", 2 * CHUNK + 7))));
@@ -697,7 +697,7 @@ mod tests {
         assert_eq!(
             String::from_utf8_lossy(&out),
             "┌───┬──────┬────────┬────────┐\n\
-             │ # ┆ name ┆ idle   ┆ alerts │\n\
+             │ # ┆ name ┆   idle ┆ alerts │\n\
              │   ┆      ┆ before ┆        │\n\
              ╞═══╪══════╪════════╪════════╡\n\
              └───┴──────┴────────┴────────┘\n"
@@ -724,7 +724,7 @@ mod tests {
                 .ends_with("--wide shows all): idle before "),
             "{text}"
         );
-        assert!(text.starts_with("┌────┬──────┬────────┐\n│ #  ┆ name ┆ alerts │\n╞"));
+        assert!(text.starts_with("┌────┬──────┬────────┐\n│  # ┆ name ┆ alerts │\n╞"));
         // never the columns with drop order 0, even when too narrow
         let mut out = Vec::new();
         table().to_terminal(&mut out, Some(5)).unwrap_or_default();

@@ -6,7 +6,6 @@
 //! command line. Memory: per server and per client network (as `--audit`),
 //! and the described flows kept.
 
-use crate::output::audit::number_examples;
 use crate::output::sink::{Flow, RunEnd};
 use crate::report::flows::Described;
 use std::io;
@@ -56,11 +55,9 @@ impl ReportData {
         Ok(())
     }
 
-    /// The audit's findings, most severe first, examples numbered.
-    pub fn findings(&self, end: &RunEnd<'_>) -> Vec<Finding> {
-        let mut findings = self.audit.findings();
-        number_examples(&mut findings, end.numbers);
-        findings
+    /// The audit's findings, most severe first.
+    pub fn findings(&self) -> Vec<Finding> {
+        self.audit.findings()
     }
 
     /// Selected flows that ended `e` (over every server).

@@ -108,7 +108,7 @@ impl HtmlSink {
              <title>{t}</title>\n<style>{CSS}</style></head><body>\n<h1>{t}</h1>\n",
             t = esc(&title)
         );
-        let findings = self.data.findings(end);
+        let findings = self.data.findings();
         let sentences = crate::report::conclusion::sentences(&self.data, &findings);
         let _ = writeln!(
             h,
@@ -117,14 +117,14 @@ impl HtmlSink {
             esc(&end.summary.line())
         );
         let kept = self.data.described.take();
-        let drawn: HashSet<String> = kept.iter().map(|k| end.number(k)).collect();
+        let drawn: HashSet<String> = kept.iter().map(|k| k.id.to_string()).collect();
         h.push_str(&findings_html(&findings, &drawn));
         h.push_str(&self.per_server());
         h.push_str("<h2 id=\"charts\">Charts</h2>\n<h3>Endings per server</h3>\n");
         h.push_str(&self.bar_chart());
         h.push_str("<h3>Idle time before the close</h3>\n");
         h.push_str(&self.histogram());
-        h.push_str(&self.flows(end, &kept));
+        h.push_str(&self.flows(&kept));
         h.push_str(&self.about(end));
         h.push_str("</body></html>\n");
         h
@@ -419,7 +419,7 @@ impl HtmlSink {
 
     /// The described flows: a table of contents, then each as a
     /// collapsible ladder.
-    fn flows(&mut self, end: &RunEnd<'_>, kept: &[Flow]) -> String {
+    fn flows(&mut self, kept: &[Flow]) -> String {
         let total = self.data.described.total;
         let mut h =
             String::from("<h2 id=\"flows\">Flows that did not end cleanly, or raced</h2>\n");
@@ -445,7 +445,7 @@ impl HtmlSink {
              <th>closed by</th><th>keep-alive race</th></tr></thead><tbody>\n",
         );
         for k in kept {
-            let n = end.number(k);
+            let n = k.id.to_string();
             let r = &k.report;
             let _ = writeln!(
                 h,
@@ -464,7 +464,7 @@ impl HtmlSink {
         }
         h.push_str("</tbody></table></nav>\n");
         for (i, k) in kept.iter().enumerate() {
-            h.push_str(&ladder(&end.number(k), k, i));
+            h.push_str(&ladder(&k.id.to_string(), k, i));
         }
         h
     }
@@ -572,13 +572,11 @@ fn findings_html(findings: &[Finding], drawn: &HashSet<String>) -> String {
         if !f.examples.is_empty() {
             s.push_str("<ul class=\"examples\">\n");
             for e in &f.examples {
-                let number = e.flow.map(|n| n.to_string());
-                let flow = match &number {
-                    Some(n) if drawn.contains(n) => {
-                        format!("<a href=\"#{}\">--flow {n}</a> ", flow_id(n))
-                    }
-                    Some(n) => format!("<code>--flow {n}</code> "),
-                    None => String::new(),
+                let n = e.flow.to_string();
+                let flow = if drawn.contains(&n) {
+                    format!("<a href=\"#{}\">--flow {n}</a> ", flow_id(&n))
+                } else {
+                    format!("<code>--flow {n}</code> ")
                 };
                 let _ = writeln!(
                     s,
@@ -673,10 +671,6 @@ font-family:monospace}#toc td{font-family:monospace}";
 impl ReportSink for HtmlSink {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
         self.data.add(flow)
-    }
-
-    fn numbers_flows(&self) -> bool {
-        true
     }
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {

@@ -58,14 +58,14 @@ impl TicketSink {
         };
         let mut head: Vec<u8> = Vec::new();
         self.title(&mut head, end)?;
-        let findings = self.data.findings(end);
+        let findings = self.data.findings();
         self.summary(&mut head, &findings)?;
         self.what_was_read(&mut head, end)?;
         self.findings(&mut head, &findings)?;
         self.endings(&mut head)?;
         self.per_server(&mut head)?;
         let head = String::from_utf8_lossy(&head).into_owned();
-        let flows = self.flows(end, head.chars().count());
+        let flows = self.flows(head.chars().count());
         out.write_all(head.as_bytes())?;
         out.write_all(flows.as_bytes())?;
         out.flush()
@@ -225,12 +225,12 @@ impl TicketSink {
     /// The described flows ([`crate::report::flows`]), one diagram each: all
     /// those kept when `--report-flows` was given, else as many as fit in
     /// [`BUDGET`] after `used` characters.
-    fn flows(&mut self, end: &RunEnd<'_>, used: usize) -> String {
+    fn flows(&mut self, used: usize) -> String {
         let kept = self.data.described.take();
         let total = self.data.described.total;
         let sections: Vec<String> = kept
             .iter()
-            .map(|k| flow_section(&end.number(k), k))
+            .map(|k| flow_section(&k.id.to_string(), k))
             .collect();
         let shown = match self.asked {
             Some(_) => sections.len(),
@@ -336,10 +336,6 @@ fn flow_section(number: &str, f: &Flow) -> String {
 impl ReportSink for TicketSink {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
         self.data.add(flow)
-    }
-
-    fn numbers_flows(&self) -> bool {
-        true
     }
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {

@@ -9,46 +9,45 @@ use crate::output::extract::ExtractFlow;
 use crate::output::flow_detail::DetailSink;
 use crate::output::group_by::GroupSink;
 use crate::output::sink::{
-    CsvSink, Flow, FlowNumbers, InputInfo, JsonSink, MarkdownSink, ReportSink, RunEnd, TableSink,
+    CsvSink, Flow, InputInfo, JsonSink, MarkdownSink, ReportSink, RunEnd, TableSink,
 };
 use crate::report::markdown::TicketSink;
 use crate::run::summary::Summary;
-use std::collections::BinaryHeap;
 use std::io::{self, Write};
 use tlsclose_analysis::{Ending, FlowReport};
 use tlsclose_audit::select::{endpoints, FlowSel, Selection};
+use tlsclose_audit::FlowId;
 
-/// `--flow N`: the N flows first in order, so that the N-th is known at the
-/// end (memory for N flows, not for all).
-struct Pick {
-    n: usize,
-    heap: BinaryHeap<Ranked>,
+/// `--flow N`: the flow whose id is N, and the ids nearest to it (said
+/// when none is).
+#[derive(Debug, Clone, Copy)]
+pub struct Pick {
+    pub id: FlowId,
+    /// A TLS flow starts at frame `id` (whether or not the filters pass it).
+    pub found: bool,
+    pub below: Option<FlowId>,
+    pub above: Option<FlowId>,
 }
 
-struct Ranked(Flow);
-impl PartialEq for Ranked {
-    fn eq(&self, o: &Self) -> bool {
-        self.0.key() == o.0.key()
-    }
-}
-impl Eq for Ranked {}
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Ranked {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.0.key().cmp(&o.0.key())
+impl Pick {
+    fn see(&mut self, id: FlowId) {
+        if id < self.id && self.below.is_none_or(|b| id > b) {
+            self.below = Some(id);
+        }
+        if id > self.id && self.above.is_none_or(|a| id < a) {
+            self.above = Some(id);
+        }
     }
 }
 
 pub struct Pipeline {
     selection: Selection,
     filters: Vec<String>,
-    pick: Option<Pick>,
-    numbers: FlowNumbers,
-    numbering: bool,
+    /// `--flow N`.
+    pub pick: Option<Pick>,
+    /// Per input: frames of the run before its capture's first frame (a
+    /// flow's id is this plus its first frame).
+    bases: Vec<u64>,
     sinks: Vec<Box<dyn ReportSink>>,
     fail_on: Vec<Ending>,
     /// Selected flows with a `--fail-on` ending.
@@ -108,22 +107,22 @@ impl Pipeline {
                 )?));
             }
         }
-        let pick = c.pick().map(|n| Pick {
-            n: usize::try_from(n).unwrap_or(usize::MAX),
-            heap: BinaryHeap::new(),
+        let pick = c.pick().map(|id| Pick {
+            id,
+            found: false,
+            below: None,
+            above: None,
         });
         let selection = c.selection.clone();
         let mut filters = selection.describe();
         if let Some(n) = c.pick() {
             filters.push(format!("--flow {n}"));
         }
-        let numbering = pick.is_some() || sinks.iter().any(|s| s.numbers_flows());
         Ok(Pipeline {
             selection,
             filters,
             pick,
-            numbers: FlowNumbers::default(),
-            numbering,
+            bases: Vec::new(),
             sinks,
             failing_endings: vec![0; c.fail_on.len()],
             sink_failures: Vec::new(),
@@ -137,33 +136,35 @@ impl Pipeline {
         })
     }
 
-    /// A flow has ended.
-    pub fn flow(&mut self, input: usize, report: FlowReport) -> io::Result<()> {
-        if self.numbering {
-            self.numbers.note(input, report.first_frame);
+    /// Input `input`'s capture starts after `frames` frames of the run.
+    pub fn set_base(&mut self, input: usize, frames: u64) {
+        if self.bases.len() <= input {
+            self.bases.resize(input + 1, 0);
         }
+        if let Some(b) = self.bases.get_mut(input) {
+            *b = frames;
+        }
+    }
+
+    /// A flow has ended (in input `input`).
+    pub fn flow(&mut self, input: usize, report: FlowReport) -> io::Result<()> {
         if let Some(i) = self.inputs.get_mut(input) {
             i.tls_flows += 1;
         }
-        let flow = Flow { input, report };
+        let base = self.bases.get(input).copied().unwrap_or(0);
+        let id = base.saturating_add(report.first_frame);
         if let Some(pick) = &mut self.pick {
-            // the N-th is known only at the end
-            if pick.n > 0 {
-                pick.heap.push(Ranked(flow));
-                if pick.heap.len() > pick.n {
-                    pick.heap.pop();
-                }
+            if id != pick.id {
+                pick.see(id);
+                return Ok(());
             }
-            return Ok(());
+            pick.found = true;
         }
-        self.offer(flow)
+        self.offer(Flow { input, id, report })
     }
 
     fn offer(&mut self, flow: Flow) -> io::Result<()> {
         if !self.selection.matches(&flow.report) {
-            for s in &mut self.sinks {
-                s.skipped(flow.input, flow.report.first_frame)?;
-            }
             return Ok(());
         }
         self.selected += 1;
@@ -191,17 +192,6 @@ impl Pipeline {
 
     /// Every input is read: the sinks write their ends.
     pub fn finish(&mut self, summary: &mut Summary) -> io::Result<()> {
-        self.numbers.seal();
-        if let Some(mut pick) = self.pick.take() {
-            let nth = if pick.heap.len() == pick.n {
-                pick.heap.pop()
-            } else {
-                None
-            };
-            if let Some(Ranked(flow)) = nth {
-                self.offer(flow)?;
-            }
-        }
         let filtering = self.selection.is_active() || !self.filters.is_empty();
         if filtering {
             summary.filtered_out = Some(summary.tls_flows.saturating_sub(self.selected));
@@ -209,7 +199,7 @@ impl Pipeline {
         self.flow_not_found = filtering && self.selected == 0 && self.filters_name_a_flow();
         let end = RunEnd {
             summary,
-            numbers: &self.numbers,
+            pick: self.pick,
             inputs: &self.inputs,
             filters: &self.filters,
             quiet: self.quiet,

@@ -42,6 +42,9 @@ struct JoinedCapture {
     next_sweep: Option<Timestamp>,
     /// Frames of the group's earlier files: a frame's number in the group.
     offset: u64,
+    /// Frames of the run before the group's first: a flow's id is this
+    /// plus its first frame.
+    base: u64,
     /// The last frame's time (as recorded) and its input.
     last_ts: Option<Timestamp>,
     last_input: usize,
@@ -58,6 +61,8 @@ pub(super) struct Reading<'e> {
     group: Option<JoinedCapture>,
     /// Captures started.
     groups: u64,
+    /// Frames of the inputs read so far.
+    frames: u64,
     /// Each input's capture and frame offset in it (for `--extract`).
     placement: Vec<Placement>,
 }
@@ -76,6 +81,7 @@ impl<'e> Reading<'e> {
             event: 0,
             group: None,
             groups: 0,
+            frames: 0,
             placement: vec![Placement::default(); inputs],
         }
     }
@@ -152,6 +158,7 @@ impl<'e> Reading<'e> {
                 )),
                 next_sweep: None,
                 offset: 0,
+                base: self.frames,
                 last_ts: None,
                 last_input: input,
             });
@@ -163,6 +170,7 @@ impl<'e> Reading<'e> {
         }
         if let Some(g) = &mut self.group {
             g.last_input = input;
+            out.pipeline.set_base(input, g.base);
             if let Some(p) = self.placement.get_mut(input) {
                 *p = Placement {
                     group: self.groups,
@@ -518,6 +526,7 @@ pub(super) fn read_one(
         if begun {
             g.offset += last_frame;
             g.last_ts = last_ts;
+            reading.frames += last_frame;
         }
     }
     if reading.join == Join::Never || result.is_err() {

@@ -5,7 +5,10 @@
 # (json, table, csv, markdown), tshark's field dump (once), `tcpdump -r F
 # -w /dev/null` and `cat`; peak RSS of each from /usr/bin/time; the verdicts
 # checked against the generator's truth (benches/check_truth.py); and the
-# memory on bulk 1 GB against bulk 4 GB. Prints a Markdown table on stdout
+# memory on bulk 1 GB against bulk 4 GB; instructions per packet under
+# callgrind (the first 30 MB of each file: tlsclose -j 1 -f json, tcpdump);
+# and the peak RSS with 100k and 1M connections open at once (LIVE=1,
+# generated with --mix open=100). Prints a Markdown table on stdout
 # (progress on stderr). About 5 minutes on a quiet 2-core machine once the
 # captures exist (generating bulk 4G takes longer: FLAT=0 skips it).
 #
@@ -13,6 +16,7 @@
 #
 # Environment: RUNS=3 (hyperfine runs of each fast command), FILES="tiny:200M
 # bulk:1G", FLAT=1 (memory on FLAT_FILES="bulk:1G bulk:4G"), TSHARK=1,
+# CALLGRIND=1 (needs valgrind), LIVE=1 (LIVE_FLOWS="100000 1000000"),
 # THREADS (default: nproc),
 # BUILD=0 (use target/release/tlsclose as it is).
 set -euo pipefail
@@ -112,6 +116,45 @@ EOF
   fi
 done
 
+if [ "${CALLGRIND:-1}" = 1 ]; then
+  need valgrind valgrind
+  for spec in $files; do
+    profile=${spec%%:*}; size=${spec#*:}
+    f=$(capture "$profile" "$size")
+    cut="$work/$profile-$size-30M.pcap"
+    head -c 30000000 "$f" > "$cut"
+    say "$profile $size: callgrind on the first 30 MB"
+    # the cut's last packet may be cut short: a warning, not an error
+    pk=$("$bin" -j 1 -f json "$cut" 2>/dev/null | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["frames"])')
+    for c in "tlsclose -j 1 -f json:$bin -q -j 1 -f json $cut" "tcpdump -r F -w /dev/null:tcpdump -r $cut -w /dev/null"; do
+      name=${c%%:*}; cmd=${c#*:}
+      ir=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $cmd 2>&1 >/dev/null \
+        | sed -n 's/.*Collected : *\([0-9]*\).*/\1/p' | tail -1)
+      note kind ir file "$profile $size" name "$name" ir "$ir" packets "$pk"
+    done
+  done
+fi
+
+if [ "${LIVE:-1}" = 1 ]; then
+  # connections that never close, all open at the end: what a live flow
+  # costs (the RSS over that of the six-flow sample capture, per flow)
+  base_cap="$repo/testdata/sample/capture.pcap"
+  for n in ${LIVE_FLOWS:-100000 1000000}; do
+    f="$work/live-$n.pcap"
+    if [ ! -s "$f" ]; then
+      say "generating $f ($n connections left open)"
+      python3 "$shared/bench/mkbench.py" --profile tiny --mix open=100 --flows "$n" \
+        --concurrency "$n" --size 8G -o "$f" -q
+    fi
+    for j in 1 "$threads"; do
+      say "live: $n open connections, -j $j"
+      note kind live name "tlsclose -j $j -f json --max-flows $n" flows "$n" \
+        rss "$(rss "$bin -q -j $j -f json --max-flows $n $f")" \
+        base "$(rss "$bin -q -j $j -f json --max-flows $n $base_cap")"
+    done
+  done
+fi
+
 if [ "${FLAT:-1}" = 1 ]; then
   # the same profile, a file 4 times larger: memory must stay flat
   set -- ${FLAT_FILES:-bulk:1G bulk:4G}
@@ -152,4 +195,19 @@ if mem:
     print("|---|---|---|")
     for l in mem:
         print(f"| {l['name']} | {l['rss1']} | {l['rss4']} |")
+ir = [l for l in lines if l["kind"] == "ir"]
+if ir:
+    print()
+    print("| command (callgrind, first 30 MB) | file | instructions per packet |")
+    print("|---|---|---|")
+    for l in ir:
+        print(f"| {l['name']} | {l['file']} | {int(l['ir']) / int(l['packets']):,.0f} |")
+live = [l for l in lines if l["kind"] == "live"]
+if live:
+    print()
+    print("| command | connections open at the end | max RSS (MB) | per connection (KB) |")
+    print("|---|---|---|---|")
+    for l in live:
+        per = (float(l["rss"]) - float(l["base"])) * 1024 / int(l["flows"])
+        print(f"| {l['name']} | {int(l['flows']):,} | {l['rss']} | {per:.2f} |")
 EOF

@@ -154,8 +154,9 @@ impl Analyzer {
     }
 
     /// The capture clock says `now` (with
-    /// [`FlowTableConfig::sweep_on_segments`] off): idle flows and flows
-    /// past their linger are reported.
+    /// [`FlowTableConfig::sweep_on_segments`] off): idle flows, and flows
+    /// past their linger after an RST or their wait for a final ACK, are
+    /// reported.
     pub fn tick(&mut self, now: tlsclose_capture::Timestamp, out: &mut dyn FnMut(FlowReport)) {
         let stats = &mut self.stats;
         let ladder = self.config.ladder;

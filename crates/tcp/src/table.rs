@@ -117,11 +117,20 @@ pub struct FlowTableConfig {
     pub idle_timeout_ns: i64,
     /// How long after a lone RST a flow is kept for in-flight segments.
     pub rst_linger_ns: i64,
-    /// How long a flow closed by FIN on both sides is kept for its last
-    /// packets (the final ACK, late retransmissions) when the final ACK of
-    /// the last FIN does not come first: they then fall in its frame range
-    /// (and its `--extract`) and do not start a new, mid-stream flow.
-    pub close_linger_ns: i64,
+    /// How long a flow closed by FIN on both sides waits, after its last
+    /// packet, for the final ACK of the last FIN; it ends at once when that
+    /// ACK comes (or an RST, or a new SYN on its 4-tuple). Its last packets
+    /// (the final ACK, retransmitted FINs) then fall in its frame range
+    /// (and its `--extract`) instead of hitting its tombstone. 5 s: more
+    /// than the first retransmission timeout of the FIN (200 ms on Linux,
+    /// 1 s by RFC 6298, 3 s on older stacks) and its answer. A lost final
+    /// ACK comes after the FIN is retransmitted, each retransmission after
+    /// twice the wait before it, so the wait follows them: after a packet
+    /// `t` after the second FIN it is at least 3 `t` (`FIN_BACKOFF`). It
+    /// never goes past `closed_ttl_ns` after the second FIN (the tombstone
+    /// then catches what still comes), nor past `idle_timeout_ns` without
+    /// a packet. See [`FlowTableConfig::final_ack_deadline`].
+    pub final_ack_wait_ns: i64,
     /// How long a finished 4-tuple is remembered, so that late
     /// retransmissions are not taken for a new connection.
     pub closed_ttl_ns: i64,
@@ -154,13 +163,40 @@ impl Default for FlowTableConfig {
         FlowTableConfig {
             idle_timeout_ns: 300 * 1_000_000_000,
             rst_linger_ns: 1_000_000_000,
-            close_linger_ns: 1_000_000_000,
+            final_ack_wait_ns: 5 * 1_000_000_000,
             closed_ttl_ns: 120 * 1_000_000_000,
             max_flows: 100_000,
             reassembly_limit: 1 << 20,
             reassembly_total_limit: 64 << 20,
             sweep_on_segments: true,
         }
+    }
+}
+
+/// How a flow waiting for its final ACK follows the retransmissions of its
+/// last FIN (see [`FlowTableConfig::final_ack_wait_ns`]). The FIN's sender
+/// retransmits it one RTO after it, then after twice the wait before each
+/// time (exponential backoff): a retransmission `t` after the FIN is
+/// followed by the next at `2t + RTO <= 3t`, whose answer (the final ACK)
+/// comes a round trip later, less than an RTO. Waiting `3t` after a packet
+/// `t` after the FIN (until `4t`) leaves that round trip `t >= RTO`.
+const FIN_BACKOFF: i64 = 3;
+
+impl FlowTableConfig {
+    /// When a flow closed by FIN on both sides, its second FIN at `fin` and
+    /// its last packet at `last` (capture clock), stops waiting for its
+    /// final ACK (see [`FlowTableConfig::final_ack_wait_ns`]).
+    pub fn final_ack_deadline(&self, fin: Timestamp, last: Timestamp) -> Timestamp {
+        let since = last.0.saturating_sub(fin.0).max(0);
+        let wait = self
+            .final_ack_wait_ns
+            .max(since.saturating_mul(FIN_BACKOFF))
+            .min(self.idle_timeout_ns);
+        Timestamp(
+            last.0
+                .saturating_add(wait)
+                .min(fin.0.saturating_add(self.closed_ttl_ns)),
+        )
     }
 }
 
@@ -223,8 +259,8 @@ fn dir_state(dirs: &mut [DirState; 2], dir: Dir) -> &mut DirState {
 /// is usually not in the cache; the consumer's large state last.
 #[repr(C)]
 struct Live<C> {
-    /// Both sides sent FIN: the flow is over and waits for its last
-    /// packets (see [`FlowTableConfig::close_linger_ns`]).
+    /// Both sides sent FIN: the flow is over and waits for its final ACK
+    /// (see [`FlowTableConfig::final_ack_wait_ns`]).
     closing: Option<Closing>,
     /// What [`Live::held`] said after the last segment (so it is counted
     /// once per segment, not twice: it reaches into both directions).
@@ -239,7 +275,7 @@ struct Live<C> {
     consumer: C,
 }
 
-/// A flow closed by FIN on both sides, kept for its last packets.
+/// A flow closed by FIN on both sides, kept for its final ACK.
 #[derive(Clone, Copy)]
 struct Closing {
     /// When the second FIN came.
@@ -529,8 +565,9 @@ impl<C: StreamConsumer> FlowTable<C> {
         self.sweep(now, done);
     }
 
-    /// Ends flows idle for the timeout and reset flows past their linger;
-    /// forgets old tombstones. Ended flows are handed out in order of their
+    /// Ends flows idle for the timeout, reset flows past their linger and
+    /// flows closed by FINs past their wait for the final ACK; forgets old
+    /// tombstones. Ended flows are handed out in order of their
     /// first frame, so output does not depend on hashing.
     pub fn sweep(&mut self, now: Timestamp, done: &mut dyn FnMut(Finished<C>)) {
         let cfg = self.config;
@@ -546,7 +583,7 @@ impl<C: StreamConsumer> FlowTable<C> {
             }
             Slot::Live(live) => {
                 if let Some(c) = live.closing {
-                    if now.0.saturating_sub(c.at.0) >= cfg.close_linger_ns {
+                    if now >= cfg.final_ack_deadline(c.at, live.last.clock) {
                         ending.push((live.start.first.frame, *key, EndReason::Closed));
                     }
                 } else if now.0.saturating_sub(live.last.clock.0) >= cfg.idle_timeout_ns {

@@ -1,5 +1,6 @@
 //! A flow closed by FIN on both sides keeps its last packets: the final ACK
-//! of the last FIN is inside its frame range and its `--extract`.
+//! of the last FIN is inside its frame range and its `--extract`, also when
+//! it comes seconds late.
 
 use serde_json::Value;
 use std::path::PathBuf;
@@ -49,4 +50,38 @@ fn the_final_ack_is_in_the_flows_frame_range_and_extract() {
         "the flow's 19 frames, byte for byte"
     );
     let _ = std::fs::remove_file(&out_pcap);
+}
+
+#[test]
+fn a_final_ack_after_the_old_one_second_wait_is_in_the_flows_frame_range_and_extract() {
+    // testdata/late-final-ack: a final ACK 3 s after the last FIN (frames
+    // 1-18), then a last FIN retransmitted at 1.2 s and answered at 1.3 s
+    // (frames 19-37)
+    let capture = case("late-final-ack/capture.pcap");
+    let orig = std::fs::read(&capture).expect("capture");
+    let orig_recs = records(&orig);
+    for (port, first, last) in [("40462", 1, 18), ("59754", 19, 37)] {
+        let out_pcap = tmp("last-packets", &format!("late-{port}.pcap"));
+        let _ = std::fs::remove_file(&out_pcap);
+        let out = output(
+            tlsclose!()
+                .args(["-q", "-f", "json", "--port", port, "--extract"])
+                .arg(&out_pcap)
+                .arg(&capture),
+        );
+        assert!(out.status.success());
+        let flows: Vec<Value> = flows(&out);
+        assert_eq!(flows.len(), 1, "port {port}");
+        let f = &flows[0];
+        assert_eq!(f["first_frame"], first);
+        assert_eq!(f["last_frame"], last, "port {port}");
+        assert_eq!(f["packets"], last - first + 1, "port {port}");
+        let got = std::fs::read(&out_pcap).expect("extract");
+        assert_eq!(
+            records(&got),
+            orig_recs[first as usize - 1..last as usize].to_vec(),
+            "port {port}: the flow's frames, the late ones too, byte for byte"
+        );
+        let _ = std::fs::remove_file(&out_pcap);
+    }
 }

@@ -107,12 +107,13 @@ fn first_frame_of(client: &str) -> usize {
     flow["first_frame"].as_u64().expect("first_frame") as usize
 }
 
-#[test]
-fn a_quiet_pipe_still_releases_a_flow_waiting_for_its_last_packets() {
+/// The sample through a pipe up to the second FIN of the nginx keepalive
+/// close (19 frames, the second FIN its 18th, the final ACK its 19th), then
+/// a quiet pipe for `quiet`, then the rest: that flow's line, when it came
+/// out, when the pipe was quiet (from, to), and the second FIN's frame.
+fn quiet_before_the_final_ack(quiet: Duration) -> (Duration, Value, (Duration, Duration), u64) {
     let data = std::fs::read(case("sample/capture.pcap")).expect("sample capture");
     let (header, packets) = split_pcap(&data);
-    // the nginx keepalive close: 19 frames, the second FIN its 18th, the
-    // final ACK its 19th
     let client = "127.0.0.1:53760";
     let second_fin = first_frame_of(client) + 17;
     let mut child = tlsclose!()
@@ -124,8 +125,6 @@ fn a_quiet_pipe_still_releases_a_flow_waiting_for_its_last_packets() {
         .expect("tlsclose runs");
     let mut stdin = child.stdin.take().expect("stdin");
     let start = Instant::now();
-    // up to that flow's second FIN, not its final ACK; then the pipe is
-    // quiet for 3 s, then the rest
     let feeder = std::thread::spawn(move || {
         stdin.write_all(&header).expect("header");
         for p in &packets[..second_fin] {
@@ -133,7 +132,7 @@ fn a_quiet_pipe_still_releases_a_flow_waiting_for_its_last_packets() {
         }
         stdin.flush().expect("flush");
         let quiet_from = start.elapsed();
-        std::thread::sleep(Duration::from_secs(3));
+        std::thread::sleep(quiet);
         let quiet_to = start.elapsed();
         for p in &packets[second_fin..] {
             stdin.write_all(p).expect("packet");
@@ -151,13 +150,32 @@ fn a_quiet_pipe_still_releases_a_flow_waiting_for_its_last_packets() {
         }
     }
     assert!(child.wait().expect("exit").success());
-    let (quiet_from, quiet_to) = feeder.join().expect("feeder");
+    let quiet = feeder.join().expect("feeder");
     let (at, flow) = found.expect("the flow");
-    assert_eq!(flow["last_frame"], second_fin as u64);
+    (at, flow, quiet, second_fin as u64)
+}
+
+#[test]
+fn a_quiet_pipe_still_releases_a_flow_waiting_for_its_final_ack() {
+    // quiet for longer than the wait for the final ACK (5 s after the
+    // flow's last packet)
+    let (at, flow, (quiet_from, quiet_to), second_fin) =
+        quiet_before_the_final_ack(Duration::from_secs(8));
+    assert_eq!(flow["last_frame"], second_fin);
     // the wall clock moved the capture clock on while the pipe was quiet
     assert!(
-        at < quiet_to && at > quiet_from,
+        at < quiet_to && at > quiet_from + Duration::from_secs(4),
         "printed at {at:?}, the pipe was quiet from {quiet_from:?} to {quiet_to:?}"
+    );
+}
+
+#[test]
+fn a_final_ack_after_a_quiet_spell_of_3_s_is_still_the_flows() {
+    let (at, flow, (_, quiet_to), second_fin) = quiet_before_the_final_ack(Duration::from_secs(3));
+    assert_eq!(flow["last_frame"], second_fin + 1);
+    assert!(
+        at >= quiet_to,
+        "printed at {at:?}, before the final ACK was written at {quiet_to:?}"
     );
 }
 

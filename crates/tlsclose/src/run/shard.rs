@@ -220,7 +220,8 @@ impl Shard {
         });
     }
 
-    /// The reader's clock: idle flows and flows past their linger end.
+    /// The reader's clock: idle flows, and flows past their linger after an
+    /// RST or their wait for a final ACK, end.
     pub fn tick(&mut self, event: u64, now: Timestamp, out: &mut Vec<OrderedReport>) {
         let input = self.input;
         let from = out.len();

@@ -78,7 +78,8 @@ impl Prefetch {
                         Ok(b) => b,
                         Err(TryRecvError::Empty) if allocated < depth + 2 => {
                             allocated += 1;
-                            Vec::with_capacity(chunk)
+                            // zeroed by the allocator, not written here
+                            vec![0; chunk]
                         }
                         Err(TryRecvError::Empty) => match spares.recv() {
                             Ok(b) => b,

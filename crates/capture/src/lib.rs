@@ -1,8 +1,9 @@
 //! Capture reading: pcap / pcapng files (optionally gzip-compressed) as a
 //! stream of [`Frame`]s, and the decoding of a frame into a TCP [`Segment`].
 //!
-//! Nothing here reads a whole file into memory: the reader refills a bounded
-//! buffer from any `std::io::Read`, and frames borrow from that buffer.
+//! Nothing here reads a whole file into memory: the reader parses the input
+//! in the bounded chunks it is read in (from any `std::io::Read`), and
+//! frames borrow from those chunks.
 //!
 //! ```no_run
 //! use tlsclose_capture::{decode_segment, CaptureReader};

@@ -5,7 +5,10 @@
 //! [`Prefetch`] moves that work, and gzip decompression, to its own thread:
 //! it reads the input in large chunks into a few recycled buffers and hands
 //! them over a bounded channel, so memory stays at `depth × chunk` whatever
-//! the input's size.
+//! the input's size. The capture reader takes the buffers themselves
+//! ([`Prefetch::next_chunk`]) and parses records where they are, giving each
+//! buffer back when it is done with it; as a `Read`, a `Prefetch` copies
+//! the chunks' bytes out instead.
 //!
 //! A live input (a pipe from `tcpdump -w -`, a FIFO, a socket) is read
 //! [`Prefetch::live`]: each read's bytes are handed over at once, never
@@ -55,7 +58,7 @@ impl Prefetch {
         Self::start(input, chunk, depth, false)
     }
 
-    fn start(
+    pub(crate) fn start(
         mut input: Box<dyn Read + Send>,
         chunk: usize,
         depth: usize,
@@ -75,7 +78,8 @@ impl Prefetch {
                         Ok(b) => b,
                         Err(TryRecvError::Empty) if allocated < depth + 2 => {
                             allocated += 1;
-                            Vec::with_capacity(chunk)
+                            // zeroed by the allocator, not written here
+                            vec![0; chunk]
                         }
                         Err(TryRecvError::Empty) => match spares.recv() {
                             Ok(b) => b,
@@ -131,27 +135,49 @@ impl Prefetch {
     }
 }
 
+impl Prefetch {
+    /// The next chunk in place of `buf`: `buf` becomes its buffer and the
+    /// number of its bytes filled is returned (0: the input has ended, and
+    /// `buf` is left as it was). The buffer given back in exchange goes to
+    /// the reading thread to be filled again, so the caller must be done
+    /// with it. The capture reader parses straight from these buffers.
+    pub(crate) fn next_chunk(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        if self.finished {
+            return Ok(0);
+        }
+        match self.chunks.recv() {
+            Ok(Ok((next, filled))) => {
+                let used = std::mem::replace(buf, next);
+                if used.capacity() > 0 {
+                    let _ = self.spare.try_send(used);
+                }
+                Ok(filled)
+            }
+            Ok(Err(e)) => {
+                self.finished = true;
+                Err(e)
+            }
+            Err(_) => {
+                self.finished = true;
+                Ok(0)
+            }
+        }
+    }
+}
+
 impl Read for Prefetch {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         while self.pos >= self.filled {
-            if self.finished {
-                return Ok(0);
-            }
-            match self.chunks.recv() {
-                Ok(Ok((next, filled))) => {
-                    let used = std::mem::replace(&mut self.current, next);
+            let mut current = std::mem::take(&mut self.current);
+            let next = self.next_chunk(&mut current);
+            self.current = current;
+            match next {
+                Ok(0) => return Ok(0),
+                Ok(filled) => {
                     self.filled = filled;
                     self.pos = 0;
-                    let _ = self.spare.try_send(used);
                 }
-                Ok(Err(e)) => {
-                    self.finished = true;
-                    return Err(e);
-                }
-                Err(_) => {
-                    self.finished = true;
-                    return Ok(0);
-                }
+                Err(e) => return Err(e),
             }
         }
         let rest = self.current.get(self.pos..self.filled).unwrap_or(&[]);

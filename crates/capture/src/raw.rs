@@ -207,7 +207,7 @@ impl RawRecords {
             )));
         }
         self.started = true;
-        let start = self.win.pos;
+        let start = self.win.loc(0);
         self.win.consume(len);
         let bytes = self.win.at(start, len).unwrap_or(&[]);
         Ok(Some(RawRecord {

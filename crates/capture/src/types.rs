@@ -87,7 +87,8 @@ impl fmt::Display for LinkType {
     }
 }
 
-/// One captured frame, borrowed from the reader's buffer.
+/// One captured frame, borrowed from the reader (the chunk of input it was
+/// parsed in, or the copy of a record that straddled two chunks).
 #[derive(Debug, Clone, Copy)]
 pub struct Frame<'a> {
     /// 1-based frame number within its file, as Wireshark counts them.

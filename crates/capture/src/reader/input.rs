@@ -1,5 +1,6 @@
 //! Opening the input: gzip recognised by its magic bytes and decompressed,
-//! optionally read ahead on a second thread.
+//! optionally read ahead on a second thread, and handed to the reader's
+//! window in chunks ([`Chunks`]).
 
 use flate2::read::MultiGzDecoder;
 use std::io::{self, BufReader, Read};
@@ -44,12 +45,51 @@ impl ReadAhead {
     }
 }
 
+/// Where the reader's window gets its bytes: whole buffers (chunks) that it
+/// parses in place, so the bytes are not copied again on their way.
+pub(crate) enum Chunks {
+    /// Read (and decompressed) ahead on a second thread, whose buffers are
+    /// handed over and given back ([`crate::Prefetch::next_chunk`]).
+    Ahead(Box<crate::prefetch::Prefetch>),
+    /// Read on the caller's thread: one `read` call per chunk, into the
+    /// buffer given back, so each call's bytes are parsed as soon as they
+    /// come (as from a pipe).
+    Direct(Box<dyn Read + Send>),
+}
+
+impl Chunks {
+    /// Size of a chunk read on the caller's thread.
+    const DIRECT_CHUNK: usize = crate::prefetch::Prefetch::CHUNK;
+
+    /// The next chunk in place of `buf` (the buffer of the last one, which
+    /// the caller is done with): the number of its bytes, 0 at the end of
+    /// the input.
+    pub(crate) fn next(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        match self {
+            Chunks::Ahead(p) => p.next_chunk(buf),
+            Chunks::Direct(input) => {
+                if buf.len() < Self::DIRECT_CHUNK {
+                    // (zeroed by the allocator: no page is touched before
+                    // it is read into)
+                    *buf = vec![0; Self::DIRECT_CHUNK];
+                }
+                loop {
+                    match input.read(buf) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        r => return r.map(|n| n.min(buf.len())),
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The capture bytes of `input`: decompressed if it starts with the gzip
 /// magic (then `true`), read ahead by [`crate::Prefetch`] as `ahead` says.
 pub(crate) fn open_input(
     mut input: Box<dyn Read + Send>,
     ahead: ReadAhead,
-) -> io::Result<(Box<dyn Read + Send>, bool)> {
+) -> io::Result<(Chunks, bool)> {
     // Peek at the first bytes to recognise gzip, then put them back.
     let mut head = [0u8; 2];
     let mut got = 0usize;
@@ -75,10 +115,10 @@ pub(crate) fn open_input(
     } else {
         Box::new(chained)
     };
-    let input: Box<dyn Read + Send> = match ahead {
-        ReadAhead::No => input,
-        ReadAhead::Chunks => Box::new(crate::prefetch::Prefetch::spawn(input)?),
-        ReadAhead::Live => Box::new(crate::prefetch::Prefetch::live(input)?),
+    let chunks = match ahead {
+        ReadAhead::No => Chunks::Direct(input),
+        ReadAhead::Chunks => Chunks::Ahead(Box::new(crate::prefetch::Prefetch::spawn(input)?)),
+        ReadAhead::Live => Chunks::Ahead(Box::new(crate::prefetch::Prefetch::live(input)?)),
     };
-    Ok((input, gzip))
+    Ok((chunks, gzip))
 }

@@ -1,12 +1,14 @@
 //! Streaming pcap / pcapng reader.
 //!
-//! The reader owns one byte buffer (2 MiB, grown only for a larger record and
-//! shrunk back afterwards) that it refills with large sequential reads from
-//! the input. Records and blocks are framed in place and parsed there with
-//! pcap-parser's block and record parsers (our own code reads only what it
-//! gets wrong: IDB time resolution and offset, the obsolete Packet Block,
-//! and resynchronises after damage; tests/pcap_parser_gaps.rs); a [`Frame`]
-//! borrows its bytes from that buffer, so the hot path does not allocate.
+//! The input comes in chunks (the read-ahead thread's 1 MiB buffers, see
+//! [`crate::Prefetch`]), and records and blocks are framed and parsed in the
+//! chunk they arrived in, with pcap-parser's block and record parsers (our
+//! own code reads only what it gets wrong: IDB time resolution and offset,
+//! the obsolete Packet Block, and resynchronises after damage;
+//! tests/pcap_parser_gaps.rs). Only a record or block that straddles two
+//! chunks is copied, into a small carry buffer (`window.rs`). A [`Frame`]
+//! borrows its bytes from the chunk (or the carry), so the hot path neither
+//! allocates nor copies.
 //!
 //! Damage handling:
 //! * the input ends inside a header, record or block: every complete frame
@@ -28,10 +30,13 @@
 mod error;
 pub(crate) mod input;
 pub(crate) mod magic;
-pub(crate) use input::{open_input, ReadAhead};
+pub(crate) use input::{open_input, Chunks, ReadAhead};
 pub(crate) mod pcap;
 pub(crate) mod pcapng;
 pub(crate) mod window;
+
+#[cfg(test)]
+mod chunk_tests;
 
 pub use error::{CaptureError, CaptureFormat, ReaderStats};
 
@@ -86,10 +91,10 @@ enum Mode {
     PcapNg { be: bool, ifaces: Vec<Interface> },
 }
 
-/// Where a frame's bytes are in the buffer, and its metadata.
+/// Where a frame's bytes are in the window, and its metadata.
 #[derive(Debug, Clone, Copy)]
 struct FrameMeta {
-    start: usize,
+    start: window::Loc,
     len: usize,
     ts: Timestamp,
     link: LinkType,
@@ -191,6 +196,11 @@ impl CaptureReader {
             file: name.to_string(),
             source,
         })?;
+        Self::over_chunks(name, input, gzip)
+    }
+
+    /// A reader of the capture whose bytes come in `input`'s chunks.
+    fn over_chunks(name: &str, input: Chunks, gzip: bool) -> Result<CaptureReader, CaptureError> {
         let mut r = CaptureReader {
             name: name.to_string(),
             win: Window::new(input, gzip),

@@ -219,7 +219,7 @@ impl CaptureReader {
         let ts = Timestamp(i64::from(sec) * 1_000_000_000 + sub);
         self.last_ts = ts;
         let meta = FrameMeta {
-            start: self.win.pos + start,
+            start: self.win.loc(start),
             len,
             ts,
             link: h.link,

@@ -555,7 +555,7 @@ impl CaptureReader {
         };
         self.last_ts = ts;
         let meta = FrameMeta {
-            start: self.win.pos + data_at,
+            start: self.win.loc(data_at),
             len: caplen as usize,
             ts,
             link: iface.link,

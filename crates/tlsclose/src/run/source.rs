@@ -31,25 +31,31 @@ impl Source {
         }
         let format = reader.format();
         let gzip = reader.is_gzip();
-        let (tx, rx) = mpsc::sync_channel::<Msg>(64);
+        // (32 frames ahead, as many as before a frame's side info had a
+        // message of its own)
+        let (tx, rx) = mpsc::sync_channel::<Msg>(32);
         let spawned = std::thread::Builder::new()
             .name("tlsclose-live".into())
             .spawn(move || {
                 let mut reader = reader;
                 loop {
                     let next = match reader.next_frame() {
-                        Ok(Some(f)) => Msg::Frame(Owned::of(&f)),
-                        Ok(None) => Msg::End(Ok(())),
-                        Err(e) => Msg::End(Err(e)),
+                        Ok(Some(f)) => Ok(Owned::of(&f)),
+                        Ok(None) => Err(Ok(())),
+                        Err(e) => Err(Err(e)),
                     };
-                    let end = matches!(next, Msg::End(_));
-                    let warnings = reader.take_warnings();
-                    let secrets = reader.take_decryption_secrets();
-                    let stats = (reader.stats().bytes_read, reader.stats().skipped_bytes);
-                    let sent = tx
-                        .send(Msg::Side(warnings, secrets, stats))
-                        .and_then(|()| tx.send(next));
-                    if end || sent.is_err() {
+                    // what the reader met up to this frame travels with it
+                    // (one message per frame)
+                    let side = (
+                        reader.take_warnings(),
+                        reader.take_decryption_secrets(),
+                        (reader.stats().bytes_read, reader.stats().skipped_bytes),
+                    );
+                    let (msg, end) = match next {
+                        Ok(f) => (Msg::Frame(f, side), false),
+                        Err(r) => (Msg::End(r, side), true),
+                    };
+                    if tx.send(msg).is_err() || end {
                         return;
                     }
                 }
@@ -151,11 +157,11 @@ impl Owned {
 
 type SideInfo = (Vec<String>, Vec<(u32, Vec<u8>)>, (u64, u64));
 
+/// A frame, or the end of the input, each with the reader's warnings and
+/// secrets met since the last message and its byte counts so far.
 enum Msg {
-    Frame(Owned),
-    /// The reader's warnings, secrets and byte counts so far.
-    Side(Vec<String>, Vec<(u32, Vec<u8>)>, (u64, u64)),
-    End(Result<(), CaptureError>),
+    Frame(Owned, SideInfo),
+    End(Result<(), CaptureError>, SideInfo),
 }
 
 pub struct Live {
@@ -189,10 +195,13 @@ impl Live {
 
     fn failed(format: CaptureFormat, gzip: bool, e: std::io::Error) -> Live {
         let (tx, rx) = mpsc::sync_channel::<Msg>(1);
-        let _ = tx.send(Msg::End(Err(CaptureError::Io {
-            file: "<live input>".into(),
-            source: e,
-        })));
+        let _ = tx.send(Msg::End(
+            Err(CaptureError::Io {
+                file: "<live input>".into(),
+                source: e,
+            }),
+            (Vec::new(), Vec::new(), (0, 0)),
+        ));
         Live::receiving(rx, format, gzip)
     }
 
@@ -206,22 +215,21 @@ impl Live {
         if self.done {
             return Ok(Next::End);
         }
-        loop {
-            match self.rx.recv_timeout(QUIET) {
-                Ok(Msg::Frame(f)) => {
-                    self.last = Instant::now();
-                    return Ok(Next::Frame(self.current.insert(f).frame()));
-                }
-                Ok(Msg::Side(w, s, stats)) => self.side((w, s, stats)),
-                Ok(Msg::End(r)) => {
-                    self.done = true;
-                    return r.map(|()| Next::End);
-                }
-                Err(RecvTimeoutError::Timeout) => return Ok(Next::Quiet(self.last.elapsed())),
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.done = true;
-                    return Ok(Next::End);
-                }
+        match self.rx.recv_timeout(QUIET) {
+            Ok(Msg::Frame(f, side)) => {
+                self.side(side);
+                self.last = Instant::now();
+                Ok(Next::Frame(self.current.insert(f).frame()))
+            }
+            Ok(Msg::End(r, side)) => {
+                self.side(side);
+                self.done = true;
+                r.map(|()| Next::End)
+            }
+            Err(RecvTimeoutError::Timeout) => Ok(Next::Quiet(self.last.elapsed())),
+            Err(RecvTimeoutError::Disconnected) => {
+                self.done = true;
+                Ok(Next::End)
             }
         }
     }

@@ -60,6 +60,43 @@ pub(crate) struct RecentRecord {
     pub at: SegMeta,
 }
 
+/// A frame and its own time: a [`SegMeta`] whose clock time is the same
+/// (see [`OffClock`] for the others).
+#[derive(Debug, Clone, Copy, Default)]
+struct FrameTime {
+    frame: u64,
+    ts: Timestamp,
+}
+
+impl FrameTime {
+    fn meta(self, clock: Option<Timestamp>) -> SegMeta {
+        SegMeta {
+            frame: self.frame,
+            ts: self.ts,
+            clock: clock.unwrap_or(self.ts),
+        }
+    }
+}
+
+impl From<SegMeta> for FrameTime {
+    fn from(m: SegMeta) -> FrameTime {
+        FrameTime {
+            frame: m.frame,
+            ts: m.ts,
+        }
+    }
+}
+
+/// The clock times of a direction's remembered frames whose clock time is
+/// not their own ([`SegMeta::off_clock`]: around a step of the capture's
+/// timestamps): boxed, as most flows never have one.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct OffClock {
+    recent: [Timestamp; RECENT_RECORDS],
+    fin: Timestamp,
+    rst: Timestamp,
+}
+
 /// The small fields of a remembered record.
 #[derive(Debug, Clone, Copy)]
 struct Small {
@@ -81,14 +118,17 @@ impl Default for Small {
 
 /// The last [`RECENT_RECORDS`] records of a direction, oldest first, kept
 /// inline field by field (no padding per record): one of these lives in
-/// every flow direction, idle ones included.
+/// every flow direction, idle ones included. The clock times of frames off
+/// the clock are in the direction's [`OffClock`].
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Recent {
-    at: [SegMeta; RECENT_RECORDS],
+    at: [FrameTime; RECENT_RECORDS],
     index: [u64; RECENT_RECORDS],
     small: [Small; RECENT_RECORDS],
     /// Bit per slot: the record's content type was read with keys.
     decrypted: u8,
+    /// Bit per slot: the record's frame was off the clock.
+    off_clock: u8,
     /// The slot of the next record.
     next: u8,
     /// Records held (at most [`RECENT_RECORDS`]).
@@ -100,30 +140,33 @@ impl Recent {
         (usize::from(self.next) + RECENT_RECORDS - 1 - back) % RECENT_RECORDS
     }
 
-    fn get(&self, slot: usize) -> Option<RecentRecord> {
+    fn get(&self, slot: usize, off: Option<&OffClock>) -> Option<RecentRecord> {
         let (at, index, small) = (
             self.at.get(slot)?,
             self.index.get(slot)?,
             self.small.get(slot)?,
         );
+        let clock = (self.off_clock & 1 << slot != 0)
+            .then(|| off.and_then(|o| o.recent.get(slot).copied()))
+            .flatten();
         Some(RecentRecord {
             content_type: small.content_type,
             decrypted: (self.decrypted & 1 << slot != 0).then_some(small.decrypted),
             length: small.length,
             index: *index,
-            at: *at,
+            at: at.meta(clock),
         })
     }
 
-    /// A record, without a decrypted type yet.
-    fn push(&mut self, content_type: ContentType, length: u16, index: u64, at: SegMeta) {
+    /// A record, without a decrypted type yet; its slot.
+    fn push(&mut self, content_type: ContentType, length: u16, index: u64, at: SegMeta) -> usize {
         let slot = usize::from(self.next);
         if let (Some(a), Some(i), Some(s)) = (
             self.at.get_mut(slot),
             self.index.get_mut(slot),
             self.small.get_mut(slot),
         ) {
-            *a = at;
+            *a = at.into();
             *i = index;
             *s = Small {
                 length,
@@ -132,12 +175,19 @@ impl Recent {
             };
         }
         self.decrypted &= !(1 << slot);
+        self.off_clock &= !(1 << slot);
+        if at.off_clock() {
+            self.off_clock |= 1 << slot;
+        }
         self.next = ((slot + 1) % RECENT_RECORDS) as u8;
         self.len = (self.len + 1).min(RECENT_RECORDS as u8);
+        slot
     }
 
-    fn back(&self) -> Option<RecentRecord> {
-        (self.len > 0).then(|| self.get(self.slot(0))).flatten()
+    fn back(&self, off: Option<&OffClock>) -> Option<RecentRecord> {
+        (self.len > 0)
+            .then(|| self.get(self.slot(0), off))
+            .flatten()
     }
 
     fn set_decrypted(&mut self, index: u64, inner: ContentType) {
@@ -154,10 +204,13 @@ impl Recent {
         }
     }
 
-    fn iter(&self) -> impl DoubleEndedIterator<Item = RecentRecord> + '_ {
+    fn iter<'a>(
+        &'a self,
+        off: Option<&'a OffClock>,
+    ) -> impl DoubleEndedIterator<Item = RecentRecord> + 'a {
         (0..usize::from(self.len))
             .rev()
-            .filter_map(|back| self.get(self.slot(back)))
+            .filter_map(move |back| self.get(self.slot(back), off))
     }
 }
 
@@ -189,9 +242,10 @@ pub(crate) struct DirFacts {
     /// closed).
     pub after_peer_record: Option<LateRecord>,
     /// The first FIN and RST (see `teardown`).
-    fin: SegMeta,
-    rst: SegMeta,
-    /// [`FIN`], [`RST`].
+    fin: FrameTime,
+    rst: FrameTime,
+    off_clock: Option<Box<OffClock>>,
+    /// [`FIN`], [`RST`], [`FIN_OFF_CLOCK`], [`RST_OFF_CLOCK`].
     teardown: u8,
     pub tls: bool,
     pub ccs: bool,
@@ -205,9 +259,12 @@ pub(crate) struct DirFacts {
 
 /// No record index: a direction has fewer than `u64::MAX` records.
 const NO_RECORD: u64 = u64::MAX;
-/// Bits of [`DirFacts::teardown`]: a FIN / RST was seen.
+/// Bits of [`DirFacts::teardown`]: a FIN / RST was seen; its frame was
+/// off the clock.
 const FIN: u8 = 1;
 const RST: u8 = 2;
+const FIN_OFF_CLOCK: u8 = 4;
+const RST_OFF_CLOCK: u8 = 8;
 
 impl Default for DirFacts {
     fn default() -> Self {
@@ -218,8 +275,9 @@ impl Default for DirFacts {
             first_after_ccs: NO_RECORD,
             recent: Recent::default(),
             after_peer_record: None,
-            fin: SegMeta::default(),
-            rst: SegMeta::default(),
+            fin: FrameTime::default(),
+            rst: FrameTime::default(),
+            off_clock: None,
             teardown: 0,
             tls: false,
             ccs: false,
@@ -242,9 +300,19 @@ impl DirFacts {
         self.first_after_ccs = index;
     }
 
+    /// The clock time of a frame off the clock, kept aside.
+    fn off_clock_mut(&mut self) -> &mut OffClock {
+        self.off_clock.get_or_insert_with(Box::default)
+    }
+
     /// Remembers a record of this direction (without a decrypted type).
     pub fn push_record(&mut self, content_type: ContentType, length: u16, index: u64, at: SegMeta) {
-        self.recent.push(content_type, length, index, at);
+        let slot = self.recent.push(content_type, length, index, at);
+        if at.off_clock() {
+            if let Some(c) = self.off_clock_mut().recent.get_mut(slot) {
+                *c = at.clock;
+            }
+        }
     }
 
     /// The content type read with keys of the newest record, when it is
@@ -255,37 +323,51 @@ impl DirFacts {
 
     /// The newest remembered record.
     pub fn last_record(&self) -> Option<RecentRecord> {
-        self.recent.back()
+        self.recent.back(self.off_clock.as_deref())
     }
 
     /// The remembered records, oldest first.
     pub fn recent_records(&self) -> impl DoubleEndedIterator<Item = RecentRecord> + '_ {
-        self.recent.iter()
+        self.recent.iter(self.off_clock.as_deref())
     }
 
     /// The direction's first FIN.
     pub fn fin(&self) -> Option<SegMeta> {
-        (self.teardown & FIN != 0).then_some(self.fin)
+        let clock = (self.teardown & FIN_OFF_CLOCK != 0)
+            .then(|| self.off_clock.as_ref().map(|o| o.fin))
+            .flatten();
+        (self.teardown & FIN != 0).then(|| self.fin.meta(clock))
     }
 
     /// The direction's first RST.
     pub fn rst(&self) -> Option<SegMeta> {
-        (self.teardown & RST != 0).then_some(self.rst)
+        let clock = (self.teardown & RST_OFF_CLOCK != 0)
+            .then(|| self.off_clock.as_ref().map(|o| o.rst))
+            .flatten();
+        (self.teardown & RST != 0).then(|| self.rst.meta(clock))
     }
 
     /// Keeps the first FIN.
     pub fn set_fin(&mut self, m: SegMeta) {
         if self.teardown & FIN == 0 {
-            self.fin = m;
+            self.fin = m.into();
             self.teardown |= FIN;
+            if m.off_clock() {
+                self.teardown |= FIN_OFF_CLOCK;
+                self.off_clock_mut().fin = m.clock;
+            }
         }
     }
 
     /// Keeps the first RST.
     pub fn set_rst(&mut self, m: SegMeta) {
         if self.teardown & RST == 0 {
-            self.rst = m;
+            self.rst = m.into();
             self.teardown |= RST;
+            if m.off_clock() {
+                self.teardown |= RST_OFF_CLOCK;
+                self.off_clock_mut().rst = m.clock;
+            }
         }
     }
 
@@ -380,7 +462,10 @@ impl std::ops::Deref for DirView<'_> {
 /// string is made when the flow's line is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Name<const N: usize> {
-    Inline { len: u8, bytes: [u8; N] },
+    Inline {
+        len: u8,
+        bytes: [u8; N],
+    },
     /// A thin pointer (a `String` or `Box<str>` would make every name,
     /// the short ones too, take 24 bytes).
     #[allow(clippy::box_collection)]

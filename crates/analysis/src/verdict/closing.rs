@@ -117,13 +117,15 @@ enum Signal {
 /// A side's first close signal of any kind (an alert before a FIN in the
 /// same segment comes first).
 fn first_signal(v: &SideVerdict, d: DirView<'_>) -> Option<(SegMeta, Signal)> {
-    let mut all: Vec<(u64, u8, SegMeta, Signal)> = Vec::with_capacity(4);
     let alert = |f: Option<Found>, s: Signal| f.map(|f| (f.at.frame, 0u8, f.at, s));
-    all.extend(alert(v.close_notify, Signal::CloseNotify));
-    all.extend(alert(v.fatal, Signal::Fatal));
-    all.extend(d.fin().map(|m| (m.frame, 1, m, Signal::Fin)));
-    all.extend(d.rst().map(|m| (m.frame, 1, m, Signal::Rst)));
+    let all = [
+        alert(v.close_notify, Signal::CloseNotify),
+        alert(v.fatal, Signal::Fatal),
+        d.fin().map(|m| (m.frame, 1, m, Signal::Fin)),
+        d.rst().map(|m| (m.frame, 1, m, Signal::Rst)),
+    ];
     all.into_iter()
+        .flatten()
         .min_by_key(|a| (a.0, a.1))
         .map(|a| (a.2, a.3))
 }

@@ -59,9 +59,11 @@
 //! Besides a few header bytes, the deframer holds at most one kept body
 //! (current or held back), so its buffers never exceed
 //! `max(keep_body_max, keep_handshake_max)` plus 9 bytes, whatever the
-//! stream length. The deframer itself is 120 bytes with a 24-byte tag (one
-//! lives in each direction of every live flow): what only a tentative
-//! candidate needs (the held record, its body) is boxed while there is one.
+//! stream length. The deframer itself is 96 bytes (one lives in each
+//! direction of every live flow): what only the search for sync needs (the
+//! carried bytes, the scan budget, a tentative candidate with its held
+//! record) is boxed while sync is looked for, and dropped once it is found
+//! and verified (most streams: in their first bytes, with no box at all).
 //!
 //! # Code layout
 //!
@@ -133,8 +135,8 @@ struct Held<T> {
     tag: T,
 }
 
-/// Sync found at an unverified candidate (resynchronisation only): boxed,
-/// as most deframers never have one, and dropped once it is decided.
+/// Sync found at an unverified candidate (resynchronisation only), until
+/// it is decided.
 #[derive(Debug)]
 struct Candidate<T> {
     /// Stream offset of the candidate's header.
@@ -143,6 +145,35 @@ struct Candidate<T> {
     scanned: u64,
     held: Option<Held<T>>,
     held_body: Vec<u8>,
+}
+
+/// What only a deframer that looks for sync needs (in a preamble, after a
+/// loss of sync, from a tentative candidate): boxed while it looks, and
+/// dropped once sync is found and verified. Most deframers find TLS in
+/// their first bytes and never make one.
+#[derive(Debug)]
+struct Search<T> {
+    /// Undecided candidate bytes at the end of the last push (scan phases).
+    carry: [u8; HDR],
+    carry_len: u8,
+    /// Where the LostSync was (while `Deframer::lost`).
+    lost_offset: u64,
+    /// Positions passed while scanning (against `scan_limit`).
+    scanned: u64,
+    /// Sync was found at an unverified candidate (tentative).
+    cand: Option<Candidate<T>>,
+}
+
+impl<T> Default for Search<T> {
+    fn default() -> Self {
+        Search {
+            carry: [0; HDR],
+            carry_len: 0,
+            lost_offset: 0,
+            scanned: 0,
+            cand: None,
+        }
+    }
 }
 
 /// [`DeframerConfig`] as kept by each deframer: the keep limits compare
@@ -170,7 +201,7 @@ impl From<DeframerConfig> for Limits {
 }
 
 /// See the module docs. Compact (one lives in every flow direction): what
-/// only resynchronisation needs is boxed ([`Candidate`]).
+/// only the search for sync needs is boxed ([`Search`]).
 #[derive(Debug)]
 pub struct Deframer<T> {
     config: Limits,
@@ -179,25 +210,19 @@ pub struct Deframer<T> {
     tls_started: bool,
     /// A LostSync was emitted and no Resync since.
     lost: bool,
-    /// Undecided candidate bytes at the end of the last push (scan phases).
-    carry: [u8; HDR],
-    carry_len: u8,
     /// Header bytes read so far (sync phase).
     hdr: [u8; HDR],
     hdr_fill: u8,
     /// Stream offset of the next byte (pushed + gaps).
     offset: u64,
-    lost_offset: u64,
-    /// Positions passed while scanning (against `scan_limit`).
-    scanned: u64,
     /// Stream offset of the header being read, or of the record whose body
     /// is being read (`cur`).
     rec_offset: u64,
     cur: Option<Cur>,
     /// A kept body that spans pushes.
     body_buf: Vec<u8>,
-    /// Sync was found at an unverified candidate (tentative).
-    cand: Option<Box<Candidate<T>>>,
+    /// While sync is looked for, or tentative.
+    search: Option<Box<Search<T>>>,
 }
 
 impl<T: Copy> Deframer<T> {
@@ -211,17 +236,13 @@ impl<T: Copy> Deframer<T> {
             },
             tls_started: false,
             lost: false,
-            carry: [0; HDR],
-            carry_len: 0,
             hdr: [0; HDR],
             hdr_fill: 0,
             offset: 0,
-            lost_offset: 0,
-            scanned: 0,
             rec_offset: 0,
             cur: None,
             body_buf: Vec::new(),
-            cand: None,
+            search: None,
         }
     }
 
@@ -262,7 +283,7 @@ impl<T: Copy> Deframer<T> {
             Phase::GaveUp => {}
             Phase::Preamble => self.lose(start, sink),
             Phase::Scan => {
-                self.carry_len = 0;
+                self.clear_carry();
                 self.mark_lost(start, sink);
             }
             Phase::Sync => {
@@ -281,10 +302,10 @@ impl<T: Copy> Deframer<T> {
                     }
                     self.cur = None;
                     let end = start.saturating_add(rem);
-                    if len > rem && self.cand.is_some() {
+                    if len > rem && self.tentative() {
                         // An unverified record whose end fell into a hole:
                         // no evidence left for it.
-                        self.cand = None;
+                        self.drop_cand();
                         self.mark_lost(start, sink);
                         self.enter_scan();
                         return;
@@ -315,21 +336,26 @@ impl<T: Copy> Deframer<T> {
     /// body byte: the header is all the evidence there will be, so it
     /// decides (the hole then falls inside that record's body).
     fn start_before_gap(&mut self, start: u64, tag: T, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
-        if usize::from(self.carry_len) != HDR {
+        let Some(carry) = self
+            .search
+            .as_deref()
+            .filter(|s| usize::from(s.carry_len) == HDR)
+            .map(|s| s.carry)
+        else {
             return;
-        }
-        let carry = self.carry;
+        };
         let win = Window {
             carry: &carry,
             data: &[],
         };
         if let Probe::Record { header, .. } = probe_start(&win, 0, true) {
             let hdr_off = start.saturating_sub(HDR as u64);
-            self.carry_len = 0;
+            self.clear_carry();
             self.phase = Phase::Sync;
             self.hdr_fill = 0;
-            self.cand = None;
+            self.drop_cand();
             self.sync_found(hdr_off, sink);
+            self.searched();
             self.begin_record(Kind::Tls(header), hdr_off, header.length.into(), tag, sink);
         }
     }
@@ -363,17 +389,17 @@ impl<T: Copy> Deframer<T> {
     /// held back for verification.
     pub fn finish(&mut self, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
         if self.phase == Phase::Sync {
-            if self.cand.as_ref().is_some_and(|c| c.held.is_some()) {
+            if self.cand().is_some_and(|c| c.held.is_some()) {
                 self.release_held(sink);
-            } else if self.cand.is_some() {
+            } else if self.tentative() {
                 // A tentative record cut short by the end: drop it.
-                self.cand = None;
+                self.drop_cand();
                 self.cur = None;
                 self.body_buf.clear();
                 self.enter_scan();
             }
         }
-        self.carry_len = 0;
+        self.clear_carry();
     }
 
     /// Stop keeping handshake bodies (the hellos were read).
@@ -382,7 +408,7 @@ impl<T: Copy> Deframer<T> {
         if !want {
             let small = self.config.keep_body_max as usize;
             self.body_buf.shrink_to(small);
-            if let Some(c) = self.cand.as_mut() {
+            if let Some(c) = self.cand_mut() {
                 c.held_body.shrink_to(small);
             }
         }
@@ -401,7 +427,7 @@ impl<T: Copy> Deframer<T> {
         if let Some(cur) = self.cur.as_mut() {
             cur.keep = false;
         }
-        if let Some(c) = self.cand.as_mut() {
+        if let Some(c) = self.cand_mut() {
             if let Some(h) = c.held.as_mut() {
                 h.has_body = false;
             }
@@ -428,7 +454,7 @@ impl<T: Copy> Deframer<T> {
 
     /// True while the record layer is in sync (records are being read).
     pub fn in_sync(&self) -> bool {
-        self.phase == Phase::Sync && self.cand.is_none()
+        self.phase == Phase::Sync && !self.tentative()
     }
 
     /// Bytes the deframer will skip without looking at them (the rest of a
@@ -444,10 +470,61 @@ impl<T: Copy> Deframer<T> {
     /// header, a kept body spanning pushes, a record held back for
     /// verification). Bounded by the keep limits plus 9.
     pub fn buffered(&self) -> usize {
-        usize::from(self.carry_len)
+        let search = self.search.as_deref();
+        search.map_or(0, |s| usize::from(s.carry_len))
             + usize::from(self.hdr_fill)
             + self.body_buf.len()
-            + self.cand.as_ref().map_or(0, |c| c.held_body.len())
+            + self.cand().map_or(0, |c| c.held_body.len())
+    }
+
+    // ---- the search state ----------------------------------------------
+
+    fn search(&mut self) -> &mut Search<T> {
+        self.search.get_or_insert_with(Box::default)
+    }
+
+    fn scanned(&self) -> u64 {
+        self.search.as_ref().map_or(0, |s| s.scanned)
+    }
+
+    fn set_scanned(&mut self, n: u64) {
+        if n != 0 || self.search.is_some() {
+            self.search().scanned = n;
+        }
+    }
+
+    fn clear_carry(&mut self) {
+        if let Some(s) = self.search.as_deref_mut() {
+            s.carry_len = 0;
+        }
+    }
+
+    fn cand(&self) -> Option<&Candidate<T>> {
+        self.search.as_deref().and_then(|s| s.cand.as_ref())
+    }
+
+    fn cand_mut(&mut self) -> Option<&mut Candidate<T>> {
+        self.search.as_deref_mut().and_then(|s| s.cand.as_mut())
+    }
+
+    /// Sync was found at an unverified candidate.
+    fn tentative(&self) -> bool {
+        self.cand().is_some()
+    }
+
+    fn drop_cand(&mut self) {
+        if let Some(s) = self.search.as_deref_mut() {
+            s.cand = None;
+        }
+    }
+
+    /// Sync is found and verified: what the search kept is dead (no carry
+    /// in sync, no candidate, a loss restarts the budget, and where sync
+    /// was lost matters only until the Resync).
+    fn searched(&mut self) {
+        if !self.lost && !self.tentative() {
+            self.search = None;
+        }
     }
 
     // ---- scanning ------------------------------------------------------
@@ -463,8 +540,9 @@ impl<T: Copy> Deframer<T> {
         tag: T,
         sink: &mut dyn FnMut(DeframeEvent<'_, T>),
     ) -> Option<usize> {
-        let carry = self.carry;
-        let clen = usize::from(self.carry_len).min(carry.len());
+        let (carry, clen) = self.search.as_deref().map_or(([0; HDR], 0), |s| {
+            (s.carry, usize::from(s.carry_len).min(HDR))
+        });
         let win = Window {
             carry: carry.get(..clen).unwrap_or(&[]),
             data: data.get(p0..).unwrap_or(&[]),
@@ -480,14 +558,14 @@ impl<T: Copy> Deframer<T> {
             } else {
                 next_record_candidate(&win, i)
             };
-            let budget = self.config.scan_limit.saturating_sub(self.scanned);
+            let budget = self.config.scan_limit.saturating_sub(self.scanned());
             if cand.unwrap_or(wlen) as u64 >= budget {
                 self.give_up(win_off.saturating_add(budget), sink);
                 return None;
             }
             let Some(c) = cand else {
-                self.scanned = self.scanned.saturating_add(wlen as u64);
-                self.carry_len = 0;
+                self.set_scanned(self.scanned().saturating_add(wlen as u64));
+                self.clear_carry();
                 return None;
             };
             let probe = if preamble {
@@ -501,36 +579,40 @@ impl<T: Copy> Deframer<T> {
                 Probe::No => i = c + 1,
                 Probe::NeedMore => {
                     let (rest, n) = win.bytes::<HDR>(c);
-                    self.carry = rest;
+                    let s = self.search();
+                    s.carry = rest;
                     // n <= HDR
-                    self.carry_len = n as u8;
-                    self.scanned = self.scanned.saturating_add(c as u64);
+                    s.carry_len = n as u8;
+                    s.scanned = s.scanned.saturating_add(c as u64);
                     return None;
                 }
                 Probe::Record { header, verified } => {
-                    self.carry_len = 0;
+                    self.clear_carry();
                     self.phase = Phase::Sync;
                     self.hdr_fill = 0;
                     if verified {
-                        self.cand = None;
+                        self.drop_cand();
                         self.sync_found(hdr_off, sink);
+                        self.searched();
                     } else {
-                        self.cand = Some(Box::new(Candidate {
+                        let scanned = self.scanned().saturating_add(c as u64);
+                        self.search().cand = Some(Candidate {
                             offset: hdr_off,
-                            scanned: self.scanned.saturating_add(c as u64),
+                            scanned,
                             held: None,
                             held_body: Vec::new(),
-                        }));
+                        });
                     }
                     self.begin_record(Kind::Tls(header), hdr_off, header.length.into(), tag, sink);
                     return Some(resume);
                 }
                 Probe::Sslv2 { len, version } => {
-                    self.carry_len = 0;
+                    self.clear_carry();
                     self.phase = Phase::Sync;
                     self.hdr_fill = 0;
-                    self.cand = None;
+                    self.drop_cand();
                     self.sync_found(hdr_off, sink);
+                    self.searched();
                     // msg_type and version (3 of the `len` bytes) are read.
                     let rest = u32::try_from(len.saturating_sub(3)).unwrap_or(u32::MAX);
                     self.begin_record(Kind::Sslv2(version), hdr_off, rest, tag, sink);
@@ -543,10 +625,10 @@ impl<T: Copy> Deframer<T> {
     fn give_up(&mut self, at: u64, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
         sink(DeframeEvent::GaveUp { offset: at });
         self.phase = Phase::GaveUp;
-        self.carry_len = 0;
         self.hdr_fill = 0;
         self.cur = None;
-        self.cand = None;
+        // nothing is looked for any more
+        self.search = None;
         self.body_buf = Vec::new();
     }
 
@@ -561,7 +643,7 @@ impl<T: Copy> Deframer<T> {
             self.lost = false;
             sink(DeframeEvent::Resync {
                 offset,
-                skipped: offset.saturating_sub(self.lost_offset),
+                skipped: offset.saturating_sub(self.search.as_ref().map_or(0, |s| s.lost_offset)),
             });
         }
     }
@@ -570,17 +652,17 @@ impl<T: Copy> Deframer<T> {
     fn mark_lost(&mut self, at: u64, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
         if !self.lost {
             self.lost = true;
-            self.lost_offset = at;
+            self.search().lost_offset = at;
             sink(DeframeEvent::LostSync { offset: at });
         }
     }
 
     fn enter_scan(&mut self) {
         self.phase = Phase::Scan;
-        self.carry_len = 0;
+        self.clear_carry();
         self.hdr_fill = 0;
         self.cur = None;
-        self.cand = None;
+        self.drop_cand();
         self.body_buf.clear();
     }
 
@@ -588,7 +670,7 @@ impl<T: Copy> Deframer<T> {
     fn lose(&mut self, at: u64, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
         self.mark_lost(at, sink);
         self.enter_scan();
-        self.scanned = 0;
+        self.set_scanned(0);
     }
 
     // ---- records -------------------------------------------------------
@@ -694,26 +776,27 @@ impl<T: Copy> Deframer<T> {
         let got = bytes.get(..fill).unwrap_or(&[]);
         if !header_prefix_ok(got) {
             self.hdr_fill = 0;
-            if let Some(c) = self.cand.as_deref().filter(|c| c.held.is_some()) {
+            if let Some(c) = self.cand().filter(|c| c.held.is_some()) {
                 // The record after the candidate's is no record: the
                 // candidate was random bytes. Drop it without a trace.
                 let passed = self.rec_offset.saturating_add(1).saturating_sub(c.offset);
                 let scanned = c.scanned.saturating_add(passed);
                 self.enter_scan();
-                self.scanned = scanned;
+                self.set_scanned(scanned);
             } else {
                 self.lose(self.rec_offset, sink);
                 // the failed header's first position is passed
-                self.scanned = 1;
+                self.set_scanned(1);
             }
             // Scanning resumes right after the failed header's first byte.
             let rest = got.get(1..).unwrap_or(&[]);
-            let n = rest.len().min(self.carry.len());
-            if let (Some(dst), Some(src)) = (self.carry.get_mut(..n), rest.get(..n)) {
+            let s = self.search();
+            let n = rest.len().min(s.carry.len());
+            if let (Some(dst), Some(src)) = (s.carry.get_mut(..n), rest.get(..n)) {
                 dst.copy_from_slice(src);
             }
             // n <= HDR
-            self.carry_len = n as u8;
+            s.carry_len = n as u8;
             return;
         }
         if fill < HDR {
@@ -746,7 +829,7 @@ impl<T: Copy> Deframer<T> {
             }),
             Kind::Tls(header) => {
                 let keep = cur.keep && !cur.damaged;
-                if let Some(c) = self.cand.as_deref_mut() {
+                if let Some(c) = self.search.as_deref_mut().and_then(|s| s.cand.as_mut()) {
                     c.held_body.clear();
                     if keep {
                         match lent {
@@ -783,7 +866,7 @@ impl<T: Copy> Deframer<T> {
     /// Emits the held record (confirmed or released) and ends the tentative
     /// state.
     fn release_held(&mut self, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
-        let Some(c) = self.cand.take() else {
+        let Some(c) = self.search.as_deref_mut().and_then(|s| s.cand.take()) else {
             return;
         };
         if let Some(h) = c.held {
@@ -801,5 +884,6 @@ impl<T: Copy> Deframer<T> {
                 tag: h.tag,
             }));
         }
+        self.searched();
     }
 }

@@ -68,140 +68,35 @@
 //! # Code layout
 //!
 //! This file is the state machine (phases, records, gaps, the held
-//! candidate); `interface.rs` holds the start mode, the configuration and
-//! the events it emits; `probe.rs` holds the tests it runs at candidate
-//! positions (start of TLS, resynchronisation, where to look next).
+//! candidate); `state.rs` holds the state it works on (the record being
+//! read, the boxed search state and its accessors); `interface.rs` holds
+//! the start mode, the configuration and the events it emits; `probe.rs`
+//! holds the tests it runs at candidate positions (start of TLS,
+//! resynchronisation, where to look next).
+use crate::record::header_prefix_ok;
 #[cfg(doc)]
 use crate::record::MAX_RECORD_LEN;
-use crate::record::{header_prefix_ok, RecordHeader};
-use crate::types::{ContentType, ProtocolVersion};
+use crate::types::ContentType;
 
 #[cfg(doc)]
 use crate::record::plausible;
 
 mod interface;
 mod probe;
+mod state;
 
 pub use interface::{DeframeEvent, DeframerConfig, Record, StartMode};
 
 use probe::{
     header_of, next_line_candidate, next_record_candidate, probe_resync, probe_start, Probe, Window,
 };
+use state::{limit, Candidate, Cur, Held, Kind, Limits, Phase, Search};
 
 /// Bytes of a record header.
 const HDR: usize = crate::record::RECORD_HEADER_LEN;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// StreamStart: looking for TLS in a plaintext preamble.
-    Preamble,
-    /// Looking for record-layer sync at every position.
-    Scan,
-    /// Reading records (possibly from a tentative candidate).
-    Sync,
-    /// No TLS found within the scan limit: everything is ignored.
-    GaveUp,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Tls(RecordHeader),
-    /// An SSLv2-compatible ClientHello; counts down the message.
-    Sslv2(ProtocolVersion),
-}
-
-/// The record whose body is being read. Its header's stream offset is
-/// [`Deframer::rec_offset`].
-#[derive(Debug, Clone, Copy)]
-struct Cur {
-    kind: Kind,
-    /// Body bytes still to come (a record body is at most 2^14 + 2048
-    /// bytes, an SSLv2 hello 2^15).
-    remaining: u32,
-    /// Body bytes already passed (pushed, skipped or lost in a gap).
-    got: u32,
-    keep: bool,
-    damaged: bool,
-}
-
-/// A complete record from a tentative candidate, waiting for the header
-/// after it. Its body (if kept) is in [`Candidate::held_body`].
-#[derive(Debug, Clone, Copy)]
-struct Held<T> {
-    header: RecordHeader,
-    offset: u64,
-    has_body: bool,
-    damaged: bool,
-    tag: T,
-}
-
-/// Sync found at an unverified candidate (resynchronisation only), until
-/// it is decided.
-#[derive(Debug)]
-struct Candidate<T> {
-    /// Stream offset of the candidate's header.
-    offset: u64,
-    /// `scanned` at the candidate (to resume the budget if it fails).
-    scanned: u64,
-    held: Option<Held<T>>,
-    held_body: Vec<u8>,
-}
-
-/// What only a deframer that looks for sync needs (in a preamble, after a
-/// loss of sync, from a tentative candidate): boxed while it looks, and
-/// dropped once sync is found and verified. Most deframers find TLS in
-/// their first bytes and never make one.
-#[derive(Debug)]
-struct Search<T> {
-    /// Undecided candidate bytes at the end of the last push (scan phases).
-    carry: [u8; HDR],
-    carry_len: u8,
-    /// Where the LostSync was (while `Deframer::lost`).
-    lost_offset: u64,
-    /// Positions passed while scanning (against `scan_limit`).
-    scanned: u64,
-    /// Sync was found at an unverified candidate (tentative).
-    cand: Option<Candidate<T>>,
-}
-
-impl<T> Default for Search<T> {
-    fn default() -> Self {
-        Search {
-            carry: [0; HDR],
-            carry_len: 0,
-            lost_offset: 0,
-            scanned: 0,
-            cand: None,
-        }
-    }
-}
-
-/// [`DeframerConfig`] as kept by each deframer: the keep limits compare
-/// with record lengths (at most 2^16), so 32 bits hold them (a larger limit
-/// is kept as `u32::MAX`, which no length reaches either).
-#[derive(Debug, Clone, Copy)]
-struct Limits {
-    keep_body_max: u32,
-    keep_handshake_max: u32,
-    scan_limit: u64,
-}
-
-fn limit(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-impl From<DeframerConfig> for Limits {
-    fn from(c: DeframerConfig) -> Limits {
-        Limits {
-            keep_body_max: limit(c.keep_body_max),
-            keep_handshake_max: limit(c.keep_handshake_max),
-            scan_limit: c.scan_limit,
-        }
-    }
-}
-
 /// See the module docs. Compact (one lives in every flow direction): what
-/// only the search for sync needs is boxed ([`Search`]).
+/// only the search for sync needs is boxed (`Search`, while it looks).
 #[derive(Debug)]
 pub struct Deframer<T> {
     config: Limits,
@@ -475,56 +370,6 @@ impl<T: Copy> Deframer<T> {
             + usize::from(self.hdr_fill)
             + self.body_buf.len()
             + self.cand().map_or(0, |c| c.held_body.len())
-    }
-
-    // ---- the search state ----------------------------------------------
-
-    fn search(&mut self) -> &mut Search<T> {
-        self.search.get_or_insert_with(Box::default)
-    }
-
-    fn scanned(&self) -> u64 {
-        self.search.as_ref().map_or(0, |s| s.scanned)
-    }
-
-    fn set_scanned(&mut self, n: u64) {
-        if n != 0 || self.search.is_some() {
-            self.search().scanned = n;
-        }
-    }
-
-    fn clear_carry(&mut self) {
-        if let Some(s) = self.search.as_deref_mut() {
-            s.carry_len = 0;
-        }
-    }
-
-    fn cand(&self) -> Option<&Candidate<T>> {
-        self.search.as_deref().and_then(|s| s.cand.as_ref())
-    }
-
-    fn cand_mut(&mut self) -> Option<&mut Candidate<T>> {
-        self.search.as_deref_mut().and_then(|s| s.cand.as_mut())
-    }
-
-    /// Sync was found at an unverified candidate.
-    fn tentative(&self) -> bool {
-        self.cand().is_some()
-    }
-
-    fn drop_cand(&mut self) {
-        if let Some(s) = self.search.as_deref_mut() {
-            s.cand = None;
-        }
-    }
-
-    /// Sync is found and verified: what the search kept is dead (no carry
-    /// in sync, no candidate, a loss restarts the budget, and where sync
-    /// was lost matters only until the Resync).
-    fn searched(&mut self) {
-        if !self.lost && !self.tentative() {
-            self.search = None;
-        }
     }
 
     // ---- scanning ------------------------------------------------------

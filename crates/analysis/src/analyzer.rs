@@ -1,9 +1,10 @@
 //! Wires the TCP flow table to the per-flow state and hands out reports.
 
-use crate::flow::{FlowLimits, FlowState};
+use crate::flow::{FlowLimits, FlowSettings, FlowState};
 use crate::keyed::KeyStore;
 use crate::report::FlowReport;
 use crate::verdict;
+use std::sync::Arc;
 use tlsclose_capture::Segment;
 use tlsclose_tcp::{
     Finished, FlowTable, FlowTableConfig, FlowTableStats, ReassemblyStats, SegMeta,
@@ -102,8 +103,9 @@ pub struct AnalyzerStats {
 pub struct Analyzer {
     table: FlowTable<FlowState>,
     config: AnalyzerConfig,
-    /// None when no keys were given: decryption then costs nothing.
-    keys: Option<KeyStore>,
+    /// What the flows made from now on share (the keys: None when no keys
+    /// were given, and decryption then costs nothing).
+    settings: Arc<FlowSettings>,
     stats: AnalyzerStats,
 }
 
@@ -112,7 +114,11 @@ impl Analyzer {
         Analyzer {
             table: FlowTable::new(config.table),
             config,
-            keys: None,
+            settings: Arc::new(FlowSettings {
+                deframer: config.deframer,
+                limits: config.limits,
+                keys: None,
+            }),
             stats: AnalyzerStats::default(),
         }
     }
@@ -120,10 +126,12 @@ impl Analyzer {
     /// An analyzer that reads the records of flows whose secrets `keys`
     /// holds (key logs and, later, Decryption Secrets Blocks added to it).
     pub fn with_keys(config: AnalyzerConfig, keys: KeyStore) -> Self {
-        Analyzer {
+        let mut a = Analyzer::new(config);
+        a.settings = Arc::new(FlowSettings {
             keys: Some(keys),
-            ..Analyzer::new(config)
-        }
+            ..FlowSettings::clone(&a.settings)
+        });
+        a
     }
 
     /// A pcapng Decryption Secrets Block: its secrets serve the flows from
@@ -134,21 +142,28 @@ impl Analyzer {
         data: &[u8],
         source: &str,
     ) -> Vec<tlsclose_decrypt::KeyLogWarning> {
-        self.keys
-            .get_or_insert_with(KeyStore::default)
-            .add_dsb(secrets_type, data, source)
+        if let Some(keys) = &self.settings.keys {
+            return keys.add_dsb(secrets_type, data, source);
+        }
+        // the first secrets of the run: the flows made from now on have
+        // keys (those already open keep none, as before any were given)
+        let keys = KeyStore::default();
+        let warnings = keys.add_dsb(secrets_type, data, source);
+        self.settings = Arc::new(FlowSettings {
+            keys: Some(keys),
+            ..FlowSettings::clone(&self.settings)
+        });
+        warnings
     }
 
     pub fn segment(&mut self, seg: &Segment<'_>, meta: SegMeta, out: &mut dyn FnMut(FlowReport)) {
-        let deframer = self.config.deframer;
-        let keys = &self.keys;
-        let limits = self.config.limits;
+        let settings = &self.settings;
         let stats = &mut self.stats;
         let ladder = self.config.ladder;
         self.table.process(
             seg,
             meta,
-            &mut |_| FlowState::with_keys(deframer, keys.clone()).limited(limits),
+            &mut |_| FlowState::new(Arc::clone(settings)),
             &mut |fin| Self::ended(stats, fin, ladder, out),
         );
     }
@@ -184,8 +199,8 @@ impl Analyzer {
     }
 
     fn count_limits(l: &mut LimitStats, fin: &Finished<FlowState>) {
-        let flow = &fin.consumer;
-        let dropped: u64 = flow.dirs.iter().map(|d| d.alerts_dropped).sum();
+        let flow = &fin.consumer.facts;
+        let dropped = flow.alerts_dropped();
         if dropped > 0 {
             l.alert_capped_flows += 1;
             l.alerts_not_kept += dropped;

@@ -1,7 +1,7 @@
 //! From the facts of a finished flow to its [`FlowReport`]
 //! (docs/ENDINGS.md: "Without keys" and "The ending, first match wins").
 
-use crate::flow::{AlertBody, DirFacts, FlowState, RecentRecord};
+use crate::flow::{AlertBody, DirView, FlowFacts, FlowState, RecentRecord};
 use crate::keyed::{KeyedDir, KeyedFlow};
 use crate::report::{
     AlertLabel, Alerts, Cipher, CloseNotify, Closer, Confidence, Ending, FlowReport, HttpClose,
@@ -32,7 +32,7 @@ pub(super) enum Reading {
 }
 
 impl Reading {
-    fn of(flow: &FlowState) -> Reading {
+    fn of(flow: &FlowFacts) -> Reading {
         match flow.hello.version {
             // drafts and experiments too (ProtocolVersion::is_tls13)
             Some(v) if v.is_tls13() => Reading::Tls13,
@@ -73,10 +73,10 @@ struct SideVerdict {
     alert_indexes: Vec<u64>,
 }
 
-fn side_verdict(d: &DirFacts, role: Role, reading: Reading) -> SideVerdict {
+fn side_verdict(d: DirView<'_>, role: Role, reading: Reading) -> SideVerdict {
     let mut v = SideVerdict::default();
     let mut label_of_index: Vec<(u64, usize)> = Vec::new();
-    for a in &d.alerts {
+    for a in &d.rare.alerts {
         v.alert_indexes.push(a.index);
         match a.body {
             AlertBody::Plain(al) => {
@@ -101,7 +101,7 @@ fn side_verdict(d: &DirFacts, role: Role, reading: Reading) -> SideVerdict {
     }
     if v.close_notify.is_none() && v.fatal.is_none() && d.records > 0 && reading.alert_records() {
         // TLS ≤ 1.2: the alert's content type is visible.
-        for a in &d.alerts {
+        for a in &d.rare.alerts {
             if a.body != AlertBody::Encrypted {
                 continue;
             }
@@ -114,7 +114,7 @@ fn side_verdict(d: &DirFacts, role: Role, reading: Reading) -> SideVerdict {
                 at: a.at,
                 how: CloseNotify::Inferred,
             };
-            if d.first_after_ccs == Some(a.index) {
+            if d.first_after_ccs() == Some(a.index) {
                 // in place of this side's Finished: a handshake failure
                 v.fatal = Some(found);
                 set_label(&mut v.labels, label, AlertLabel::InferredFatal);
@@ -130,7 +130,7 @@ fn side_verdict(d: &DirFacts, role: Role, reading: Reading) -> SideVerdict {
         }
     }
     if v.close_notify.is_none() && v.fatal.is_none() && reading.alerts_in_app_data() {
-        if let Some(last) = d.recent.back() {
+        if let Some(last) = d.last_record() {
             // TLS 1.3: alerts travel as application_data; an alert-sized
             // last record of the direction is an alert.
             if last.content_type == ContentType::APPLICATION_DATA
@@ -164,6 +164,7 @@ fn side_verdict(d: &DirFacts, role: Role, reading: Reading) -> SideVerdict {
             .min_by_key(|f| f.index);
         if let Some(first) = first {
             v.data_after_alert = d
+                .rare
                 .alerts
                 .iter()
                 .find(|a| a.index == first.index)
@@ -177,7 +178,7 @@ fn side_verdict(d: &DirFacts, role: Role, reading: Reading) -> SideVerdict {
 /// application data followed its own close_notify or fatal alert (TLS 1.3
 /// included). When its last record could not be read (a gap), the keyless
 /// inference speaks for it instead.
-fn keyed_side_verdict(d: &DirFacts, k: &KeyedDir, role: Role, reading: Reading) -> SideVerdict {
+fn keyed_side_verdict(d: DirView<'_>, k: &KeyedDir, role: Role, reading: Reading) -> SideVerdict {
     let mut v = SideVerdict::default();
     for a in &k.alerts {
         v.alert_indexes.push(a.index);
@@ -219,7 +220,7 @@ fn set_label(labels: &mut [AlertLabel], at: Option<usize>, label: AlertLabel) {
 
 /// Which direction is the client's (docs/ENDINGS.md, "Roles").
 fn client_dir(fin: &Finished<FlowState>) -> Dir {
-    let f = &fin.consumer;
+    let f = &fin.consumer.facts;
     if let Some(d) = f.syn_dir {
         return d;
     }
@@ -262,12 +263,11 @@ impl<'a> Judged<'a> {
     /// Reads each side's records: its decrypted facts where its keys
     /// worked, otherwise keyless inference.
     fn new(fin: &'a Finished<FlowState>) -> Judged<'a> {
-        let flow = &fin.consumer;
+        let flow = &fin.consumer.facts;
         let cdir = client_dir(fin);
         let reading = Reading::of(flow);
         let keyed: Option<&KeyedFlow> = flow
-            .keyed
-            .as_deref()
+            .keyed()
             .filter(|k| k.readable(cdir).is_some() || k.readable(cdir.other()).is_some());
         let mut j = Judged {
             fin,
@@ -293,8 +293,8 @@ impl<'a> Judged<'a> {
         }
     }
 
-    fn facts(&self, role: Role) -> &'a DirFacts {
-        self.dir(role).of(&self.fin.consumer.dirs)
+    fn facts(&self, role: Role) -> DirView<'a> {
+        self.fin.consumer.facts.view(self.dir(role))
     }
 
     fn side(&self, role: Role) -> &SideVerdict {
@@ -309,8 +309,8 @@ impl<'a> Judged<'a> {
     fn first_teardown(&self) -> Option<FirstTeardown> {
         let mut first: Option<FirstTeardown> = None;
         for by in ROLES {
-            let t = self.facts(by).teardown;
-            for (kind, at) in [(TeardownKind::Rst, t.rst), (TeardownKind::Fin, t.fin)] {
+            let t = self.facts(by);
+            for (kind, at) in [(TeardownKind::Rst, t.rst()), (TeardownKind::Fin, t.fin())] {
                 let Some(at) = at else { continue };
                 let earlier = |f: &FirstTeardown| {
                     (at.frame, kind == TeardownKind::Fin)
@@ -375,7 +375,7 @@ impl<'a> Judged<'a> {
                     .and_then(|k| k.readable(self.dir(role)))
                     .is_some();
                 let v = self.side(role);
-                let last = self.facts(role).recent.back();
+                let last = self.facts(role).last_record();
                 !keyed
                     && v.close_notify.is_none()
                     && v.fatal.is_none()
@@ -440,7 +440,7 @@ impl<'a> Judged<'a> {
     /// Remarks on how the verdict was reached: per side, then per flow.
     fn notes(&self) -> Vec<Note> {
         let fin = self.fin;
-        let flow = &fin.consumer;
+        let flow = &fin.consumer.facts;
         let mut notes = Vec::new();
         for side in ROLES {
             let d = self.facts(side);
@@ -459,14 +459,14 @@ impl<'a> Judged<'a> {
                     side,
                     times: r.shared_limit_gaps,
                 }),
-                (d.resyncs > 0).then_some(Note::Resynced {
+                (d.rare.resyncs > 0).then_some(Note::Resynced {
                     side,
-                    times: d.resyncs,
+                    times: d.rare.resyncs,
                 }),
-                (d.alerts_dropped > 0).then_some(Note::AlertsDropped {
+                (d.rare.alerts_dropped > 0).then_some(Note::AlertsDropped {
                     side,
-                    dropped: d.alerts_dropped,
-                    kept: d.alerts.len(),
+                    dropped: d.rare.alerts_dropped,
+                    kept: d.rare.alerts.len(),
                 }),
             ];
             notes.extend(counted.into_iter().flatten());
@@ -479,7 +479,7 @@ impl<'a> Judged<'a> {
             (fin.clock_stepped, Note::ClockStep),
         ];
         notes.extend(flags.into_iter().filter(|f| f.0).map(|f| f.1));
-        if let Some(k) = flow.keyed.as_deref() {
+        if let Some(k) = flow.keyed() {
             notes.extend(k.notes(self.cdir).into_iter().map(Note::Keys));
         }
         if let Some(note) = flow.keys_unused() {
@@ -499,8 +499,8 @@ impl<'a> Judged<'a> {
         let mut announcement = http_close;
         for role in ROLES {
             let d = self.facts(role);
-            for r in d.recent.iter() {
-                let event = self.record_event(role, r);
+            for r in d.recent_records() {
+                let event = self.record_event(role, &r);
                 // the announcement's record: its side's application data
                 // completed in its frame (a close_notify may share it)
                 let carried = announcement
@@ -524,8 +524,8 @@ impl<'a> Judged<'a> {
                 };
                 steps.push((r.at.frame, 0, step));
             }
-            let t = d.teardown;
-            for (m, event) in [(t.fin, LadderEvent::Fin), (t.rst, LadderEvent::Rst)] {
+            let t = d;
+            for (m, event) in [(t.fin(), LadderEvent::Fin), (t.rst(), LadderEvent::Rst)] {
                 if let Some(m) = m {
                     let step = LadderStep {
                         from: role,
@@ -575,6 +575,7 @@ impl<'a> Judged<'a> {
         if r.content_type == ContentType::ALERT {
             let body = self
                 .facts(role)
+                .rare
                 .alerts
                 .iter()
                 .find(|a| a.index == r.index)
@@ -600,7 +601,7 @@ impl<'a> Judged<'a> {
 
 /// The report of a finished flow, or `None` when it carried no TLS.
 pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<FlowReport> {
-    let flow = &fin.consumer;
+    let flow = &fin.consumer.facts;
     if !flow.is_tls() {
         return None;
     }
@@ -639,12 +640,13 @@ pub(crate) fn report(fin: &Finished<FlowState>, with_ladder: bool) -> Option<Flo
                 .any(|d| d.sslv2_hello)
                 .then_some(Version::Sslv2ClientHello)
         }),
-        sni: flow.hello.sni.clone(),
+        sni: flow.hello.sni.as_ref().map(|n| n.as_str().to_owned()),
         alpn: flow
             .hello
             .alpn
-            .clone()
-            .or_else(|| flow.keyed.as_ref().and_then(|k| k.alpn.clone())),
+            .as_ref()
+            .map(|n| n.as_str().to_owned())
+            .or_else(|| flow.keyed().and_then(|k| k.alpn.clone())),
         cipher: flow.hello.cipher.map(Cipher),
         confidence: j.confidence(gap),
         decrypted: j.keyed.is_some(),

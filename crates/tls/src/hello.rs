@@ -445,8 +445,9 @@ impl HandshakeAssembler {
                 continue;
             }
             if self.buf.is_empty() {
-                // Fast path: a whole message inside this body, no copy.
-                if let Ok((rest, (ty, len))) = handshake_header(i) {
+                // Fast path: whole messages inside this body, no copy.
+                i = Self::whole_messages(i, self.max_message, f);
+                if let Ok((rest, (_, len))) = handshake_header(i) {
                     let len = len as usize;
                     if len > self.max_message {
                         self.skipped = self.skipped.saturating_add(1);
@@ -454,11 +455,9 @@ impl HandshakeAssembler {
                         i = rest;
                         continue;
                     }
-                    if let (Some(msg), Some(after)) = (rest.get(..len), rest.get(len..)) {
-                        f(ty, msg);
-                        i = after;
-                        continue;
-                    }
+                }
+                if i.is_empty() {
+                    break;
                 }
             }
             // Slow path: collect the header, then the body, in `buf`.
@@ -489,6 +488,30 @@ impl HandshakeAssembler {
                 self.buf.clear();
             }
         }
+    }
+
+    /// The whole messages at the start of `body`, each at most
+    /// `max_message` long, given to `f` without a copy; returns the rest,
+    /// from the first message that is not whole or is oversized. What an
+    /// assembler with nothing pending does with `body`, up to that rest:
+    /// a caller can do without an assembler until a message spans bodies.
+    pub fn whole_messages<'a>(
+        mut body: &'a [u8],
+        max_message: usize,
+        f: &mut dyn FnMut(HandshakeType, &[u8]),
+    ) -> &'a [u8] {
+        while let Ok((rest, (ty, len))) = handshake_header(body) {
+            let len = len as usize;
+            if len > max_message {
+                break;
+            }
+            let (Some(msg), Some(after)) = (rest.get(..len), rest.get(len..)) else {
+                break;
+            };
+            f(ty, msg);
+            body = after;
+        }
+        body
     }
 
     /// Forget a partial message (after a gap or when the record layer lost sync).

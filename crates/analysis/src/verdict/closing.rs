@@ -14,7 +14,7 @@
 //! nothing but its Finished.
 
 use super::{Found, Reading, SideVerdict, TLS13_ALERT_LENGTHS};
-use crate::flow::{DirFacts, LateRecord, RecentRecord};
+use crate::flow::{DirView, LateRecord, RecentRecord};
 use crate::report::{Closer, Role};
 use tlsclose_tcp::SegMeta;
 use tlsclose_tls::ContentType;
@@ -61,7 +61,7 @@ pub(super) fn idle_before(
             .flatten()
             .map(|f| f.at.frame)
             .min();
-        for r in s.facts.recent.iter() {
+        for r in s.facts.recent_records() {
             if r.at.frame >= at.frame || s.verdict.alert_indexes.contains(&r.index) {
                 continue;
             }
@@ -69,7 +69,7 @@ pub(super) fn idle_before(
                 newest = Some(r.at);
             }
             let preamble =
-                role == closing && small_data(r) && first_alert.is_none_or(|a| r.at.frame < a);
+                role == closing && small_data(&r) && first_alert.is_none_or(|a| r.at.frame < a);
             if !preamble && traffic.is_none_or(|l| r.at.clock > l.clock) {
                 traffic = Some(r.at);
             }
@@ -116,14 +116,16 @@ enum Signal {
 
 /// A side's first close signal of any kind (an alert before a FIN in the
 /// same segment comes first).
-fn first_signal(v: &SideVerdict, d: &DirFacts) -> Option<(SegMeta, Signal)> {
-    let mut all: Vec<(u64, u8, SegMeta, Signal)> = Vec::with_capacity(4);
+fn first_signal(v: &SideVerdict, d: DirView<'_>) -> Option<(SegMeta, Signal)> {
     let alert = |f: Option<Found>, s: Signal| f.map(|f| (f.at.frame, 0u8, f.at, s));
-    all.extend(alert(v.close_notify, Signal::CloseNotify));
-    all.extend(alert(v.fatal, Signal::Fatal));
-    all.extend(d.teardown.fin.map(|m| (m.frame, 1, m, Signal::Fin)));
-    all.extend(d.teardown.rst.map(|m| (m.frame, 1, m, Signal::Rst)));
+    let all = [
+        alert(v.close_notify, Signal::CloseNotify),
+        alert(v.fatal, Signal::Fatal),
+        d.fin().map(|m| (m.frame, 1, m, Signal::Fin)),
+        d.rst().map(|m| (m.frame, 1, m, Signal::Rst)),
+    ];
     all.into_iter()
+        .flatten()
         .min_by_key(|a| (a.0, a.1))
         .map(|a| (a.2, a.3))
 }
@@ -131,7 +133,7 @@ fn first_signal(v: &SideVerdict, d: &DirFacts) -> Option<(SegMeta, Signal)> {
 /// Inputs for one side.
 pub(super) struct Side<'a> {
     pub verdict: &'a SideVerdict,
-    pub facts: &'a DirFacts,
+    pub facts: DirView<'a>,
     /// This side's records were read with keys.
     pub keyed: bool,
 }
@@ -188,8 +190,8 @@ fn race(
         .verdict
         .close_notify
         .filter(|c| c.index + 1 == i.records)
-        .and(p.late.after_peer_record);
-    let after_fin = i.teardown.fin.and(p.late.after_peer_fin);
+        .and(p.after_peer_record);
+    let after_fin = i.fin().and(p.rare.after_peer_fin);
     let data: LateRecord = after_cn.or(after_fin)?;
     if data.at.frame <= at.frame {
         return None;
@@ -204,14 +206,10 @@ fn race(
         return None;
     }
     // answered: the initiator sent application data after it
-    if i.recent.back().is_some_and(|r| r.at.frame > data.at.frame) {
+    if i.last_record().is_some_and(|r| r.at.frame > data.at.frame) {
         return None;
     }
-    let rst_frame = i
-        .teardown
-        .rst
-        .map(|m| m.frame)
-        .filter(|&f| f > data.at.frame);
+    let rst_frame = i.rst().map(|m| m.frame).filter(|&f| f > data.at.frame);
     if peer_role == Role::Server {
         // the rest of a response after the client's close: a race only
         // when the client had closed for good (RST)

@@ -59,135 +59,85 @@
 //! Besides a few header bytes, the deframer holds at most one kept body
 //! (current or held back), so its buffers never exceed
 //! `max(keep_body_max, keep_handshake_max)` plus 9 bytes, whatever the
-//! stream length.
+//! stream length. The deframer itself is 96 bytes (one lives in each
+//! direction of every live flow): what only the search for sync needs (the
+//! carried bytes, the scan budget, a tentative candidate with its held
+//! record) is boxed while sync is looked for, and dropped once it is found
+//! and verified (most streams: in their first bytes, with no box at all).
 //!
 //! # Code layout
 //!
 //! This file is the state machine (phases, records, gaps, the held
-//! candidate); `interface.rs` holds the start mode, the configuration and
-//! the events it emits; `probe.rs` holds the tests it runs at candidate
-//! positions (start of TLS, resynchronisation, where to look next).
+//! candidate); `state.rs` holds the state it works on (the record being
+//! read, the boxed search state and its accessors); `interface.rs` holds
+//! the start mode, the configuration and the events it emits; `probe.rs`
+//! holds the tests it runs at candidate positions (start of TLS,
+//! resynchronisation, where to look next).
+use crate::record::header_prefix_ok;
 #[cfg(doc)]
 use crate::record::MAX_RECORD_LEN;
-use crate::record::{header_prefix_ok, RecordHeader};
-use crate::types::{ContentType, ProtocolVersion};
+use crate::types::ContentType;
 
 #[cfg(doc)]
 use crate::record::plausible;
 
 mod interface;
 mod probe;
+mod state;
 
 pub use interface::{DeframeEvent, DeframerConfig, Record, StartMode};
 
 use probe::{
     header_of, next_line_candidate, next_record_candidate, probe_resync, probe_start, Probe, Window,
 };
+use state::{limit, Candidate, Cur, Held, Kind, Limits, Phase, Search};
 
 /// Bytes of a record header.
 const HDR: usize = crate::record::RECORD_HEADER_LEN;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// StreamStart: looking for TLS in a plaintext preamble.
-    Preamble,
-    /// Looking for record-layer sync at every position.
-    Scan,
-    /// Reading records (possibly from a tentative candidate).
-    Sync,
-    /// No TLS found within the scan limit: everything is ignored.
-    GaveUp,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Tls(RecordHeader),
-    /// An SSLv2-compatible ClientHello; counts down the message.
-    Sslv2(ProtocolVersion),
-}
-
-/// The record whose body is being read.
-#[derive(Debug, Clone, Copy)]
-struct Cur {
-    kind: Kind,
-    offset: u64,
-    /// Body bytes still to come.
-    remaining: usize,
-    /// Body bytes already passed (pushed, skipped or lost in a gap).
-    got: usize,
-    keep: bool,
-    damaged: bool,
-}
-
-/// A complete record from a tentative candidate, waiting for the header
-/// after it. Its body (if kept) is in `Deframer::held_body`.
-#[derive(Debug, Clone, Copy)]
-struct Held<T> {
-    header: RecordHeader,
-    offset: u64,
-    has_body: bool,
-    damaged: bool,
-    tag: T,
-}
-
-/// See the module docs.
+/// See the module docs. Compact (one lives in every flow direction): what
+/// only the search for sync needs is boxed (`Search`, while it looks).
 #[derive(Debug)]
 pub struct Deframer<T> {
-    config: DeframerConfig,
+    config: Limits,
     want_handshake: bool,
     phase: Phase,
-    /// Stream offset of the next byte (pushed + gaps).
-    offset: u64,
     tls_started: bool,
     /// A LostSync was emitted and no Resync since.
     lost: bool,
-    lost_offset: u64,
-    /// Positions passed while scanning (against `scan_limit`).
-    scanned: u64,
-    /// Undecided candidate bytes at the end of the last push (scan phases).
-    carry: [u8; HDR],
-    carry_len: usize,
     /// Header bytes read so far (sync phase).
     hdr: [u8; HDR],
-    hdr_fill: usize,
-    hdr_offset: u64,
+    hdr_fill: u8,
+    /// Stream offset of the next byte (pushed + gaps).
+    offset: u64,
+    /// Stream offset of the header being read, or of the record whose body
+    /// is being read (`cur`).
+    rec_offset: u64,
     cur: Option<Cur>,
     /// A kept body that spans pushes.
     body_buf: Vec<u8>,
-    /// Sync was found at an unverified candidate.
-    tentative: bool,
-    cand_offset: u64,
-    cand_scanned: u64,
-    held: Option<Held<T>>,
-    held_body: Vec<u8>,
+    /// While sync is looked for, or tentative.
+    search: Option<Box<Search<T>>>,
 }
 
 impl<T: Copy> Deframer<T> {
     pub fn new(mode: StartMode, config: DeframerConfig) -> Self {
         Deframer {
-            config,
+            config: config.into(),
             want_handshake: true,
             phase: match mode {
                 StartMode::StreamStart => Phase::Preamble,
                 StartMode::MidStream => Phase::Scan,
             },
-            offset: 0,
             tls_started: false,
             lost: false,
-            lost_offset: 0,
-            scanned: 0,
-            carry: [0; HDR],
-            carry_len: 0,
             hdr: [0; HDR],
             hdr_fill: 0,
-            hdr_offset: 0,
+            offset: 0,
+            rec_offset: 0,
             cur: None,
             body_buf: Vec::new(),
-            tentative: false,
-            cand_offset: 0,
-            cand_scanned: 0,
-            held: None,
-            held_body: Vec::new(),
+            search: None,
         }
     }
 
@@ -228,7 +178,7 @@ impl<T: Copy> Deframer<T> {
             Phase::GaveUp => {}
             Phase::Preamble => self.lose(start, sink),
             Phase::Scan => {
-                self.carry_len = 0;
+                self.clear_carry();
                 self.mark_lost(start, sink);
             }
             Phase::Sync => {
@@ -236,19 +186,21 @@ impl<T: Copy> Deframer<T> {
                     self.body_buf.clear();
                     cur.damaged = true;
                     cur.keep = false;
-                    let rem = cur.remaining as u64;
+                    let rem = u64::from(cur.remaining);
                     if len < rem {
-                        cur.remaining -= len as usize;
-                        cur.got = cur.got.saturating_add(len as usize);
+                        // len < remaining: fits in u32
+                        let len = len as u32;
+                        cur.remaining -= len;
+                        cur.got = cur.got.saturating_add(len);
                         self.cur = Some(cur);
                         return;
                     }
                     self.cur = None;
                     let end = start.saturating_add(rem);
-                    if len > rem && self.tentative {
+                    if len > rem && self.tentative() {
                         // An unverified record whose end fell into a hole:
                         // no evidence left for it.
-                        self.tentative = false;
+                        self.drop_cand();
                         self.mark_lost(start, sink);
                         self.enter_scan();
                         return;
@@ -261,7 +213,7 @@ impl<T: Copy> Deframer<T> {
                     }
                 } else {
                     let at = if self.hdr_fill > 0 {
-                        self.hdr_offset
+                        self.rec_offset
                     } else {
                         start
                     };
@@ -279,22 +231,26 @@ impl<T: Copy> Deframer<T> {
     /// body byte: the header is all the evidence there will be, so it
     /// decides (the hole then falls inside that record's body).
     fn start_before_gap(&mut self, start: u64, tag: T, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
-        let clen = self.carry_len.min(HDR);
-        if clen != HDR {
+        let Some(carry) = self
+            .search
+            .as_deref()
+            .filter(|s| usize::from(s.carry_len) == HDR)
+            .map(|s| s.carry)
+        else {
             return;
-        }
-        let carry = self.carry;
+        };
         let win = Window {
             carry: &carry,
             data: &[],
         };
         if let Probe::Record { header, .. } = probe_start(&win, 0, true) {
             let hdr_off = start.saturating_sub(HDR as u64);
-            self.carry_len = 0;
+            self.clear_carry();
             self.phase = Phase::Sync;
             self.hdr_fill = 0;
-            self.tentative = false;
+            self.drop_cand();
             self.sync_found(hdr_off, sink);
+            self.searched();
             self.begin_record(Kind::Tls(header), hdr_off, header.length.into(), tag, sink);
         }
     }
@@ -307,8 +263,10 @@ impl<T: Copy> Deframer<T> {
         if n > 0 {
             if let Some(mut cur) = self.cur {
                 self.offset = self.offset.saturating_add(n);
-                cur.remaining -= n as usize;
-                cur.got = cur.got.saturating_add(n as usize);
+                // n <= skippable() = remaining: fits in u32
+                let n = n as u32;
+                cur.remaining -= n;
+                cur.got = cur.got.saturating_add(n);
                 if cur.remaining == 0 {
                     self.cur = None;
                     self.complete(cur, None, tag, sink);
@@ -326,26 +284,28 @@ impl<T: Copy> Deframer<T> {
     /// held back for verification.
     pub fn finish(&mut self, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
         if self.phase == Phase::Sync {
-            if self.held.is_some() {
+            if self.cand().is_some_and(|c| c.held.is_some()) {
                 self.release_held(sink);
-            } else if self.tentative {
+            } else if self.tentative() {
                 // A tentative record cut short by the end: drop it.
-                self.tentative = false;
+                self.drop_cand();
                 self.cur = None;
                 self.body_buf.clear();
                 self.enter_scan();
             }
         }
-        self.carry_len = 0;
+        self.clear_carry();
     }
 
     /// Stop keeping handshake bodies (the hellos were read).
     pub fn set_want_handshake(&mut self, want: bool) {
         self.want_handshake = want;
         if !want {
-            let small = self.config.keep_body_max;
+            let small = self.config.keep_body_max as usize;
             self.body_buf.shrink_to(small);
-            self.held_body.shrink_to(small);
+            if let Some(c) = self.cand_mut() {
+                c.held_body.shrink_to(small);
+            }
         }
     }
 
@@ -353,7 +313,7 @@ impl<T: Copy> Deframer<T> {
     /// header comes after this call (e.g. raised once keys are known for
     /// the connection, so that encrypted bodies reach a decrypter).
     pub fn set_keep_body_max(&mut self, max: usize) {
-        self.config.keep_body_max = max;
+        self.config.keep_body_max = limit(max);
     }
 
     /// Stops keeping the body being read and the one held back (memory is
@@ -362,11 +322,13 @@ impl<T: Copy> Deframer<T> {
         if let Some(cur) = self.cur.as_mut() {
             cur.keep = false;
         }
-        if let Some(h) = self.held.as_mut() {
-            h.has_body = false;
+        if let Some(c) = self.cand_mut() {
+            if let Some(h) = c.held.as_mut() {
+                h.has_body = false;
+            }
+            c.held_body = Vec::new();
         }
         self.body_buf = Vec::new();
-        self.held_body = Vec::new();
     }
 
     /// Bytes pushed so far (the stream offset of the next byte).
@@ -387,14 +349,14 @@ impl<T: Copy> Deframer<T> {
 
     /// True while the record layer is in sync (records are being read).
     pub fn in_sync(&self) -> bool {
-        self.phase == Phase::Sync && !self.tentative
+        self.phase == Phase::Sync && !self.tentative()
     }
 
     /// Bytes the deframer will skip without looking at them (the rest of a
     /// record body it does not keep). Lets the reassembler avoid copying.
     pub fn skippable(&self) -> u64 {
         match (self.phase, self.cur) {
-            (Phase::Sync, Some(cur)) if !cur.keep => cur.remaining as u64,
+            (Phase::Sync, Some(cur)) if !cur.keep => u64::from(cur.remaining),
             _ => 0,
         }
     }
@@ -403,7 +365,11 @@ impl<T: Copy> Deframer<T> {
     /// header, a kept body spanning pushes, a record held back for
     /// verification). Bounded by the keep limits plus 9.
     pub fn buffered(&self) -> usize {
-        self.carry_len + self.hdr_fill + self.body_buf.len() + self.held_body.len()
+        let search = self.search.as_deref();
+        search.map_or(0, |s| usize::from(s.carry_len))
+            + usize::from(self.hdr_fill)
+            + self.body_buf.len()
+            + self.cand().map_or(0, |c| c.held_body.len())
     }
 
     // ---- scanning ------------------------------------------------------
@@ -419,8 +385,9 @@ impl<T: Copy> Deframer<T> {
         tag: T,
         sink: &mut dyn FnMut(DeframeEvent<'_, T>),
     ) -> Option<usize> {
-        let carry = self.carry;
-        let clen = self.carry_len.min(carry.len());
+        let (carry, clen) = self.search.as_deref().map_or(([0; HDR], 0), |s| {
+            (s.carry, usize::from(s.carry_len).min(HDR))
+        });
         let win = Window {
             carry: carry.get(..clen).unwrap_or(&[]),
             data: data.get(p0..).unwrap_or(&[]),
@@ -436,14 +403,14 @@ impl<T: Copy> Deframer<T> {
             } else {
                 next_record_candidate(&win, i)
             };
-            let budget = self.config.scan_limit.saturating_sub(self.scanned);
+            let budget = self.config.scan_limit.saturating_sub(self.scanned());
             if cand.unwrap_or(wlen) as u64 >= budget {
                 self.give_up(win_off.saturating_add(budget), sink);
                 return None;
             }
             let Some(c) = cand else {
-                self.scanned = self.scanned.saturating_add(wlen as u64);
-                self.carry_len = 0;
+                self.set_scanned(self.scanned().saturating_add(wlen as u64));
+                self.clear_carry();
                 return None;
             };
             let probe = if preamble {
@@ -457,33 +424,42 @@ impl<T: Copy> Deframer<T> {
                 Probe::No => i = c + 1,
                 Probe::NeedMore => {
                     let (rest, n) = win.bytes::<HDR>(c);
-                    self.carry = rest;
-                    self.carry_len = n;
-                    self.scanned = self.scanned.saturating_add(c as u64);
+                    let s = self.search();
+                    s.carry = rest;
+                    // n <= HDR
+                    s.carry_len = n as u8;
+                    s.scanned = s.scanned.saturating_add(c as u64);
                     return None;
                 }
                 Probe::Record { header, verified } => {
-                    self.carry_len = 0;
+                    self.clear_carry();
                     self.phase = Phase::Sync;
                     self.hdr_fill = 0;
-                    self.tentative = !verified;
                     if verified {
+                        self.drop_cand();
                         self.sync_found(hdr_off, sink);
+                        self.searched();
                     } else {
-                        self.cand_offset = hdr_off;
-                        self.cand_scanned = self.scanned.saturating_add(c as u64);
+                        let scanned = self.scanned().saturating_add(c as u64);
+                        self.search().cand = Some(Candidate {
+                            offset: hdr_off,
+                            scanned,
+                            held: None,
+                            held_body: Vec::new(),
+                        });
                     }
                     self.begin_record(Kind::Tls(header), hdr_off, header.length.into(), tag, sink);
                     return Some(resume);
                 }
                 Probe::Sslv2 { len, version } => {
-                    self.carry_len = 0;
+                    self.clear_carry();
                     self.phase = Phase::Sync;
                     self.hdr_fill = 0;
-                    self.tentative = false;
+                    self.drop_cand();
                     self.sync_found(hdr_off, sink);
+                    self.searched();
                     // msg_type and version (3 of the `len` bytes) are read.
-                    let rest = len.saturating_sub(3);
+                    let rest = u32::try_from(len.saturating_sub(3)).unwrap_or(u32::MAX);
                     self.begin_record(Kind::Sslv2(version), hdr_off, rest, tag, sink);
                     return Some(resume);
                 }
@@ -494,13 +470,11 @@ impl<T: Copy> Deframer<T> {
     fn give_up(&mut self, at: u64, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
         sink(DeframeEvent::GaveUp { offset: at });
         self.phase = Phase::GaveUp;
-        self.carry_len = 0;
         self.hdr_fill = 0;
         self.cur = None;
-        self.held = None;
-        self.tentative = false;
+        // nothing is looked for any more
+        self.search = None;
         self.body_buf = Vec::new();
-        self.held_body = Vec::new();
     }
 
     /// Emits `TlsStart` (first time) and `Resync` (after a LostSync) for
@@ -514,7 +488,7 @@ impl<T: Copy> Deframer<T> {
             self.lost = false;
             sink(DeframeEvent::Resync {
                 offset,
-                skipped: offset.saturating_sub(self.lost_offset),
+                skipped: offset.saturating_sub(self.search.as_ref().map_or(0, |s| s.lost_offset)),
             });
         }
     }
@@ -523,19 +497,17 @@ impl<T: Copy> Deframer<T> {
     fn mark_lost(&mut self, at: u64, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
         if !self.lost {
             self.lost = true;
-            self.lost_offset = at;
+            self.search().lost_offset = at;
             sink(DeframeEvent::LostSync { offset: at });
         }
     }
 
     fn enter_scan(&mut self) {
         self.phase = Phase::Scan;
-        self.carry_len = 0;
+        self.clear_carry();
         self.hdr_fill = 0;
         self.cur = None;
-        self.tentative = false;
-        self.held = None;
-        self.held_body.clear();
+        self.drop_cand();
         self.body_buf.clear();
     }
 
@@ -543,7 +515,7 @@ impl<T: Copy> Deframer<T> {
     fn lose(&mut self, at: u64, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
         self.mark_lost(at, sink);
         self.enter_scan();
-        self.scanned = 0;
+        self.set_scanned(0);
     }
 
     // ---- records -------------------------------------------------------
@@ -552,13 +524,13 @@ impl<T: Copy> Deframer<T> {
         &mut self,
         kind: Kind,
         offset: u64,
-        body_len: usize,
+        body_len: u32,
         tag: T,
         sink: &mut dyn FnMut(DeframeEvent<'_, T>),
     ) {
         let keep = match kind {
             Kind::Tls(h) => {
-                let len = usize::from(h.length);
+                let len = u32::from(h.length);
                 len <= self.config.keep_body_max
                     || (h.content_type == ContentType::HANDSHAKE
                         && self.want_handshake
@@ -566,9 +538,9 @@ impl<T: Copy> Deframer<T> {
             }
             Kind::Sslv2(_) => false,
         };
+        self.rec_offset = offset;
         let cur = Cur {
             kind,
-            offset,
             remaining: body_len,
             got: 0,
             keep,
@@ -598,9 +570,11 @@ impl<T: Copy> Deframer<T> {
                 break;
             }
             if let Some(mut cur) = self.cur {
-                let n = cur.remaining.min(avail);
+                let n = (cur.remaining as usize).min(avail);
                 let chunk = data.get(pos..pos + n).unwrap_or(&[]);
                 pos += n;
+                // n <= remaining: fits in u32
+                let n = n as u32;
                 if cur.keep && cur.got == 0 && n == cur.remaining {
                     // The whole body is in this push: lend it, no copy.
                     self.cur = None;
@@ -621,9 +595,9 @@ impl<T: Copy> Deframer<T> {
                     self.cur = Some(cur);
                 }
             } else {
-                let fill = self.hdr_fill.min(HDR);
+                let fill = usize::from(self.hdr_fill).min(HDR);
                 if fill == 0 {
-                    self.hdr_offset = base.saturating_add(pos as u64);
+                    self.rec_offset = base.saturating_add(pos as u64);
                 }
                 let n = (HDR - fill).min(avail);
                 if let (Some(dst), Some(src)) =
@@ -631,7 +605,8 @@ impl<T: Copy> Deframer<T> {
                 {
                     dst.copy_from_slice(src);
                 }
-                self.hdr_fill = fill + n;
+                // fill + n <= HDR
+                self.hdr_fill = (fill + n) as u8;
                 pos += n;
                 self.header_progress(tag, sink);
             }
@@ -641,33 +616,32 @@ impl<T: Copy> Deframer<T> {
 
     /// Judges the header bytes read so far.
     fn header_progress(&mut self, tag: T, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
-        let fill = self.hdr_fill.min(HDR);
+        let fill = usize::from(self.hdr_fill).min(HDR);
         let bytes = self.hdr;
         let got = bytes.get(..fill).unwrap_or(&[]);
         if !header_prefix_ok(got) {
             self.hdr_fill = 0;
-            if self.tentative && self.held.is_some() {
+            if let Some(c) = self.cand().filter(|c| c.held.is_some()) {
                 // The record after the candidate's is no record: the
                 // candidate was random bytes. Drop it without a trace.
-                let passed = self
-                    .hdr_offset
-                    .saturating_add(1)
-                    .saturating_sub(self.cand_offset);
-                let scanned = self.cand_scanned.saturating_add(passed);
+                let passed = self.rec_offset.saturating_add(1).saturating_sub(c.offset);
+                let scanned = c.scanned.saturating_add(passed);
                 self.enter_scan();
-                self.scanned = scanned;
+                self.set_scanned(scanned);
             } else {
-                self.lose(self.hdr_offset, sink);
+                self.lose(self.rec_offset, sink);
                 // the failed header's first position is passed
-                self.scanned = 1;
+                self.set_scanned(1);
             }
             // Scanning resumes right after the failed header's first byte.
             let rest = got.get(1..).unwrap_or(&[]);
-            let n = rest.len().min(self.carry.len());
-            if let (Some(dst), Some(src)) = (self.carry.get_mut(..n), rest.get(..n)) {
+            let s = self.search();
+            let n = rest.len().min(s.carry.len());
+            if let (Some(dst), Some(src)) = (s.carry.get_mut(..n), rest.get(..n)) {
                 dst.copy_from_slice(src);
             }
-            self.carry_len = n;
+            // n <= HDR
+            s.carry_len = n as u8;
             return;
         }
         if fill < HDR {
@@ -679,7 +653,7 @@ impl<T: Copy> Deframer<T> {
         };
         // A plausible header after a held record confirms it.
         self.release_held(sink);
-        let offset = self.hdr_offset;
+        let offset = self.rec_offset;
         self.begin_record(Kind::Tls(header), offset, header.length.into(), tag, sink);
     }
 
@@ -694,23 +668,23 @@ impl<T: Copy> Deframer<T> {
     ) {
         match cur.kind {
             Kind::Sslv2(version) => sink(DeframeEvent::Sslv2ClientHello {
-                offset: cur.offset,
+                offset: self.rec_offset,
                 version,
                 tag,
             }),
             Kind::Tls(header) => {
                 let keep = cur.keep && !cur.damaged;
-                if self.tentative {
-                    self.held_body.clear();
+                if let Some(c) = self.search.as_deref_mut().and_then(|s| s.cand.as_mut()) {
+                    c.held_body.clear();
                     if keep {
                         match lent {
-                            Some(b) => self.held_body.extend_from_slice(b),
-                            None => std::mem::swap(&mut self.held_body, &mut self.body_buf),
+                            Some(b) => c.held_body.extend_from_slice(b),
+                            None => std::mem::swap(&mut c.held_body, &mut self.body_buf),
                         }
                     }
-                    self.held = Some(Held {
+                    c.held = Some(Held {
                         header,
-                        offset: cur.offset,
+                        offset: self.rec_offset,
                         has_body: keep,
                         damaged: cur.damaged,
                         tag,
@@ -723,7 +697,7 @@ impl<T: Copy> Deframer<T> {
                     };
                     sink(DeframeEvent::Record(Record {
                         header,
-                        offset: cur.offset,
+                        offset: self.rec_offset,
                         body,
                         damaged: cur.damaged,
                         tag,
@@ -737,10 +711,13 @@ impl<T: Copy> Deframer<T> {
     /// Emits the held record (confirmed or released) and ends the tentative
     /// state.
     fn release_held(&mut self, sink: &mut dyn FnMut(DeframeEvent<'_, T>)) {
-        if let Some(h) = self.held.take() {
+        let Some(c) = self.search.as_deref_mut().and_then(|s| s.cand.take()) else {
+            return;
+        };
+        if let Some(h) = c.held {
             self.sync_found(h.offset, sink);
             let body = if h.has_body {
-                Some(self.held_body.as_slice())
+                Some(c.held_body.as_slice())
             } else {
                 None
             };
@@ -751,8 +728,7 @@ impl<T: Copy> Deframer<T> {
                 damaged: h.damaged,
                 tag: h.tag,
             }));
-            self.held_body.clear();
         }
-        self.tentative = false;
+        self.searched();
     }
 }

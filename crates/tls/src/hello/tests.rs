@@ -405,6 +405,40 @@ fn assembler_skips_oversized_and_resets() {
 }
 
 #[test]
+fn whole_messages_then_an_assembler_for_the_rest_is_an_assembler() {
+    // whole, oversized, partial messages: an assembler made only for what
+    // whole_messages leaves gives what one assembler for everything gives
+    let mut stream = vec![2, 0, 0, 3, 1, 2, 3, 11, 0, 0x10, 0];
+    stream.extend(vec![9; 4096]);
+    stream.extend_from_slice(&[20, 0, 0, 2, 0xaa, 0xbb, 14, 0, 0, 0]);
+    for chunk in [1usize, 2, 3, 5, 7, 11, 4100, 9000] {
+        let mut one = HandshakeAssembler::new(1000);
+        let mut want = Vec::new();
+        let mut lazy: Option<HandshakeAssembler> = None;
+        let mut got = Vec::new();
+        for c in stream.chunks(chunk) {
+            collect(&mut one, c, &mut want);
+            let rest = match lazy.as_mut() {
+                Some(asm) => {
+                    collect(asm, c, &mut got);
+                    continue;
+                }
+                None => HandshakeAssembler::whole_messages(c, 1000, &mut |t, m| {
+                    got.push((t.0, m.to_vec()))
+                }),
+            };
+            if !rest.is_empty() {
+                let mut asm = HandshakeAssembler::new(1000);
+                collect(&mut asm, rest, &mut got);
+                lazy = Some(asm);
+            }
+        }
+        assert_eq!(got, want, "chunk {chunk}");
+        assert_eq!(want.len(), 3);
+    }
+}
+
+#[test]
 fn encrypted_extensions_alpn() {
     // extensions block: supported_groups-like filler (type 10), then ALPN
     // (type 16) with one protocol name, "h2"

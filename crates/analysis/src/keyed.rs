@@ -20,10 +20,9 @@
 //! [`KeyedFlow`] at all.
 
 use crate::report::{AfterFailure, BlindWhy, KeyNote, KeyUnusable, Role};
-use std::sync::{Arc, PoisonError, RwLock};
 use tlsclose_decrypt::{
-    master_secret, session_hash, KeyLog, KeyLogWarning, RecordDecrypter, RecordError, Secret,
-    Secrets, SessionInfo, Side, MAX_FAILURES_IN_A_ROW,
+    master_secret, session_hash, RecordDecrypter, RecordError, Secret, Secrets, SessionInfo, Side,
+    MAX_FAILURES_IN_A_ROW,
 };
 use tlsclose_http::{HttpReader, Pushed, Side as HttpSide};
 use tlsclose_tcp::{Dir, SegMeta};
@@ -32,7 +31,9 @@ use tlsclose_tls::{
 };
 
 mod handshake;
+mod store;
 use handshake::{decrypted_handshake, encrypted_extensions, RenegotiationHello};
+pub use store::KeyStore;
 
 /// Most handshake bytes kept to hash for an extended master secret (from a
 /// logged pre-master secret): ClientHello through ClientKeyExchange.
@@ -41,73 +42,6 @@ const MAX_TRANSCRIPT: usize = 1 << 16;
 /// Bodies kept for TLS 1.1/1.2 flows with keys: enough for any alert or
 /// Finished record, whatever the protection.
 const KEEP_SMALL_RECORDS: usize = 512;
-
-/// The secrets of a run, shared by the analyzer and its flows: a
-/// Decryption Secrets Block met halfway through a capture serves the flows
-/// that are already open too. The key logs given are shared by every
-/// store made from the same `Arc` (every worker thread, every capture)
-/// and copied only when a Decryption Secrets Block adds to them.
-#[derive(Debug, Clone, Default)]
-pub struct KeyStore(Arc<RwLock<Arc<KeyLog>>>);
-
-impl KeyStore {
-    pub fn new(log: KeyLog) -> KeyStore {
-        KeyStore::shared(Arc::new(log))
-    }
-
-    /// A store that reads `log` without copying it (until a Decryption
-    /// Secrets Block adds to it: then this store gets its own copy, so
-    /// that what one thread meets in a capture never reaches another
-    /// earlier than its own reading of the capture would).
-    pub fn shared(log: Arc<KeyLog>) -> KeyStore {
-        KeyStore(Arc::new(RwLock::new(log)))
-    }
-
-    /// Adds the secrets of a pcapng Decryption Secrets Block.
-    pub fn add_dsb(&self, secrets_type: u32, data: &[u8], source: &str) -> Vec<KeyLogWarning> {
-        let mut log = self.0.write().unwrap_or_else(PoisonError::into_inner);
-        Arc::make_mut(&mut log).add_dsb(secrets_type, data, source)
-    }
-
-    /// Connections (client randoms) with secrets.
-    pub fn len(&self) -> usize {
-        self.0.read().unwrap_or_else(PoisonError::into_inner).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// True when secrets for this ClientHello.random are known, or `RSA`
-    /// lines may serve it (known at its ClientKeyExchange).
-    pub fn has(&self, client_random: &[u8; 32]) -> bool {
-        let log = self.0.read().unwrap_or_else(PoisonError::into_inner);
-        log.lookup(client_random).is_some() || log.has_rsa()
-    }
-
-    fn has_rsa(&self) -> bool {
-        self.0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .has_rsa()
-    }
-
-    fn lookup_rsa(&self, encrypted_pre_master: &[u8]) -> Option<Secret> {
-        self.0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .lookup_rsa(encrypted_pre_master)
-            .cloned()
-    }
-
-    fn lookup(&self, client_random: &[u8; 32]) -> Option<Secrets> {
-        self.0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .lookup(client_random)
-            .cloned()
-    }
-}
 
 /// Where decryption of a flow stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -765,43 +699,5 @@ impl KeyedDir {
                 .unwrap_or(BlindWhy::RenegotiatedHellosNotRead);
             self.go_blind(frame, why);
         }
-    }
-}
-
-#[cfg(test)]
-mod store_tests {
-    use super::*;
-    use tlsclose_decrypt::DSB_TLS_KEY_LOG;
-
-    fn line(random: u8, secret: u8) -> String {
-        format!(
-            "CLIENT_RANDOM {} {}\n",
-            format!("{random:02x}").repeat(32),
-            format!("{secret:02x}").repeat(48)
-        )
-    }
-
-    #[test]
-    fn stores_share_the_key_logs_until_a_secrets_block_adds_to_one() {
-        let (log, warnings) = KeyLog::parse(&line(1, 0xaa), "given");
-        assert!(warnings.is_empty(), "{warnings:?}");
-        let log = Arc::new(log);
-        let (a, b) = (
-            KeyStore::shared(Arc::clone(&log)),
-            KeyStore::shared(Arc::clone(&log)),
-        );
-        // no copy: three owners of one key log
-        assert_eq!(Arc::strong_count(&log), 3);
-        assert!(a.has(&[1; 32]) && b.has(&[1; 32]));
-        // a secrets block read by one thread reaches only its store
-        let w = a.add_dsb(DSB_TLS_KEY_LOG, line(2, 0xbb).as_bytes(), "dsb");
-        assert!(w.is_empty(), "{w:?}");
-        assert!(a.has(&[2; 32]));
-        assert!(!b.has(&[2; 32]));
-        assert!(a.has(&[1; 32]) && b.has(&[1; 32]));
-        assert_eq!((a.len(), b.len(), log.len()), (2, 1, 1));
-        // a clone of a store is the same store (the analyzer and its flows)
-        let a2 = a.clone();
-        assert!(a2.has(&[2; 32]));
     }
 }

@@ -65,11 +65,33 @@ impl InputInfo {
     }
 }
 
+/// `--flow N`: the flow whose id is N, and the ids nearest to it (said
+/// when none is).
+#[derive(Debug, Clone, Copy)]
+pub struct Pick {
+    pub id: FlowId,
+    /// A TLS flow starts at frame `id` (whether or not the filters pass it).
+    pub found: bool,
+    pub below: Option<FlowId>,
+    pub above: Option<FlowId>,
+}
+
+impl Pick {
+    pub fn see(&mut self, id: FlowId) {
+        if id < self.id && self.below.is_none_or(|b| id > b) {
+            self.below = Some(id);
+        }
+        if id > self.id && self.above.is_none_or(|a| id < a) {
+            self.above = Some(id);
+        }
+    }
+}
+
 /// The end of a run, as the sinks see it.
 pub struct RunEnd<'a> {
     pub summary: &'a Summary,
     /// `--flow N`, with the ids nearest to N.
-    pub pick: Option<crate::run::pipeline::Pick>,
+    pub pick: Option<Pick>,
     pub inputs: &'a [InputInfo],
     /// Filters in effect, as written on the command line.
     pub filters: &'a [String],

@@ -9,36 +9,13 @@ use crate::output::extract::ExtractFlow;
 use crate::output::flow_detail::DetailSink;
 use crate::output::group_by::GroupSink;
 use crate::output::sink::{
-    CsvSink, Flow, InputInfo, JsonSink, MarkdownSink, ReportSink, RunEnd, TableSink,
+    CsvSink, Flow, InputInfo, JsonSink, MarkdownSink, Pick, ReportSink, RunEnd, TableSink,
 };
 use crate::report::markdown::TicketSink;
 use crate::run::summary::Summary;
 use std::io::{self, Write};
 use tlsclose_analysis::{Ending, FlowReport};
 use tlsclose_audit::select::{endpoints, FlowSel, Selection};
-use tlsclose_audit::FlowId;
-
-/// `--flow N`: the flow whose id is N, and the ids nearest to it (said
-/// when none is).
-#[derive(Debug, Clone, Copy)]
-pub struct Pick {
-    pub id: FlowId,
-    /// A TLS flow starts at frame `id` (whether or not the filters pass it).
-    pub found: bool,
-    pub below: Option<FlowId>,
-    pub above: Option<FlowId>,
-}
-
-impl Pick {
-    fn see(&mut self, id: FlowId) {
-        if id < self.id && self.below.is_none_or(|b| id > b) {
-            self.below = Some(id);
-        }
-        if id > self.id && self.above.is_none_or(|a| id < a) {
-            self.above = Some(id);
-        }
-    }
-}
 
 pub struct Pipeline {
     selection: Selection,

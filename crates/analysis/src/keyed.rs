@@ -504,16 +504,17 @@ impl KeyedFlow {
                 match inner {
                     ContentType::ALERT => {
                         if let Some(alert) = alert {
-                            if d.alerts.len() < max_alerts {
-                                d.alerts.push(KeyedAlert {
+                            crate::kept::keep_alert(
+                                &mut d.alerts,
+                                &mut d.alerts_dropped,
+                                max_alerts,
+                                KeyedAlert {
                                     alert,
                                     index,
                                     at: rec.tag,
                                     data_after: None,
-                                });
-                            } else {
-                                d.alerts_dropped += 1;
-                            }
+                                },
+                            );
                         }
                     }
                     ContentType::APPLICATION_DATA => d.data_seen(rec.tag.frame),

@@ -11,6 +11,7 @@
 
 mod analyzer;
 mod flow;
+mod kept;
 mod keyed;
 mod report;
 mod verdict;

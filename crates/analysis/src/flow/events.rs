@@ -137,20 +137,17 @@ impl FlowFacts {
                     _ => AlertBody::Encrypted,
                 };
                 let r = dir.of_mut(&mut self.rare_mut().dirs);
-                if r.alerts.len() < max_alerts {
-                    // most directions send one alert (close_notify)
-                    if r.alerts.capacity() == 0 {
-                        r.alerts.reserve_exact(1);
-                    }
-                    r.alerts.push(AlertEntry {
+                crate::kept::keep_alert(
+                    &mut r.alerts,
+                    &mut r.alerts_dropped,
+                    max_alerts,
+                    AlertEntry {
                         body,
                         index,
                         at: rec.tag,
                         data_after: None,
-                    });
-                } else {
-                    r.alerts_dropped += 1;
-                }
+                    },
+                );
             }
             ContentType::HANDSHAKE if !d.ccs && !d.hello_done => {
                 self.on_handshake_record(dir, rec);

@@ -50,7 +50,7 @@ impl AuditSink {
 
 impl ReportSink for AuditSink {
     fn flow(&mut self, flow: &Flow) -> io::Result<()> {
-        self.auditor.add(&flow.report, flow.key());
+        self.auditor.add(&flow.report, flow.id);
         Ok(())
     }
 

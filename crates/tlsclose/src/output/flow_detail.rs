@@ -291,7 +291,7 @@ impl<W: Write> ReportSink for DetailSink<W> {
     }
 
     fn finish(&mut self, end: &RunEnd<'_>) -> io::Result<()> {
-        self.flows.sort_by_key(Flow::key);
+        self.flows.sort_by_key(|f| f.id);
         // said even with -q: it is why the exit status is 1
         if self.flows.is_empty() {
             let _ = writeln!(io::stderr(), "tlsclose: {}", self.not_found(end));

@@ -22,16 +22,10 @@ use tlsclose_capture::{CaptureFormat, Timestamp};
 pub struct Flow {
     pub input: usize,
     /// Its first frame counted through every input of the run
-    /// ([`FlowId`]): the table's `#`, JSON's `flow`, `--flow N`.
+    /// ([`FlowId`]): the table's `#`, JSON's `flow`, `--flow N`, and the
+    /// order of the table.
     pub id: FlowId,
     pub report: FlowReport,
-}
-
-impl Flow {
-    /// The order of the table: its first packet's place in the run.
-    pub fn key(&self) -> FlowId {
-        self.id
-    }
 }
 
 /// What was read from one input.
@@ -396,7 +390,7 @@ impl Listing {
         listing_cells(&mut self.cells, flow.id, &flow.report, self.show_file);
         self.widths.add_row(&self.cells);
         self.flows += 1;
-        self.rows.push(Row::new(flow.key(), &self.cells))
+        self.rows.push(Row::new(flow.id, &self.cells))
     }
 
     /// Every row in order of first packet.

@@ -51,7 +51,7 @@ impl ReportData {
         self.selected += 1;
         self.servers.add(r);
         self.described.offer(flow);
-        self.audit.add(r, flow.key());
+        self.audit.add(r, flow.id);
         Ok(())
     }
 

@@ -13,7 +13,7 @@ struct Kept(Flow);
 
 impl PartialEq for Kept {
     fn eq(&self, other: &Self) -> bool {
-        self.0.key() == other.0.key()
+        self.0.id == other.0.id
     }
 }
 impl Eq for Kept {}
@@ -24,7 +24,7 @@ impl PartialOrd for Kept {
 }
 impl Ord for Kept {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.key().cmp(&other.0.key())
+        self.0.id.cmp(&other.0.id)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Streaming pcap / pcapng reader.
 //!
-//! The input comes in chunks (the read-ahead thread's 1 MiB buffers, see
+//! The input comes in chunks (32 KiB `read` calls of a file, or the
+//! read-ahead thread's buffers of a gzip file or a pipe, see
 //! [`crate::Prefetch`]), and records and blocks are framed and parsed in the
 //! chunk they arrived in, with pcap-parser's block and record parsers (our
 //! own code reads only what it gets wrong: IDB time resolution and offset,
@@ -143,8 +144,9 @@ impl fmt::Debug for CaptureReader {
 impl CaptureReader {
     /// Opens a file by path; `-` is standard input.
     ///
-    /// The input is read (and decompressed) ahead on a second thread; see
-    /// [`crate::Prefetch`].
+    /// A gzip file is decompressed ahead on a second thread (see
+    /// [`crate::Prefetch`]); a plain file is read on this one, in small
+    /// chunks that stay in its cache.
     /// A live input (a pipe, a FIFO: see [`crate::is_live`]) is handed to
     /// the parser as its bytes come.
     pub fn open(path: &str) -> Result<CaptureReader, CaptureError> {
@@ -168,9 +170,10 @@ impl CaptureReader {
         Self::open_reader(name, input, ReadAhead::No)
     }
 
-    /// Like [`Self::from_reader`], with the input read (and decompressed)
-    /// ahead on a second thread as [`Self::open`] does; for callers that
-    /// wrap the file themselves (e.g. to count the bytes read from it).
+    /// Like [`Self::from_reader`], read as [`Self::open`] reads a file
+    /// (a gzip one decompressed ahead on a second thread); for callers
+    /// that wrap the file themselves (e.g. to count the bytes read from
+    /// it).
     pub fn from_reader_prefetched(
         name: &str,
         input: Box<dyn Read + Send>,

@@ -1,10 +1,10 @@
 //! The buffer window: the unconsumed bytes of the input, from which records
 //! and blocks are framed in place.
 //!
-//! The bytes come in chunks ([`Chunks`]: the read-ahead thread's 1 MiB
-//! buffers, or one `read` call each) and are parsed where they arrived,
-//! in the chunk itself: they are not copied again on their way to the
-//! parser. Only a record or block that straddles the end of a chunk needs
+//! The bytes come in chunks ([`Chunks`]: one `read` call each, or the
+//! read-ahead thread's 1 MiB buffers of a gzip file or a pipe) and are
+//! parsed where they arrived, in the chunk itself: they are not copied
+//! again on their way to the parser. Only a record or block that straddles the end of a chunk needs
 //! its bytes side by side: what is left of the chunk, and as much of the
 //! next chunks as [`Window::ensure`] asks for, are copied into a carry
 //! buffer, and the window stays there until it reaches the bytes of the

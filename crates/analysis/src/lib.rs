@@ -20,8 +20,8 @@ pub use analyzer::{Analyzer, AnalyzerConfig, AnalyzerStats, LimitStats};
 pub use flow::{FlowLimits, FlowState, MAX_ALERTS};
 pub use keyed::KeyStore;
 pub use report::{
-    h2_error_name, AfterFailure, AlertLabel, Alerts, BlindWhy, Cipher, CloseKind, CloseNotify,
-    Closer, Confidence, Ending, Endpoint, FlowReport, HttpClose, HttpCloseKind, HttpProtocol,
-    HttpReport, KeyNote, KeyUnusable, LadderEvent, LadderStep, Likely, Note, RaceMark, Role,
-    Teardown, TeardownKind, Version,
+    h2_error_name, write_ip, AfterFailure, AlertLabel, Alerts, BlindWhy, Cipher, CloseKind,
+    CloseNotify, Closer, Confidence, Ending, Endpoint, FlowReport, HttpClose, HttpCloseKind,
+    HttpProtocol, HttpReport, KeyNote, KeyUnusable, LadderEvent, LadderStep, Likely, Note,
+    RaceMark, Role, Teardown, TeardownKind, Version,
 };

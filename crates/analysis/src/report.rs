@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use std::fmt;
-pub use tlsclose_capture::Endpoint;
+pub use tlsclose_capture::{write_ip, Endpoint};
 use tlsclose_decrypt::{KeyError, RecordError};
 pub use tlsclose_http::{h2_error_name, Protocol as HttpProtocol};
 use tlsclose_tls::{Alert, AlertLevel, CipherSuite, ContentType, ProtocolVersion};

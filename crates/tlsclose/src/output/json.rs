@@ -57,7 +57,9 @@ impl JsonLine {
         }
     }
 
-    /// `"key":`, after a comma unless it is the object's first.
+    /// `"key":`, after a comma unless it is the object's first. Inlined,
+    /// so that each key is a copy of known length, not a call to `memcpy`.
+    #[inline(always)]
     fn key(&mut self, k: &str) {
         if self.bytes.last().is_some_and(|&b| b != b'{') {
             self.bytes.push(b',');
@@ -67,11 +69,13 @@ impl JsonLine {
         self.bytes.extend_from_slice(b"\":");
     }
 
+    #[inline(always)]
     fn ser(&mut self, k: &str, v: &impl Serialize) -> io::Result<()> {
         self.key(k);
         serde_json::to_writer(&mut self.bytes, v).map_err(io::Error::from)
     }
 
+    #[inline(always)]
     fn str(&mut self, k: &str, v: &str) -> io::Result<()> {
         self.key(k);
         string(&mut self.bytes, v)
@@ -106,6 +110,36 @@ impl JsonLine {
         }
     }
 
+    /// A name that needs no escaping (an enum's `as_str`, which a test
+    /// holds equal to its serde name).
+    #[inline(always)]
+    fn word(&mut self, k: &str, v: &'static str) {
+        self.key(k);
+        self.bytes.push(b'"');
+        self.bytes.extend_from_slice(v.as_bytes());
+        self.bytes.push(b'"');
+    }
+
+    /// A count, by itoa as serde_json writes it.
+    #[inline(always)]
+    fn num(&mut self, k: &str, v: u64) {
+        self.key(k);
+        self.bytes
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+
+    #[inline(always)]
+    fn opt_num(&mut self, k: &str, v: Option<u64>) {
+        match v {
+            Some(v) => self.num(k, v),
+            None => {
+                self.key(k);
+                self.bytes.extend_from_slice(b"null");
+            }
+        }
+    }
+
+    #[inline(always)]
     fn bool(&mut self, k: &str, v: bool) {
         self.key(k);
         self.bytes
@@ -159,25 +193,25 @@ impl JsonLine {
             race_request: _,
         } = r;
         self.bytes.push(b'{');
-        self.ser("flow", &id)?;
+        self.num("flow", id);
         self.str("file", file)?;
         self.display("client", client)?;
         self.display("server", server)?;
-        self.ser("ending", ending)?;
-        self.ser("closer", closer)?;
-        self.ser("client_close_notify", client_close_notify)?;
-        self.ser("server_close_notify", server_close_notify)?;
+        self.word("ending", ending.as_str());
+        self.word("closer", closer.as_str());
+        self.word("client_close_notify", client_close_notify.as_str());
+        self.word("server_close_notify", server_close_notify.as_str());
         self.bool("close_notify_answered", *close_notify_answered);
-        self.ser("initiator", initiator)?;
+        self.word("initiator", initiator.as_str());
         self.bool("keepalive_race", *keepalive_race);
         self.ser("race_window_s", race_window_s)?;
-        self.ser("race_frame", race_frame)?;
+        self.opt_num("race_frame", *race_frame);
         self.ser("idle_before_first_signal", idle_before_first_signal)?;
         self.ser("version", version)?;
         self.opt_str("sni", sni.as_deref())?;
         self.opt_str("alpn", alpn.as_deref())?;
         self.ser("cipher", cipher)?;
-        self.ser("confidence", confidence)?;
+        self.word("confidence", confidence.as_str());
         self.bool("decrypted", *decrypted);
         self.ser("alerts", alerts)?;
         self.ser("idle_before_close", idle_before_close)?;
@@ -193,12 +227,12 @@ impl JsonLine {
             }
             _ => self.ser("teardown", teardown)?,
         }
-        self.ser("teardown_frame", teardown_frame)?;
-        self.ser("first_frame", first_frame)?;
-        self.ser("last_frame", last_frame)?;
+        self.opt_num("teardown_frame", *teardown_frame);
+        self.num("first_frame", *first_frame);
+        self.num("last_frame", *last_frame);
         self.time("first_time", *first_time)?;
         self.time("last_time", *last_time)?;
-        self.ser("packets", packets)?;
+        self.num("packets", *packets);
         self.ser("app_bytes", app_bytes)?;
         self.bool("gap", *gap);
         self.bool("incomplete", *incomplete);
@@ -322,6 +356,29 @@ mod tests {
             Iso(4_102_444_799.999_999).to_string(),
             "2099-12-31T23:59:59.999999Z"
         );
+    }
+
+    /// The enums written by their `as_str` are written as serde names
+    /// them, for every variant.
+    #[test]
+    fn enum_words_are_serde_names() {
+        use tlsclose_analysis::{CloseNotify, Closer, Confidence, Ending};
+        fn same<T: serde::Serialize>(v: T, word: &str) {
+            let serde = serde_json::to_string(&v).unwrap_or_default();
+            assert_eq!(serde, format!("\"{word}\""));
+        }
+        for e in Ending::ALL {
+            same(e, e.as_str());
+        }
+        for c in [Closer::Client, Closer::Server, Closer::None] {
+            same(c, c.as_str());
+        }
+        for c in [CloseNotify::Seen, CloseNotify::Inferred, CloseNotify::None] {
+            same(c, c.as_str());
+        }
+        for c in [Confidence::Certain, Confidence::Likely, Confidence::Unknown] {
+            same(c, c.as_str());
+        }
     }
 
     /// Strings come out exactly as serde_json writes them, escaped or not.

@@ -91,6 +91,58 @@ fn a_flow_is_printed_when_it_ends_while_the_pipe_is_still_open() {
     );
 }
 
+/// Packets written all at once, then the first half of the last one and
+/// a quiet pipe: the frames read before that half are handed on (and the
+/// flows they end printed) without waiting for the rest of the record.
+#[test]
+fn frames_before_a_half_written_record_are_not_held_back() {
+    let data = std::fs::read(case("sample/capture.pcap")).expect("sample capture");
+    let (header, packets) = split_pcap(&data);
+    let Some((last, whole)) = packets.split_last() else {
+        panic!("the sample has packets");
+    };
+    let (first_half, second_half) = last.split_at(last.len() / 2);
+    let mut child = tlsclose!()
+        .args(["--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tlsclose runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let start = Instant::now();
+    let (whole, first_half, second_half) =
+        (whole.concat(), first_half.to_vec(), second_half.to_vec());
+    let feeder = std::thread::spawn(move || {
+        stdin.write_all(&header).expect("header");
+        stdin.write_all(&whole).expect("packets");
+        stdin.write_all(&first_half).expect("half a record");
+        stdin.flush().expect("flush");
+        std::thread::sleep(Duration::from_millis(2000));
+        let rest = start.elapsed();
+        stdin.write_all(&second_half).expect("the rest");
+        drop(stdin);
+        rest
+    });
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines: Vec<(Duration, Value)> = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        lines.push((start.elapsed(), serde_json::from_str(&line).expect("JSON")));
+    }
+    assert!(child.wait().expect("exit").success());
+    let rest = feeder.join().expect("feeder");
+    let early = lines
+        .iter()
+        .filter(|(at, v)| v.get("ending").is_some() && *at < rest)
+        .count();
+    assert!(
+        early >= 3,
+        "the flows closed by FIN on both sides come out while the last record is half \
+         written (got {early})"
+    );
+}
+
 /// The sample's first frame of the flow from `client` (read from a run
 /// over the whole file).
 fn first_frame_of(client: &str) -> usize {

@@ -310,3 +310,79 @@ proptest! {
         prop_assert_eq!(in_pieces(data, &sizes), whole(data), "{}", name);
     }
 }
+
+/// Counts the `read` calls made on the input it wraps.
+struct Counted<R>(R, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.read(buf)
+    }
+}
+
+/// How many frames `next_is_buffered` said were whole in the bytes read,
+/// checking that the next frame then came without reading the input.
+fn buffered_frames(data: &[u8], sizes: &[usize]) -> usize {
+    use std::sync::atomic::Ordering;
+    let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let input = Counted(Pieces::new(data, sizes), std::sync::Arc::clone(&reads));
+    let mut r = CaptureReader::from_reader("t", Box::new(input)).expect("a capture");
+    let mut promised = 0;
+    loop {
+        let sure = r.next_is_buffered();
+        let before = reads.load(Ordering::Relaxed);
+        let frame = r.next_frame().map(|f| f.is_some());
+        if sure {
+            promised += 1;
+            assert_eq!(
+                reads.load(Ordering::Relaxed),
+                before,
+                "read after a promise: {sizes:?} after {promised} promises, {frame:?}, {} bytes",
+                data.len()
+            );
+        }
+        if !matches!(frame, Ok(true)) {
+            return promised;
+        }
+    }
+}
+
+/// A live reader hands on its frames when the next one is not whole in
+/// the bytes read: `next_is_buffered` must never promise a frame that
+/// needs another read, in every format and at any chunk boundaries, and
+/// it does promise the frames of a capture read in one piece.
+#[test]
+fn next_is_buffered_never_promises_a_frame_that_needs_a_read() {
+    let sound = ["pcap le us", "pcap be ns", "pcapng", "pcap + pcapng + pcap"];
+    for (name, data) in cases().into_iter().filter(|(n, _)| sound.contains(n)) {
+        for sizes in [&[1usize][..], &[7, 100], &[60, 3, 250], &[4096]] {
+            buffered_frames(&data, sizes);
+        }
+        let frames = whole(&data).frames.len();
+        let promised = buffered_frames(&data, &[1 << 20]);
+        // one piece: every pcap frame after the first is promised (the
+        // first came with the header's read), and the end; in pcapng not
+        // the frames after a new section or a packet of no interface
+        if name.starts_with("pcap ") && !name.contains('+') {
+            assert!(promised >= frames, "{name}: {promised} of {frames}");
+        } else {
+            assert!(2 * promised >= frames, "{name}: {promised} of {frames}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn next_is_buffered_holds_at_random_boundaries(
+        case in 0usize..4,
+        sizes in prop::collection::vec(1usize..300, 1..40),
+    ) {
+        let sound = ["pcap le us", "pcap be ns", "pcapng", "pcap + pcapng + pcap"];
+        let cases: Vec<_> = cases().into_iter().filter(|(n, _)| sound.contains(n)).collect();
+        let (_, data) = &cases[case % cases.len()];
+        buffered_frames(data, &sizes);
+    }
+}

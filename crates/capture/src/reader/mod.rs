@@ -394,6 +394,81 @@ impl CaptureReader {
         w
     }
 
+    /// Whether the next frame is whole in the bytes read so far, so that
+    /// [`Self::next_frame`] will not wait for the input to give it (or the
+    /// reader is done). False when unsure: a record whose lengths or time
+    /// look odd (its check reads the next record's header too), a new file
+    /// header or section, more than a few blocks that are not packets. A
+    /// reader of a live input hands on the frames it has before a call
+    /// that may wait.
+    pub fn next_is_buffered(&self) -> bool {
+        if self.done {
+            return true;
+        }
+        let w = self.win.bytes();
+        match &self.mode {
+            Mode::Pcap(h) => {
+                let (Some(magic), Some(frac), Some(incl), Some(orig)) = (
+                    rd_4(w, 0),
+                    rd_u32(w, 4, h.be),
+                    rd_u32(w, 8, h.be),
+                    rd_u32(w, 12, h.be),
+                ) else {
+                    return false;
+                };
+                if pcap_magic(magic).is_some() || magic == SHB_MAGIC {
+                    return false;
+                }
+                let unit = if h.nsec { 1_000_000_000 } else { 1_000_000 };
+                let doubtful = incl == 0
+                    || incl > orig
+                    || frac >= unit
+                    || (h.snaplen != 0 && incl > h.snaplen);
+                let need = pcap::PCAP_RECORD_HEADER_LEN
+                    .saturating_add(incl as usize)
+                    .saturating_add(if doubtful {
+                        pcap::PCAP_RECORD_HEADER_LEN
+                    } else {
+                        0
+                    });
+                w.len() >= need
+            }
+            Mode::PcapNg { be, ifaces } => {
+                // past whole blocks that are not packets, to a whole packet
+                let mut at = 0usize;
+                for _ in 0..16 {
+                    let (Some(t), Some(len)) = (rd_u32(w, at, *be), rd_u32(w, at + 4, *be)) else {
+                        return false;
+                    };
+                    let len = len as usize;
+                    let end = at.saturating_add(len);
+                    if t == pcapng::block::SECTION_HEADER || len < 12 || end > w.len() {
+                        return false;
+                    }
+                    // a packet of an interface described (else it is
+                    // skipped, and the reader goes on)
+                    let iface = match t {
+                        pcapng::block::ENHANCED_PACKET => rd_u32(w, at + 8, *be),
+                        pcapng::block::PACKET => rd_4(w, at + 8).map(|b| {
+                            u32::from(if *be {
+                                u16::from_be_bytes([b[0], b[1]])
+                            } else {
+                                u16::from_le_bytes([b[0], b[1]])
+                            })
+                        }),
+                        pcapng::block::SIMPLE_PACKET => Some(0),
+                        _ => None,
+                    };
+                    if let Some(i) = iface {
+                        return (i as usize) < ifaces.len();
+                    }
+                    at = end;
+                }
+                false
+            }
+        }
+    }
+
     /// True when warnings are waiting for [`Self::take_warnings`].
     pub fn has_warnings(&self) -> bool {
         !self.warnings.is_empty() || self.suppressed_warnings > 0

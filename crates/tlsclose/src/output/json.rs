@@ -207,10 +207,21 @@ impl JsonLine {
         self.ser("race_window_s", race_window_s)?;
         self.opt_num("race_frame", *race_frame);
         self.ser("idle_before_first_signal", idle_before_first_signal)?;
-        self.ser("version", version)?;
+        // a registry name as it is (the Display serde would go through
+        // gives the same text); the rest through serde
+        match version.and_then(|v| match v {
+            tlsclose_analysis::Version::Negotiated(p) => p.name(),
+            tlsclose_analysis::Version::Sslv2ClientHello => None,
+        }) {
+            Some(name) => self.str("version", name)?,
+            None => self.ser("version", version)?,
+        }
         self.opt_str("sni", sni.as_deref())?;
         self.opt_str("alpn", alpn.as_deref())?;
-        self.ser("cipher", cipher)?;
+        match cipher.and_then(|c| c.0.name()) {
+            Some(name) => self.str("cipher", name)?,
+            None => self.ser("cipher", cipher)?,
+        }
         self.word("confidence", confidence.as_str());
         self.bool("decrypted", *decrypted);
         self.ser("alerts", alerts)?;
@@ -378,6 +389,26 @@ mod tests {
         }
         for c in [Confidence::Certain, Confidence::Likely, Confidence::Unknown] {
             same(c, c.as_str());
+        }
+    }
+
+    /// Every registry name of a version and a cipher suite written as it
+    /// is, as serde writes the report's Version and Cipher.
+    #[test]
+    fn registry_names_are_serde_text() {
+        use tlsclose_analysis::{Cipher, Version};
+        use tlsclose_tls::{CipherSuite, ProtocolVersion};
+        for &p in ProtocolVersion::KNOWN {
+            let serde = serde_json::to_vec(&Version::Negotiated(p)).unwrap_or_default();
+            let mut ours = Vec::new();
+            assert!(string(&mut ours, p.name().unwrap_or_default()).is_ok());
+            assert_eq!(ours, serde, "{p:?}");
+        }
+        for &c in CipherSuite::KNOWN {
+            let serde = serde_json::to_vec(&Cipher(c)).unwrap_or_default();
+            let mut ours = Vec::new();
+            assert!(string(&mut ours, c.name().unwrap_or_default()).is_ok());
+            assert_eq!(ours, serde, "{c:?}");
         }
     }
 

@@ -91,17 +91,21 @@ impl OrderedReport {
     }
 }
 
-/// Puts `out[from..]` in key order, moving each report twice at most: a
-/// report is large, and a sort moves its elements about log n times (on
-/// the tiny bench the sort of the flows a tick or the end of a capture
-/// ended was 2 % of the instructions).
-fn sort_from(out: &mut Vec<OrderedReport>, from: usize) {
+/// Puts `out[from..]` in key order by sorting the keys and then moving
+/// the reports into place (each moved about once, by swaps along the
+/// permutation's cycles), in place: a report is large, a sort moves its
+/// elements about log n times (on the tiny bench the sort of the flows a
+/// tick or the end of a capture ended was 2 % of the instructions), and
+/// the end of a capture with a million live flows sorts a million reports,
+/// where a second vector of them would cost hundreds of MB.
+fn sort_from(out: &mut [OrderedReport], from: usize) {
     sort_tail_by_key(out, from, |r| r.key);
 }
 
-/// Sorts `v[from..]` by `key` (stable), moving each element twice at most.
-fn sort_tail_by_key<T, K: Ord + Copy>(v: &mut Vec<T>, from: usize, key: impl Fn(&T) -> K) {
-    let Some(part) = v.get(from..) else {
+/// Sorts `v[from..]` by `key` (stable), in place, moving each element
+/// about once.
+fn sort_tail_by_key<T, K: Ord + Copy>(v: &mut [T], from: usize, key: impl Fn(&T) -> K) {
+    let Some(part) = v.get_mut(from..) else {
         return;
     };
     if part
@@ -113,10 +117,22 @@ fn sort_tail_by_key<T, K: Ord + Copy>(v: &mut Vec<T>, from: usize, key: impl Fn(
     let mut order: Vec<(K, usize)> = part.iter().enumerate().map(|(i, r)| (key(r), i)).collect();
     // (the index keeps equal keys in their order)
     order.sort_unstable();
-    let mut taken: Vec<Option<T>> = v.drain(from..).map(Some).collect();
-    for (_, i) in order {
-        if let Some(r) = taken.get_mut(i).and_then(Option::take) {
-            v.push(r);
+    // place p takes the element at order[p].1: follow each cycle once
+    let mut placed = vec![false; order.len()];
+    for start in 0..order.len() {
+        let mut at = start;
+        while placed.get(at) == Some(&false) {
+            if let Some(p) = placed.get_mut(at) {
+                *p = true;
+            }
+            let Some(&(_, src)) = order.get(at) else {
+                break;
+            };
+            if src == start {
+                break;
+            }
+            part.swap(at, src);
+            at = src;
         }
     }
 }

@@ -166,21 +166,8 @@ impl V4Text {
     }
 
     fn push_u16(&mut self, v: u16) {
-        let mut digits = [0u8; 5];
-        let mut n = 0;
-        let mut v = v;
-        loop {
-            if let Some(d) = digits.get_mut(n) {
-                *d = b'0' + (v % 10) as u8;
-            }
-            n += 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        for i in (0..n).rev() {
-            self.push(digits.get(i).copied().unwrap_or(b'0'));
+        for &b in itoa::Buffer::new().format(v).as_bytes() {
+            self.push(b);
         }
     }
 

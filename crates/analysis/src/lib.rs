@@ -23,5 +23,5 @@ pub use report::{
     h2_error_name, write_ip, AfterFailure, AlertLabel, Alerts, BlindWhy, Cipher, CloseKind,
     CloseNotify, Closer, Confidence, Ending, Endpoint, FlowReport, HttpClose, HttpCloseKind,
     HttpProtocol, HttpReport, KeyNote, KeyUnusable, LadderEvent, LadderStep, Likely, Note,
-    RaceMark, Role, Teardown, TeardownKind, Version,
+    RaceMark, Role, Teardown, TeardownKind, Text, Version,
 };

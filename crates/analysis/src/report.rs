@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use std::fmt;
-pub use tlsclose_capture::{write_ip, Endpoint};
+pub use tlsclose_capture::{write_ip, Endpoint, Text};
 use tlsclose_decrypt::{KeyError, RecordError};
 pub use tlsclose_http::{h2_error_name, Protocol as HttpProtocol};
 use tlsclose_tls::{Alert, AlertLevel, CipherSuite, ContentType, ProtocolVersion};
@@ -160,24 +160,33 @@ pub enum AlertLabel {
     InferredFatal,
 }
 
-impl fmt::Display for AlertLabel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl AlertLabel {
+    /// The label's text (`warning:close_notify`, `fatal:40`, `encrypted`,
+    /// `inferred:close_notify`) into `out`; it needs no JSON escaping
+    /// (registry names are ASCII words).
+    pub fn write_to(&self, out: &mut impl Text) -> fmt::Result {
         match self {
             AlertLabel::Read(a) => {
-                let level = if a.level == AlertLevel::FATAL {
-                    "fatal"
+                out.put(if a.level == AlertLevel::FATAL {
+                    "fatal:"
                 } else {
-                    "warning"
-                };
+                    "warning:"
+                })?;
                 match a.description.name() {
-                    Some(name) => write!(f, "{level}:{name}"),
-                    None => write!(f, "{level}:{}", a.description.0),
+                    Some(name) => out.put(name),
+                    None => out.put(itoa::Buffer::new().format(a.description.0)),
                 }
             }
-            AlertLabel::Encrypted => f.write_str("encrypted"),
-            AlertLabel::InferredCloseNotify => f.write_str("inferred:close_notify"),
-            AlertLabel::InferredFatal => f.write_str("inferred:fatal"),
+            AlertLabel::Encrypted => out.put("encrypted"),
+            AlertLabel::InferredCloseNotify => out.put("inferred:close_notify"),
+            AlertLabel::InferredFatal => out.put("inferred:fatal"),
         }
+    }
+}
+
+impl fmt::Display for AlertLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
     }
 }
 
@@ -236,6 +245,16 @@ impl Serialize for Cipher {
 pub enum TeardownKind {
     Fin,
     Rst,
+}
+
+impl TeardownKind {
+    /// Its serde name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TeardownKind::Fin => "fin",
+            TeardownKind::Rst => "rst",
+        }
+    }
 }
 
 /// The first FIN or RST of the flow.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use tlsclose_analysis::{write_ip, Endpoint, FlowReport};
+use tlsclose_analysis::{write_ip, Endpoint, FlowReport, Text};
 
 /// A Wireshark display filter for the frames of one flow: both addresses
 /// and ports (`ip.addr` / `ipv6.addr` and `tcp.port` match either
@@ -28,34 +28,42 @@ impl WiresharkFilter {
     }
 }
 
-impl fmt::Display for WiresharkFilter {
-    /// Written piece by piece, without `write!`: every report line has
-    /// one, and the formatting machinery cost 3,600 instructions a flow.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl WiresharkFilter {
+    /// The filter's text into `out` (a formatter, or a report line's bytes:
+    /// it needs no escaping), piece by piece, without `write!`: every
+    /// report line has one, and the formatting machinery cost 3,600
+    /// instructions a flow.
+    pub fn write_to(&self, out: &mut impl Text) -> fmt::Result {
         let mut num = itoa::Buffer::new();
-        let ip = |f: &mut fmt::Formatter<'_>, ip: IpAddr| {
-            f.write_str(match ip {
+        fn ip(out: &mut impl Text, ip: IpAddr) -> fmt::Result {
+            out.put(match ip {
                 IpAddr::V4(_) => "ip.addr==",
                 IpAddr::V6(_) => "ipv6.addr==",
             })?;
-            write_ip(f, ip)?;
-            f.write_str(" && ")
-        };
-        ip(f, self.a.ip)?;
+            write_ip(out, ip)?;
+            out.put(" && ")
+        }
+        ip(out, self.a.ip)?;
         if self.b.ip != self.a.ip {
-            ip(f, self.b.ip)?;
+            ip(out, self.b.ip)?;
         }
         for (i, port) in [self.a.port, self.b.port].into_iter().enumerate() {
             if i == 0 || port != self.a.port {
-                f.write_str("tcp.port==")?;
-                f.write_str(num.format(port))?;
-                f.write_str(" && ")?;
+                out.put("tcp.port==")?;
+                out.put(num.format(port))?;
+                out.put(" && ")?;
             }
         }
-        f.write_str("frame.number>=")?;
-        f.write_str(num.format(self.first_frame))?;
-        f.write_str(" && frame.number<=")?;
-        f.write_str(num.format(self.last_frame))
+        out.put("frame.number>=")?;
+        out.put(num.format(self.first_frame))?;
+        out.put(" && frame.number<=")?;
+        out.put(num.format(self.last_frame))
+    }
+}
+
+impl fmt::Display for WiresharkFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
     }
 }
 

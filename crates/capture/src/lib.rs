@@ -47,4 +47,4 @@ pub use decode::{decode_segment, SkipReason, MAX_LAYERS};
 pub use defrag::{DefragStats, Defragmenter};
 pub use prefetch::{is_live, is_live_type, stdin_is_live, Prefetch};
 pub use reader::{CaptureError, CaptureFormat, CaptureReader, ReaderStats};
-pub use types::{write_ip, Endpoint, Frame, LinkType, Segment, TcpFlags, Timestamp};
+pub use types::{write_ip, Endpoint, Frame, LinkType, Segment, TcpFlags, Text, Timestamp};

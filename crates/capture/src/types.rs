@@ -1,6 +1,6 @@
 //! Plain data types shared by every later stage.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::net::IpAddr;
 
 /// Capture time in nanoseconds since the Unix epoch.
@@ -110,18 +110,53 @@ pub struct Endpoint {
     pub port: u16,
 }
 
+impl Endpoint {
+    /// `ip:port`, IPv6 as `[addr]:port`, into `out` (a formatter or a
+    /// report line's bytes) without the formatting machinery for IPv4.
+    pub fn write_to(&self, out: &mut impl Text) -> fmt::Result {
+        let mut text = StackText::default();
+        match self.ip {
+            IpAddr::V4(a) => text.v4(a),
+            IpAddr::V6(a) => {
+                let _ = write!(text, "[{a}]");
+            }
+        }
+        text.push(b':');
+        text.num(self.port);
+        out.put(text.as_str())
+    }
+}
+
 impl fmt::Display for Endpoint {
     /// `ip:port`, IPv6 as `[addr]:port`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.ip {
-            IpAddr::V4(a) => {
-                let mut text = V4Text::new(a);
-                text.push(b':');
-                text.push_u16(self.port);
-                f.write_str(text.as_str())
-            }
-            IpAddr::V6(a) => write!(f, "[{a}]:{}", self.port),
-        }
+        self.write_to(f)
+    }
+}
+
+/// Where a report's text pieces go: a formatter, a String, or the bytes of
+/// a JSON line (whose writer only uses it for text that needs no escaping).
+pub trait Text {
+    fn put(&mut self, s: &str) -> fmt::Result;
+}
+
+impl Text for fmt::Formatter<'_> {
+    fn put(&mut self, s: &str) -> fmt::Result {
+        self.write_str(s)
+    }
+}
+
+impl Text for String {
+    fn put(&mut self, s: &str) -> fmt::Result {
+        self.push_str(s);
+        Ok(())
+    }
+}
+
+impl Text for Vec<u8> {
+    fn put(&mut self, s: &str) -> fmt::Result {
+        self.extend_from_slice(s.as_bytes());
+        Ok(())
     }
 }
 
@@ -130,32 +165,43 @@ impl fmt::Display for Endpoint {
 /// every flow's report line writes four addresses (its ends, and again in
 /// its Wireshark filter): about 1,000 instructions each, 8 % of a run on
 /// small flows.
-pub fn write_ip(w: &mut impl fmt::Write, ip: IpAddr) -> fmt::Result {
+pub fn write_ip(out: &mut impl Text, ip: IpAddr) -> fmt::Result {
+    let mut text = StackText::default();
     match ip {
-        IpAddr::V4(a) => w.write_str(V4Text::new(a).as_str()),
-        IpAddr::V6(a) => write!(w, "{a}"),
+        IpAddr::V4(a) => text.v4(a),
+        IpAddr::V6(a) => {
+            let _ = write!(text, "{a}");
+        }
     }
+    out.put(text.as_str())
 }
 
-/// An IPv4 address in dotted decimal, and room for `:port`.
-struct V4Text {
-    buf: [u8; 21],
+/// A short text on the stack: an address (IPv6 at most 45 characters, in
+/// brackets) and `:port`. Writes past its room are dropped (none is that
+/// long).
+struct StackText {
+    buf: [u8; 56],
     len: usize,
 }
 
-impl V4Text {
-    fn new(a: std::net::Ipv4Addr) -> V4Text {
-        let mut t = V4Text {
-            buf: [0; 21],
+impl Default for StackText {
+    fn default() -> StackText {
+        StackText {
+            buf: [0; 56],
             len: 0,
-        };
+        }
+    }
+}
+
+impl StackText {
+    /// Dotted decimal.
+    fn v4(&mut self, a: std::net::Ipv4Addr) {
         for (i, o) in a.octets().into_iter().enumerate() {
             if i > 0 {
-                t.push(b'.');
+                self.push(b'.');
             }
-            t.push_u16(u16::from(o));
+            self.num(u16::from(o));
         }
-        t
     }
 
     fn push(&mut self, b: u8) {
@@ -165,15 +211,24 @@ impl V4Text {
         }
     }
 
-    fn push_u16(&mut self, v: u16) {
+    fn num(&mut self, v: u16) {
         for &b in itoa::Buffer::new().format(v).as_bytes() {
             self.push(b);
         }
     }
 
     fn as_str(&self) -> &str {
-        // only ASCII digits, dots and a colon were written
+        // only whole UTF-8 strs (ASCII here) were written
         std::str::from_utf8(self.buf.get(..self.len).unwrap_or(&[])).unwrap_or("")
+    }
+}
+
+impl fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for &b in s.as_bytes() {
+            self.push(b);
+        }
+        Ok(())
     }
 }
 

@@ -7,7 +7,7 @@ use crate::text::words::NoteText;
 use serde::Serialize;
 use std::fmt::{self, Write as _};
 use std::io::{self, Write};
-use tlsclose_analysis::{FlowReport, TeardownKind};
+use tlsclose_analysis::FlowReport;
 use tlsclose_audit::{FlowId, WiresharkFilter};
 
 /// A CSV column: its name and where its value is in the JSON object
@@ -292,10 +292,7 @@ pub fn write_flow<W: Write>(
     row.float(*idle_before_close)?;
     match teardown {
         Some(t) => {
-            row.str(match t.kind {
-                TeardownKind::Fin => "fin",
-                TeardownKind::Rst => "rst",
-            })?;
+            row.str(t.kind.as_str())?;
             row.str(t.by.as_str())?;
             row.float(Some(t.time))?;
         }

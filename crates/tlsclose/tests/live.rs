@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
-use std::process::Stdio;
+use std::process::{ChildStdin, Stdio};
 use std::time::{Duration, Instant};
 use tlsclose_testkit::capture::pcap_records;
 use tlsclose_testkit::{case, tlsclose};
@@ -15,12 +15,12 @@ fn split_pcap(data: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
     (data[..24].to_vec(), records.collect())
 }
 
-#[test]
-fn a_flow_is_printed_when_it_ends_while_the_pipe_is_still_open() {
-    let capture = case("sample/capture.pcap");
-    let data = std::fs::read(capture).expect("sample capture");
-    let (header, packets) = split_pcap(&data);
-    let n = packets.len();
+/// `tlsclose --format json -` fed by `feed` on a thread of its own (given
+/// the pipe and the clock the lines are timed by): every line, parsed, with
+/// when it came out, and what `feed` returned. Asserts a clean exit.
+fn piped_json<T: Send + 'static>(
+    feed: impl FnOnce(ChildStdin, Instant) -> T + Send + 'static,
+) -> (Vec<(Duration, Value)>, T) {
     let mut child = tlsclose!()
         .args(["--format", "json", "-"])
         .stdin(Stdio::piped())
@@ -28,11 +28,28 @@ fn a_flow_is_printed_when_it_ends_while_the_pipe_is_still_open() {
         .stderr(Stdio::null())
         .spawn()
         .expect("tlsclose runs");
-    let mut stdin = child.stdin.take().expect("stdin");
+    let stdin = child.stdin.take().expect("stdin");
     let start = Instant::now();
+    let feeder = std::thread::spawn(move || feed(stdin, start));
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines: Vec<(Duration, Value)> = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        lines.push((start.elapsed(), serde_json::from_str(&line).expect("JSON")));
+    }
+    assert!(child.wait().expect("exit").success());
+    (lines, feeder.join().expect("feeder"))
+}
+
+#[test]
+fn a_flow_is_printed_when_it_ends_while_the_pipe_is_still_open() {
+    let capture = case("sample/capture.pcap");
+    let data = std::fs::read(capture).expect("sample capture");
+    let (header, packets) = split_pcap(&data);
+    let n = packets.len();
     // one packet every 30 ms, like a live capture in slow motion; the
     // times each packet was written, by frame number (1-based)
-    let feeder = std::thread::spawn(move || {
+    let (lines, (written, closed)) = piped_json(move |mut stdin, start| {
         let mut written = Vec::with_capacity(n);
         stdin.write_all(&header).expect("header");
         stdin.flush().expect("flush");
@@ -48,14 +65,6 @@ fn a_flow_is_printed_when_it_ends_while_the_pipe_is_still_open() {
         drop(stdin);
         (written, closed)
     });
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines: Vec<(Duration, Value)> = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("a line");
-        lines.push((start.elapsed(), serde_json::from_str(&line).expect("JSON")));
-    }
-    assert!(child.wait().expect("exit").success());
-    let (written, closed) = feeder.join().expect("feeder");
     let flows: Vec<&(Duration, Value)> = lines
         .iter()
         .filter(|(_, v)| v.get("ending").is_some())
@@ -102,18 +111,9 @@ fn frames_before_a_half_written_record_are_not_held_back() {
         panic!("the sample has packets");
     };
     let (first_half, second_half) = last.split_at(last.len() / 2);
-    let mut child = tlsclose!()
-        .args(["--format", "json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tlsclose runs");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let start = Instant::now();
     let (whole, first_half, second_half) =
         (whole.concat(), first_half.to_vec(), second_half.to_vec());
-    let feeder = std::thread::spawn(move || {
+    let (lines, rest) = piped_json(move |mut stdin, start| {
         stdin.write_all(&header).expect("header");
         stdin.write_all(&whole).expect("packets");
         stdin.write_all(&first_half).expect("half a record");
@@ -124,14 +124,6 @@ fn frames_before_a_half_written_record_are_not_held_back() {
         drop(stdin);
         rest
     });
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines: Vec<(Duration, Value)> = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("a line");
-        lines.push((start.elapsed(), serde_json::from_str(&line).expect("JSON")));
-    }
-    assert!(child.wait().expect("exit").success());
-    let rest = feeder.join().expect("feeder");
     let early = lines
         .iter()
         .filter(|(at, v)| v.get("ending").is_some() && *at < rest)
@@ -168,16 +160,7 @@ fn quiet_before_the_final_ack(quiet: Duration) -> (Duration, Value, (Duration, D
     let (header, packets) = split_pcap(&data);
     let client = "127.0.0.1:53760";
     let second_fin = first_frame_of(client) + 17;
-    let mut child = tlsclose!()
-        .args(["--format", "json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tlsclose runs");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let start = Instant::now();
-    let feeder = std::thread::spawn(move || {
+    let (lines, quiet) = piped_json(move |mut stdin, start| {
         stdin.write_all(&header).expect("header");
         for p in &packets[..second_fin] {
             stdin.write_all(p).expect("packet");
@@ -192,18 +175,10 @@ fn quiet_before_the_final_ack(quiet: Duration) -> (Duration, Value, (Duration, D
         drop(stdin);
         (quiet_from, quiet_to)
     });
-    let stdout = child.stdout.take().expect("stdout");
-    let mut found: Option<(Duration, Value)> = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("a line");
-        let v: Value = serde_json::from_str(&line).expect("JSON");
-        if found.is_none() && v["client"] == client {
-            found = Some((start.elapsed(), v));
-        }
-    }
-    assert!(child.wait().expect("exit").success());
-    let quiet = feeder.join().expect("feeder");
-    let (at, flow) = found.expect("the flow");
+    let (at, flow) = lines
+        .into_iter()
+        .find(|(_, v)| v["client"] == client)
+        .expect("the flow");
     (at, flow, quiet, second_fin as u64)
 }
 

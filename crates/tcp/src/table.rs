@@ -298,8 +298,15 @@ enum Fed {
 }
 
 enum Slot<C> {
-    Live(Box<Live<C>>),
-    Closed { at: Timestamp },
+    /// A live flow, and the earliest capture time a sweep could end it
+    /// ([`Live::due`]), kept beside the box so that a sweep reads the map
+    /// alone and touches only the boxes of flows that are due (a flow's
+    /// box is seldom in the cache, and most flows a sweep looks at are
+    /// not due).
+    Live(Box<Live<C>>, Timestamp),
+    Closed {
+        at: Timestamp,
+    },
 }
 
 /// How often (in capture time) idle flows are looked for.
@@ -314,6 +321,11 @@ pub struct FlowTable<C> {
     config: FlowTableConfig,
     stats: FlowTableStats,
     next_sweep: Option<Timestamp>,
+    /// No sweep before this capture time can end a flow or forget a
+    /// tombstone: at most the earliest [`Live::due`] and tombstone expiry
+    /// in the map (lowered as they are set, made exact by each sweep), so
+    /// that sweeps of a table of long-idle flows cost nothing.
+    next_due: Timestamp,
 }
 
 impl<C: StreamConsumer> FlowTable<C> {
@@ -325,6 +337,7 @@ impl<C: StreamConsumer> FlowTable<C> {
             config,
             stats: FlowTableStats::default(),
             next_sweep: None,
+            next_due: Timestamp(i64::MAX),
         }
     }
 
@@ -356,12 +369,15 @@ impl<C: StreamConsumer> FlowTable<C> {
         let opening = seg.flags.syn && !seg.flags.ack;
 
         // The common case, one lookup: a segment of a live connection.
-        if let Some(Slot::Live(live)) = self.map.get_mut(&key) {
+        if let Some(Slot::Live(live, due)) = self.map.get_mut(&key) {
             let [a, b] = &live.dirs;
             let d = if dir == Dir::AtoB { a } else { b };
             if !(opening && d.syn != Some(seg.seq)) {
                 if Self::apply(live, &mut self.stats, &self.config, dir, seg, meta) {
                     self.end(key, EndReason::Closed, done);
+                } else {
+                    *due = live.due(&self.config);
+                    self.next_due = self.next_due.min(*due);
                 }
                 return;
             }
@@ -381,7 +397,7 @@ impl<C: StreamConsumer> FlowTable<C> {
                 }
                 true
             }
-            Some(Slot::Live(live)) => {
+            Some(Slot::Live(live, _)) => {
                 // a SYN with another initial sequence number: a new connection
                 let [a, b] = &live.dirs;
                 let d = if dir == Dir::AtoB { a } else { b };
@@ -390,7 +406,7 @@ impl<C: StreamConsumer> FlowTable<C> {
         };
         if replace {
             match self.map.get(&key) {
-                Some(Slot::Live(_)) => {
+                Some(Slot::Live(..)) => {
                     self.stats.port_reuses += 1;
                     self.end(key, EndReason::PortReuse, done);
                 }
@@ -428,16 +444,21 @@ impl<C: StreamConsumer> FlowTable<C> {
                 held: 0,
                 closing: None,
             };
-            self.map.insert(key, Slot::Live(Box::new(live)));
+            let due = live.due(&self.config);
+            self.next_due = self.next_due.min(due);
+            self.map.insert(key, Slot::Live(Box::new(live), due));
             self.live += 1;
             self.stats.flows += 1;
             self.stats.peak_flows = self.stats.peak_flows.max(self.live);
         }
-        let Some(Slot::Live(live)) = self.map.get_mut(&key) else {
+        let Some(Slot::Live(live, due)) = self.map.get_mut(&key) else {
             return;
         };
         if Self::apply(live, &mut self.stats, &self.config, dir, seg, meta) {
             self.end(key, EndReason::Closed, done);
+        } else {
+            *due = live.due(&self.config);
+            self.next_due = self.next_due.min(*due);
         }
     }
 
@@ -481,7 +502,7 @@ impl<C: StreamConsumer> FlowTable<C> {
     /// port reuse, where the new flow takes the key, nor after eviction,
     /// where the connection may well go on).
     fn end(&mut self, key: FlowKey, reason: EndReason, done: &mut dyn FnMut(Finished<C>)) {
-        let Some(Slot::Live(live)) = self.map.remove(&key) else {
+        let Some(Slot::Live(live, _)) = self.map.remove(&key) else {
             return;
         };
         // a flow over but for its last packets ends as closed, whatever
@@ -505,6 +526,8 @@ impl<C: StreamConsumer> FlowTable<C> {
         let over = matches!(reason, EndReason::Closed | EndReason::Reset);
         if over {
             if self.closed < self.config.max_flows {
+                let forget = Timestamp(at.0.saturating_add(self.config.closed_ttl_ns));
+                self.next_due = self.next_due.min(forget);
                 self.map.insert(key, Slot::Closed { at });
                 self.closed += 1;
             } else {
@@ -522,7 +545,7 @@ impl<C: StreamConsumer> FlowTable<C> {
             .map
             .values()
             .filter_map(|s| match s {
-                Slot::Live(l) => Some((l.last.clock.0, l.start.first.frame)),
+                Slot::Live(l, _) => Some((l.last.clock.0, l.start.first.frame)),
                 Slot::Closed { .. } => None,
             })
             .collect();
@@ -536,7 +559,7 @@ impl<C: StreamConsumer> FlowTable<C> {
             .map
             .iter()
             .filter_map(|(key, s)| match s {
-                Slot::Live(l) if (l.last.clock.0, l.start.first.frame) <= threshold => {
+                Slot::Live(l, _) if (l.last.clock.0, l.start.first.frame) <= threshold => {
                     Some((l.start.first.frame, *key))
                 }
                 _ => None,
@@ -571,32 +594,49 @@ impl<C: StreamConsumer> FlowTable<C> {
     /// tombstones. Ended flows are handed out in order of their
     /// first frame, so output does not depend on hashing.
     pub fn sweep(&mut self, now: Timestamp, done: &mut dyn FnMut(Finished<C>)) {
+        if now < self.next_due {
+            return;
+        }
         let cfg = self.config;
         let mut ending: Vec<(u64, FlowKey, EndReason)> = Vec::new();
         let mut forgotten = 0usize;
+        // the earliest due of what stays (the flows ended below leave
+        // tombstones, which lower it again)
+        let mut next_due = Timestamp(i64::MAX);
         self.map.retain(|key, slot| match slot {
             Slot::Closed { at } => {
                 let keep = now.0.saturating_sub(at.0) < cfg.closed_ttl_ns;
-                if !keep {
+                if keep {
+                    next_due = next_due.min(Timestamp(at.0.saturating_add(cfg.closed_ttl_ns)));
+                } else {
                     forgotten += 1;
                 }
                 keep
             }
-            Slot::Live(live) => {
-                if let Some(c) = live.closing {
-                    if now >= cfg.final_ack_deadline(c.at, live.last.clock) {
-                        ending.push((live.start.first.frame, *key, EndReason::Closed));
-                    }
+            // not due: nothing below could end it (Live::due)
+            Slot::Live(_, due) if now < *due => {
+                next_due = next_due.min(*due);
+                true
+            }
+            Slot::Live(live, due) => {
+                let reason = if let Some(c) = live.closing {
+                    (now >= cfg.final_ack_deadline(c.at, live.last.clock))
+                        .then_some(EndReason::Closed)
                 } else if now.0.saturating_sub(live.last.clock.0) >= cfg.idle_timeout_ns {
-                    ending.push((live.start.first.frame, *key, EndReason::IdleTimeout));
+                    Some(EndReason::IdleTimeout)
                 } else if let Some(r) = live.rst_at {
-                    if now.0.saturating_sub(r.0) >= cfg.rst_linger_ns {
-                        ending.push((live.start.first.frame, *key, EndReason::Reset));
-                    }
+                    (now.0.saturating_sub(r.0) >= cfg.rst_linger_ns).then_some(EndReason::Reset)
+                } else {
+                    None
+                };
+                match reason {
+                    Some(reason) => ending.push((live.start.first.frame, *key, reason)),
+                    None => next_due = next_due.min(*due),
                 }
                 true
             }
         });
+        self.next_due = next_due;
         self.closed = self.closed.saturating_sub(forgotten);
         ending.sort_unstable_by_key(|e| e.0);
         for (_, key, reason) in ending {
@@ -610,7 +650,7 @@ impl<C: StreamConsumer> FlowTable<C> {
             .map
             .iter()
             .filter_map(|(k, s)| match s {
-                Slot::Live(l) => Some((
+                Slot::Live(l, _) => Some((
                     l.start.first.frame,
                     *k,
                     if l.closing.is_some() {
@@ -630,6 +670,27 @@ impl<C: StreamConsumer> FlowTable<C> {
         }
         self.map.clear();
         self.closed = 0;
+        self.next_due = Timestamp(i64::MAX);
+    }
+}
+
+impl<C> Live<C> {
+    /// The earliest capture time at which [`FlowTable::sweep`] could end
+    /// the flow: its final-ACK deadline while closing, else the first of
+    /// its idle timeout and the end of its linger after an RST. A sweep
+    /// before it ends nothing (the comparisons there saturate as these
+    /// sums do, so none is true earlier).
+    fn due(&self, cfg: &FlowTableConfig) -> Timestamp {
+        match self.closing {
+            Some(c) => cfg.final_ack_deadline(c.at, self.last.clock),
+            None => {
+                let idle = self.last.clock.0.saturating_add(cfg.idle_timeout_ns);
+                let rst = self
+                    .rst_at
+                    .map_or(i64::MAX, |r| r.0.saturating_add(cfg.rst_linger_ns));
+                Timestamp(idle.min(rst))
+            }
+        }
     }
 }
 

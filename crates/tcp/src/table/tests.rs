@@ -493,3 +493,66 @@ fn a_flow_waiting_for_its_final_ack_makes_room_first_and_ends_as_closed() {
     assert_eq!(f.t.stats().late_segments, 1);
     assert!(!f.ends.iter().any(|e| e.0 == open));
 }
+
+/// A sweep that ended nothing soon sets when the next one can (the
+/// earliest due in the table); a flow whose due comes earlier after that
+/// (both FINs: its wait for the final ACK) still ends on time.
+#[test]
+fn a_flow_due_sooner_after_a_sweep_still_ends_on_time() {
+    let mut f = Feeder::new(FlowTableConfig::default());
+    let second = f.at(0, seg(2, true, 0, SYN, b""));
+    f.closed_by_fins(1, 3);
+    // flow 1 ends after its wait: the next due is its tombstone's end (120
+    // s) or flow 2's idle timeout (300 s)
+    f.tick(5004);
+    assert_eq!(f.ends.len(), 1);
+    // flow 2 closes by FINs at 10 s: due 5 s later
+    f.at(9_998, with_ack(seg(2, false, 500, SYN, b""), 1));
+    f.at(9_999, with_ack(seg(2, true, 1, FIN, b""), 501));
+    let fin = f.at(10_000, with_ack(seg(2, false, 501, FIN, b""), 2));
+    for ms in (11_000..15_000).step_by(1000) {
+        f.tick(ms);
+    }
+    f.tick(14_999);
+    assert_eq!(f.ends.len(), 1, "still waiting: {:?}", f.ends);
+    f.tick(15_000);
+    assert_eq!(f.ends.get(1), Some(&(second, fin, 4, EndReason::Closed)));
+}
+
+/// Sweeps that find nothing due skip the table, but what falls due
+/// between them is found: a flow quiet for its idle timeout ends at the
+/// first tick after it (not before, when a later segment moved it on).
+#[test]
+fn a_flow_idle_between_skipped_sweeps_ends_on_time() {
+    let mut f = Feeder::new(FlowTableConfig {
+        idle_timeout_ns: 10_000_000_000,
+        ..FlowTableConfig::default()
+    });
+    let idle = f.at(0, seg(3, true, 0, SYN, b""));
+    let last = f.at(5_000, seg(3, true, 1, DATA, b"x"));
+    for s in 1..15 {
+        f.tick(s * 1000);
+    }
+    assert!(f.ends.is_empty(), "due at 15 s: {:?}", f.ends);
+    f.tick(15_000);
+    assert_eq!(f.ends, vec![(idle, last, 2, EndReason::IdleTimeout)]);
+}
+
+/// A tombstone is forgotten once its lifetime (120 s) is over, though the
+/// flow it was left by was due much later (its idle timeout, 300 s).
+#[test]
+fn a_tombstone_is_forgotten_on_time_between_skipped_sweeps() {
+    let mut f = Feeder::new(FlowTableConfig::default());
+    f.closed_by_fins(1, 3);
+    let ack = f.final_ack(1, 4);
+    assert_eq!(f.ends.last().map(|e| e.1), Some(ack));
+    for s in 1..=120 {
+        f.tick(s * 1000);
+    }
+    f.at(120_000, seg(1, true, 2, ACK, b""));
+    assert_eq!(f.t.stats().late_segments, 1, "the tombstone is still there");
+    f.tick(120_004);
+    f.at(120_005, seg(1, true, 2, ACK, b""));
+    assert_eq!(f.t.stats().late_segments, 1, "forgotten: a new flow");
+    assert_eq!(f.t.stats().flows, 2);
+}

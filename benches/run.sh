@@ -7,8 +7,9 @@
 # checked against the generator's truth (benches/check_truth.py); and the
 # memory on bulk 1 GB against bulk 4 GB; instructions per packet under
 # callgrind (the first 30 MB of each file: tlsclose -j 1 -f json, tcpdump);
-# and the peak RSS with 100k and 1M connections open at once (LIVE=1,
-# generated with --mix open=100). Prints a Markdown table on stdout
+# the peak RSS with 100k and 1M connections open at once (LIVE=1,
+# generated with --mix open=100); and the time on the 100k one with and
+# without 30 minutes of one packet a second after it (benches/trickle.py). Prints a Markdown table on stdout
 # (progress on stderr). About 5 minutes on a quiet 2-core machine once the
 # captures exist (generating bulk 4G takes longer: FLAT=0 skips it).
 #
@@ -167,6 +168,24 @@ if [ "${LIVE:-1}" = 1 ]; then
         base "$(rss "$bin -q -j $j -f json --max-flows $n $base_cap")"
     done
   done
+  # the first of them again, then 30 min of one packet a second: a long
+  # quiet spell over a table of idle live flows (each second's sweep must
+  # not walk them all); --flow-timeout keeps them live throughout
+  n=${LIVE_FLOWS:-100000}; n=${n%% *}
+  f="$work/live-$n.pcap"; ft="$work/live-$n-trickle.pcap"
+  [ -s "$ft" ] || python3 "$here/trickle.py" "$f" "$ft" 1800
+  say "sweep: $n idle connections, with and without 30 min of trickle"
+  cmds=()
+  for j in 1 "$threads"; do
+    for g in "$f" "$ft"; do
+      cmds+=("$bin -q -j $j -f json --max-flows $n --flow-timeout 604800 $g")
+    done
+  done
+  hyperfine -N -i --warmup 1 --runs "$runs" --export-json "$work/sweep.json" "${cmds[@]}" >/dev/null 2>&1
+  for i in "${!cmds[@]}"; do
+    note kind sweep hf "$work/sweep.json" index "$i" name "$(python3 -c 'import sys; a=sys.argv[1].split(); print(" ".join(["tlsclose"] + a[2:6]))' "${cmds[$i]}")" \
+      capture "$( [ $((i % 2)) = 1 ] && echo "live $n + 30 min trickle" || echo "live $n")"
+  done
 fi
 
 if [ "${FLAT:-1}" = 1 ]; then
@@ -216,6 +235,15 @@ if ir:
     print("|---|---|---|")
     for l in ir:
         print(f"| {l['name']} | {l['file']} | {int(l['ir']) / int(l['packets']):,.0f} |")
+sweep = [l for l in lines if l["kind"] == "sweep"]
+if sweep:
+    hf = json.load(open(sweep[0]["hf"]))["results"]
+    print()
+    print("| command (--max-flows, --flow-timeout 604800) | capture | wall time (s) |")
+    print("|---|---|---|")
+    for l in sweep:
+        r = hf[int(l["index"])]
+        print(f"| {l['name']} | {l['capture']} | {r['mean']:.3f} ± {r.get('stddev') or 0:.3f} |")
 live = [l for l in lines if l["kind"] == "live"]
 if live:
     print()

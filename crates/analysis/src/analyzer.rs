@@ -100,6 +100,14 @@ pub struct AnalyzerStats {
 }
 
 /// Segments in, one [`FlowReport`] per TLS flow out (as each flow ends).
+/// A flow [`Analyzer::finish_order`] lists, to end with
+/// [`Analyzer::finish_one`].
+#[derive(Debug, Clone, Copy)]
+pub struct FinishTicket {
+    key: tlsclose_tcp::FlowKey,
+    reason: tlsclose_tcp::EndReason,
+}
+
 pub struct Analyzer {
     table: FlowTable<FlowState>,
     config: AnalyzerConfig,
@@ -185,6 +193,32 @@ impl Analyzer {
         let ladder = self.config.ladder;
         self.table
             .finish(&mut |fin| Self::ended(stats, fin, ladder, out));
+    }
+
+    /// [`Analyzer::finish`] one flow at a time, for a caller that merges
+    /// several analyzers' ends as they come: the flows still open by first
+    /// frame (the frame, and what to pass to [`Analyzer::finish_one`]).
+    pub fn finish_order(&self) -> Vec<(u64, FinishTicket)> {
+        self.table
+            .finish_order()
+            .into_iter()
+            .map(|(frame, key, reason)| (frame, FinishTicket { key, reason }))
+            .collect()
+    }
+
+    /// Ends one flow of [`Analyzer::finish_order`]; its report, if TLS.
+    pub fn finish_one(&mut self, t: FinishTicket, out: &mut dyn FnMut(FlowReport)) {
+        let stats = &mut self.stats;
+        let ladder = self.config.ladder;
+        self.table.end_at_finish(t.key, t.reason, &mut |fin| {
+            Self::ended(stats, fin, ladder, out)
+        });
+    }
+
+    /// After the last [`Analyzer::finish_one`]: the table forgets the
+    /// capture, as [`Analyzer::finish`] leaves it.
+    pub fn finished(&mut self) {
+        self.table.clear();
     }
 
     pub fn stats(&self) -> AnalyzerStats {

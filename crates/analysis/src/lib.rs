@@ -16,7 +16,7 @@ mod keyed;
 mod report;
 mod verdict;
 
-pub use analyzer::{Analyzer, AnalyzerConfig, AnalyzerStats, LimitStats};
+pub use analyzer::{Analyzer, AnalyzerConfig, AnalyzerStats, FinishTicket, LimitStats};
 pub use flow::{FlowLimits, FlowState, MAX_ALERTS};
 pub use keyed::KeyStore;
 pub use report::{

@@ -646,6 +646,17 @@ impl<C: StreamConsumer> FlowTable<C> {
 
     /// The capture is over: every live flow ends, in order of first frame.
     pub fn finish(&mut self, done: &mut dyn FnMut(Finished<C>)) {
+        for (_, key, reason) in self.finish_order() {
+            self.end(key, reason, done);
+        }
+        self.clear();
+    }
+
+    /// The live flows in the order the end of the capture ends them (by
+    /// first frame), each with the reason it ends for: for a caller that
+    /// merges several tables' ends ([`FlowTable::end_at_finish`] each, then
+    /// [`FlowTable::clear`]) as [`FlowTable::finish`] does for one.
+    pub fn finish_order(&self) -> Vec<(u64, FlowKey, EndReason)> {
         let mut rest: Vec<(u64, FlowKey, EndReason)> = self
             .map
             .iter()
@@ -665,9 +676,21 @@ impl<C: StreamConsumer> FlowTable<C> {
             })
             .collect();
         rest.sort_unstable_by_key(|e| e.0);
-        for (_, key, reason) in rest {
-            self.end(key, reason, done);
-        }
+        rest
+    }
+
+    /// Ends one flow of [`FlowTable::finish_order`].
+    pub fn end_at_finish(
+        &mut self,
+        key: FlowKey,
+        reason: EndReason,
+        done: &mut dyn FnMut(Finished<C>),
+    ) {
+        self.end(key, reason, done);
+    }
+
+    /// Forgets every flow and tombstone (after the end of a capture).
+    pub fn clear(&mut self) {
         self.map.clear();
         self.closed = 0;
         self.next_due = Timestamp(i64::MAX);

@@ -189,12 +189,8 @@ impl<'e> Reading<'e> {
         self.event += 1;
         let stats = match &mut *self.engine {
             Engine::Inline { shard, .. } => {
-                let mut reports = Vec::new();
-                let stats = shard.finish(self.event, &mut reports);
-                for k in reports {
-                    out.emit(k);
-                }
-                Some(stats)
+                // each report written as its flow ends, none held
+                Some(shard.finish_each(self.event, &mut |k| out.emit(k)))
             }
             Engine::Threads(w) => {
                 w.finish(self.event);

@@ -12,7 +12,9 @@
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use tlsclose_analysis::{Analyzer, AnalyzerConfig, AnalyzerStats, FlowReport, KeyStore};
+use tlsclose_analysis::{
+    Analyzer, AnalyzerConfig, AnalyzerStats, FinishTicket, FlowReport, KeyStore,
+};
 use tlsclose_capture::{Endpoint, Segment, TcpFlags, Timestamp};
 use tlsclose_decrypt::{KeyLog, KeyLogWarning};
 use tlsclose_tcp::SegMeta;
@@ -304,17 +306,55 @@ impl Shard {
         warnings
     }
 
-    /// The capture is over: every flow ends. Returns the counts of the
-    /// capture's analyzers.
-    pub fn finish(&mut self, event: u64, out: &mut Vec<OrderedReport>) -> AnalyzerStats {
+    /// The capture is over: every flow ends, its report handed to `out` as
+    /// it ends, in key order (by first frame, merged over the shares), so
+    /// that the reports of a million flows still open are not all held at
+    /// once. Returns the counts of the capture's analyzers.
+    pub fn finish_each(&mut self, event: u64, out: &mut dyn FnMut(OrderedReport)) -> AnalyzerStats {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
         let input = self.input;
-        let from = out.len();
+        // each share's flows by first frame; a heap of each share's next
+        let mut orders: Vec<(usize, std::vec::IntoIter<(u64, FinishTicket)>)> = self
+            .analyzers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| Some((i, a.as_ref()?.finish_order().into_iter())))
+            .collect();
+        let mut next: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
+        let mut tickets: Vec<Option<FinishTicket>> = vec![None; orders.len()];
+        for (o, (_, order)) in orders.iter_mut().enumerate() {
+            if let Some((frame, t)) = order.next() {
+                next.push(Reverse((frame, o)));
+                if let Some(slot) = tickets.get_mut(o) {
+                    *slot = Some(t);
+                }
+            }
+        }
+        while let Some(Reverse((_, o))) = next.pop() {
+            let Some((share, order)) = orders.get_mut(o) else {
+                continue;
+            };
+            if let (Some(t), Some(Some(a))) = (
+                tickets.get_mut(o).and_then(Option::take),
+                self.analyzers.get_mut(*share),
+            ) {
+                a.finish_one(t, &mut |report| {
+                    out(OrderedReport::by_first_frame(event, input, report))
+                });
+            }
+            if let Some((frame, t)) = order.next() {
+                next.push(Reverse((frame, o)));
+                if let Some(slot) = tickets.get_mut(o) {
+                    *slot = Some(t);
+                }
+            }
+        }
         let mut stats = AnalyzerStats::default();
         for a in self.analyzers.iter_mut().flatten() {
-            a.finish(&mut |report| out.push(OrderedReport::by_first_frame(event, input, report)));
+            a.finished();
             stats.add(&a.stats());
         }
-        sort_from(out, from);
         stats
     }
 
@@ -327,7 +367,16 @@ impl Shard {
             .sum()
     }
 
-    fn run(&mut self, batch: &Batch, out: &mut Vec<OrderedReport>, done: &mut Done) {
+    /// The batch's items in order; reports go to `out`, and when the end
+    /// of a capture ends many flows, `out` is handed to `part` every
+    /// [`PART`] reports (in key order, before what follows).
+    fn run(
+        &mut self,
+        batch: &Batch,
+        out: &mut Vec<OrderedReport>,
+        done: &mut Done,
+        part: &mut dyn FnMut(Vec<OrderedReport>),
+    ) {
         for (event, item) in &batch.items {
             match item {
                 Item::Seg(r) => {
@@ -351,7 +400,12 @@ impl Shard {
                     done.warnings.extend(w.iter().map(|w| w.to_string()));
                 }
                 Item::Finish => {
-                    let stats = self.finish(*event, out);
+                    let stats = self.finish_each(*event, &mut |r| {
+                        out.push(r);
+                        if out.len() >= PART {
+                            part(std::mem::take(out));
+                        }
+                    });
                     done.stats
                         .get_or_insert_with(AnalyzerStats::default)
                         .add(&stats);
@@ -372,10 +426,22 @@ pub struct Done {
 
 /// A worker's answer to one batch: the reports (in key order), the batch
 /// itself (to be filled again) and what else happened.
+/// A worker hands a batch's reports back in parts of this many when the
+/// end of a capture ends many flows, so that they are not all held at once.
+#[cfg(not(test))]
+const PART: usize = 4096;
+/// (Parts of a few reports in the unit tests' small captures.)
+#[cfg(test)]
+const PART: usize = 7;
+
+/// A worker's answer to a batch: its reports in key order, after those of
+/// the answers before; `batch` (to be filled again) and `done` come with
+/// the last answer to a batch, the parts before it have `more`.
 struct Answer {
     reports: Vec<OrderedReport>,
-    batch: Batch,
+    batch: Option<Batch>,
     done: Done,
+    more: bool,
 }
 
 struct Worker {
@@ -418,21 +484,37 @@ impl Workers {
             let owned: Vec<usize> = (0..shares).filter(|s| s % n == w).collect();
             let mut shard = Shard::new(config, shares, owned, keys.cloned());
             let (to, rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
-            let (tx, from) = mpsc::channel::<Answer>();
+            // answers bounded too (each batch's, and the parts of a long
+            // end of capture): the reader never waits to hand a batch over
+            // (it keeps fewer than IN_FLIGHT pending), so a worker waiting
+            // here only waits for the reader to read
+            let (tx, from) = mpsc::sync_channel::<Answer>(IN_FLIGHT + 1);
             let handle = thread::Builder::new()
                 .name(format!("tlsclose-shard-{w}"))
                 .spawn(move || {
                     while let Ok(batch) = rx.recv() {
                         let mut reports = Vec::new();
                         let mut done = Done::default();
-                        shard.run(&batch, &mut reports, &mut done);
-                        if tx
-                            .send(Answer {
-                                reports,
-                                batch,
-                                done,
-                            })
-                            .is_err()
+                        let mut gone = false;
+                        shard.run(&batch, &mut reports, &mut done, &mut |part| {
+                            gone |= tx
+                                .send(Answer {
+                                    reports: part,
+                                    batch: None,
+                                    done: Done::default(),
+                                    more: true,
+                                })
+                                .is_err();
+                        });
+                        if gone
+                            || tx
+                                .send(Answer {
+                                    reports,
+                                    batch: Some(batch),
+                                    done,
+                                    more: false,
+                                })
+                                .is_err()
                         {
                             return;
                         }
@@ -550,33 +632,28 @@ impl Workers {
         Ok(())
     }
 
-    /// The oldest pending batch's answers from every worker, merged.
+    /// The oldest pending batch's answers from every worker, merged (a
+    /// worker's answer may come in parts: the next is read when the last
+    /// is used up).
     fn collect(
         &mut self,
         out: &mut dyn FnMut(OrderedReport),
         done: &mut Done,
     ) -> Result<(), WorkerGone> {
         let mut lists = Vec::with_capacity(self.workers.len());
-        for (w, worker) in self.workers.iter().enumerate() {
-            let mut a = worker.from.recv().map_err(|_| WorkerGone)?;
-            if let Some(s) = a.done.stats {
-                done.stats
-                    .get_or_insert_with(AnalyzerStats::default)
-                    .add(&s);
-            }
-            // every worker read the same secrets: their warnings once
-            if w == 0 {
-                done.warnings.append(&mut a.done.warnings);
-            }
-            a.batch.clear();
-            self.spare.push(a.batch);
-            lists.push(a.reports.into_iter().peekable());
+        for w in 0..self.workers.len() {
+            lists.push(self.answer(w, done)?);
         }
         self.pending = self.pending.saturating_sub(1);
         // each list is in key order: merge them
         loop {
+            for (w, l) in lists.iter_mut().enumerate() {
+                while l.1 && l.0.peek().is_none() {
+                    *l = self.answer(w, done)?;
+                }
+            }
             let mut best: Option<(usize, OrderKey)> = None;
-            for (i, l) in lists.iter_mut().enumerate() {
+            for (i, (l, _)) in lists.iter_mut().enumerate() {
                 if let Some(k) = l.peek() {
                     if best.is_none_or(|(_, b)| k.key < b) {
                         best = Some((i, k.key));
@@ -586,11 +663,37 @@ impl Workers {
             let Some((i, _)) = best else {
                 break;
             };
-            if let Some(k) = lists.get_mut(i).and_then(|l| l.next()) {
+            if let Some(k) = lists.get_mut(i).and_then(|(l, _)| l.next()) {
                 out(k);
             }
         }
         Ok(())
+    }
+
+    /// Worker `w`'s next answer: its reports, and whether more parts of
+    /// the batch's answer follow. The last part's counts and warnings go
+    /// to `done` (every worker read the same secrets: their warnings
+    /// once), its batch back to the spares.
+    fn answer(
+        &mut self,
+        w: usize,
+        done: &mut Done,
+    ) -> Result<(std::iter::Peekable<std::vec::IntoIter<OrderedReport>>, bool), WorkerGone> {
+        let worker = self.workers.get(w).ok_or(WorkerGone)?;
+        let mut a = worker.from.recv().map_err(|_| WorkerGone)?;
+        if let Some(s) = a.done.stats {
+            done.stats
+                .get_or_insert_with(AnalyzerStats::default)
+                .add(&s);
+        }
+        if w == 0 {
+            done.warnings.append(&mut a.done.warnings);
+        }
+        if let Some(mut batch) = a.batch {
+            batch.clear();
+            self.spare.push(batch);
+        }
+        Ok((a.reports.into_iter().peekable(), a.more))
     }
 }
 
@@ -615,9 +718,138 @@ pub struct WorkerGone;
 
 #[cfg(test)]
 mod tests {
-    use super::{pair_hash, share_of, sort_tail_by_key};
+    use super::{pair_hash, share_of, shares, sort_tail_by_key, OrderedReport, Shard};
     use proptest::prelude::*;
-    use tlsclose_analysis::Endpoint;
+    use tlsclose_analysis::{AnalyzerConfig, Endpoint};
+
+    /// A shard of every share, fed a ClientHello from each of `n` clients
+    /// (one frame each, in frame order), all still open.
+    fn open_flows(n: u16) -> Shard {
+        let config = AnalyzerConfig::default();
+        let shares = shares(&config);
+        let mut shard = Shard::new(&config, shares, (0..shares).collect(), None);
+        let hello = tlsclose_testkit::tls::client_hello_record(b"a.test");
+        let server = Endpoint {
+            ip: std::net::IpAddr::V4([10, 0, 0, 1].into()),
+            port: 443,
+        };
+        let mut ended = Vec::new();
+        for i in 0..n {
+            let client = Endpoint {
+                ip: std::net::IpAddr::V4([10, 1, (i >> 8) as u8, i as u8].into()),
+                port: 40000 + i,
+            };
+            let seg = tlsclose_capture::Segment {
+                src: client,
+                dst: server,
+                seq: 1,
+                ack: 1,
+                flags: tlsclose_capture::TcpFlags {
+                    ack: true,
+                    psh: true,
+                    ..Default::default()
+                },
+                payload: &hello,
+                wire_len: hello.len() as u32,
+            };
+            let frame = u64::from(i) + 1;
+            let ts = tlsclose_capture::Timestamp(1_000_000 * frame as i64);
+            let share = share_of(&client, &server, shares);
+            shard.segment(
+                share,
+                frame,
+                &seg,
+                tlsclose_tcp::SegMeta::at(frame, ts),
+                &mut ended,
+            );
+        }
+        assert!(ended.is_empty(), "every flow is still open");
+        shard
+    }
+
+    /// The end of a capture hands each flow's report out as it ends, in
+    /// first-frame order merged over the shares: the order sorting all of
+    /// them would give, from flows spread over every share.
+    #[test]
+    fn the_end_of_a_capture_hands_reports_out_in_first_frame_order() {
+        let mut shard = open_flows(500);
+        let mut got: Vec<OrderedReport> = Vec::new();
+        let stats = shard.finish_each(501, &mut |r| got.push(r));
+        assert_eq!(stats.tls_flows, 500);
+        let frames: Vec<u64> = got.iter().map(|r| r.report.first_frame).collect();
+        assert_eq!(frames, (1..=500).collect::<Vec<u64>>());
+        assert!(got
+            .iter()
+            .all(|r| r.key.event == 501 && r.key.rank == r.report.first_frame));
+        let shares_used: std::collections::HashSet<usize> = got
+            .iter()
+            .map(|r| share_of(&r.report.client, &r.report.server, 16))
+            .collect();
+        assert_eq!(
+            shares_used.len(),
+            16,
+            "the flows are spread over every share"
+        );
+        // and the shard is empty after it
+        let mut again = Vec::new();
+        shard.finish_each(502, &mut |r| again.push(r));
+        assert!(again.is_empty());
+    }
+
+    /// With worker threads the end of a capture comes back in parts (of
+    /// 7 reports in these tests) merged as they come: the same reports in
+    /// the same order as on one thread, for 1 to 4 workers.
+    #[test]
+    fn workers_hand_the_end_of_a_capture_back_in_parts_in_order() {
+        let mut one = open_flows(300);
+        let mut want = Vec::new();
+        one.finish_each(301, &mut |r| want.push(r.report.first_frame));
+        let config = AnalyzerConfig::default();
+        let hello = tlsclose_testkit::tls::client_hello_record(b"a.test");
+        let server = Endpoint {
+            ip: std::net::IpAddr::V4([10, 0, 0, 1].into()),
+            port: 443,
+        };
+        for threads in 1..=4 {
+            let Ok(mut w) = super::Workers::start(threads, &config, None) else {
+                panic!("workers start");
+            };
+            let mut got = Vec::new();
+            let mut done = super::Done::default();
+            for i in 0..300u16 {
+                let client = Endpoint {
+                    ip: std::net::IpAddr::V4([10, 1, (i >> 8) as u8, i as u8].into()),
+                    port: 40000 + i,
+                };
+                let seg = tlsclose_capture::Segment {
+                    src: client,
+                    dst: server,
+                    seq: 1,
+                    ack: 1,
+                    flags: tlsclose_capture::TcpFlags {
+                        ack: true,
+                        psh: true,
+                        ..Default::default()
+                    },
+                    payload: &hello,
+                    wire_len: hello.len() as u32,
+                };
+                let frame = u64::from(i) + 1;
+                let ts = tlsclose_capture::Timestamp(1_000_000 * frame as i64);
+                if w.segment(frame, &seg, tlsclose_tcp::SegMeta::at(frame, ts)) {
+                    assert!(w
+                        .flush(false, &mut |r| got.push(r.report.first_frame), &mut done)
+                        .is_ok());
+                }
+            }
+            w.finish(301);
+            assert!(w
+                .flush(true, &mut |r| got.push(r.report.first_frame), &mut done)
+                .is_ok());
+            assert_eq!(got, want, "{threads} workers");
+            assert_eq!(done.stats.map(|s| s.tls_flows), Some(300));
+        }
+    }
 
     proptest! {
         /// A segment's share is the pair's hash modulo the shares, for

@@ -722,6 +722,33 @@ mod tests {
     use proptest::prelude::*;
     use tlsclose_analysis::{AnalyzerConfig, Endpoint};
 
+    /// Client `i`'s ClientHello (`hello`) to the server, as frame `i + 1`
+    /// (a flow without its SYN, still open after it).
+    fn hello_from(i: u16, hello: &[u8]) -> (tlsclose_capture::Segment<'_>, tlsclose_tcp::SegMeta) {
+        let frame = u64::from(i) + 1;
+        let ts = tlsclose_capture::Timestamp(1_000_000 * frame as i64);
+        let seg = tlsclose_capture::Segment {
+            src: Endpoint {
+                ip: std::net::IpAddr::V4([10, 1, (i >> 8) as u8, i as u8].into()),
+                port: 40000 + i,
+            },
+            dst: Endpoint {
+                ip: std::net::IpAddr::V4([10, 0, 0, 1].into()),
+                port: 443,
+            },
+            seq: 1,
+            ack: 1,
+            flags: tlsclose_capture::TcpFlags {
+                ack: true,
+                psh: true,
+                ..Default::default()
+            },
+            payload: hello,
+            wire_len: hello.len() as u32,
+        };
+        (seg, tlsclose_tcp::SegMeta::at(frame, ts))
+    }
+
     /// A shard of every share, fed a ClientHello from each of `n` clients
     /// (one frame each, in frame order), all still open.
     fn open_flows(n: u16) -> Shard {
@@ -729,39 +756,11 @@ mod tests {
         let shares = shares(&config);
         let mut shard = Shard::new(&config, shares, (0..shares).collect(), None);
         let hello = tlsclose_testkit::tls::client_hello_record(b"a.test");
-        let server = Endpoint {
-            ip: std::net::IpAddr::V4([10, 0, 0, 1].into()),
-            port: 443,
-        };
         let mut ended = Vec::new();
         for i in 0..n {
-            let client = Endpoint {
-                ip: std::net::IpAddr::V4([10, 1, (i >> 8) as u8, i as u8].into()),
-                port: 40000 + i,
-            };
-            let seg = tlsclose_capture::Segment {
-                src: client,
-                dst: server,
-                seq: 1,
-                ack: 1,
-                flags: tlsclose_capture::TcpFlags {
-                    ack: true,
-                    psh: true,
-                    ..Default::default()
-                },
-                payload: &hello,
-                wire_len: hello.len() as u32,
-            };
-            let frame = u64::from(i) + 1;
-            let ts = tlsclose_capture::Timestamp(1_000_000 * frame as i64);
-            let share = share_of(&client, &server, shares);
-            shard.segment(
-                share,
-                frame,
-                &seg,
-                tlsclose_tcp::SegMeta::at(frame, ts),
-                &mut ended,
-            );
+            let (seg, meta) = hello_from(i, &hello);
+            let share = share_of(&seg.src, &seg.dst, shares);
+            shard.segment(share, meta.frame, &seg, meta, &mut ended);
         }
         assert!(ended.is_empty(), "every flow is still open");
         shard
@@ -806,10 +805,6 @@ mod tests {
         one.finish_each(301, &mut |r| want.push(r.report.first_frame));
         let config = AnalyzerConfig::default();
         let hello = tlsclose_testkit::tls::client_hello_record(b"a.test");
-        let server = Endpoint {
-            ip: std::net::IpAddr::V4([10, 0, 0, 1].into()),
-            port: 443,
-        };
         for threads in 1..=4 {
             let Ok(mut w) = super::Workers::start(threads, &config, None) else {
                 panic!("workers start");
@@ -817,26 +812,8 @@ mod tests {
             let mut got = Vec::new();
             let mut done = super::Done::default();
             for i in 0..300u16 {
-                let client = Endpoint {
-                    ip: std::net::IpAddr::V4([10, 1, (i >> 8) as u8, i as u8].into()),
-                    port: 40000 + i,
-                };
-                let seg = tlsclose_capture::Segment {
-                    src: client,
-                    dst: server,
-                    seq: 1,
-                    ack: 1,
-                    flags: tlsclose_capture::TcpFlags {
-                        ack: true,
-                        psh: true,
-                        ..Default::default()
-                    },
-                    payload: &hello,
-                    wire_len: hello.len() as u32,
-                };
-                let frame = u64::from(i) + 1;
-                let ts = tlsclose_capture::Timestamp(1_000_000 * frame as i64);
-                if w.segment(frame, &seg, tlsclose_tcp::SegMeta::at(frame, ts)) {
+                let (seg, meta) = hello_from(i, &hello);
+                if w.segment(meta.frame, &seg, meta) {
                     assert!(w
                         .flush(false, &mut |r| got.push(r.report.first_frame), &mut done)
                         .is_ok());

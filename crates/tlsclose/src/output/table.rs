@@ -79,10 +79,12 @@ impl Column {
     }
 }
 
-/// Display width of a string (one per char: the tool's cells are
-/// addresses, numbers and ASCII words, plus `µ`, `→` and `…`).
+/// Display width of a string: its widest line, as a terminal (and
+/// comfy-table) counts columns (a CJK character two, a combining mark
+/// none; `µ`, `→` and `…` one). Counted in chars, a file name or server
+/// name in CJK got a column too narrow, and comfy-table wrapped it.
 pub fn width(s: &str) -> usize {
-    s.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+    s.lines().map(display_width).max().unwrap_or(0)
 }
 
 /// `text` broken into lines of at most `width` columns at spaces (a word
@@ -95,7 +97,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
         let mut line = String::new();
         let mut line_w = 0usize;
         for word in para.split(' ').filter(|w| !w.is_empty()) {
-            let w = word.chars().count();
+            let w = display_width(word);
             if line_w > 0 && line_w + 1 + w > width {
                 lines.push(std::mem::take(&mut line));
                 line_w = 0;
@@ -785,6 +787,29 @@ mod tests {
                 String::from_utf8_lossy(&comfy)
             );
         }
+    }
+
+    /// A cell of wide characters (a file or server name in CJK) gets a
+    /// column as wide as it shows, not as many chars as it has: it stays
+    /// on one line, and every line of the table is as wide as the others.
+    #[test]
+    fn wide_characters_get_columns_as_wide_as_they_show() {
+        let t = Table {
+            columns: cols(),
+            rows: vec![
+                vec!["1".into(), "日本語.test".into(), "-".into(), String::new()],
+                vec!["2".into(), "a".into(), "-".into(), "é́".into()],
+            ],
+        };
+        let mut out = Vec::new();
+        assert!(t.to_terminal(&mut out, None).is_ok());
+        let text = String::from_utf8_lossy(&out);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 7, "{text}");
+        assert!(lines.iter().any(|l| l.contains("日本語.test")), "{text}");
+        let widths: Vec<usize> = lines.iter().map(|l| display_width(l)).collect();
+        assert!(widths.iter().all(|&w| w == widths[0]), "{text}");
+        assert_eq!(wrap("日本語 日本語", 7), ["日本語", "日本語"]);
     }
 
     #[test]

@@ -99,7 +99,6 @@ pub struct AnalyzerStats {
     pub limits: LimitStats,
 }
 
-/// Segments in, one [`FlowReport`] per TLS flow out (as each flow ends).
 /// A flow [`Analyzer::finish_order`] lists, to end with
 /// [`Analyzer::finish_one`].
 #[derive(Debug, Clone, Copy)]
@@ -108,6 +107,7 @@ pub struct FinishTicket {
     reason: tlsclose_tcp::EndReason,
 }
 
+/// Segments in, one [`FlowReport`] per TLS flow out (as each flow ends).
 pub struct Analyzer {
     table: FlowTable<FlowState>,
     config: AnalyzerConfig,

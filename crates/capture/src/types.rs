@@ -115,11 +115,13 @@ impl Endpoint {
     /// report line's bytes) without the formatting machinery for IPv4.
     pub fn write_to(&self, out: &mut impl Text) -> fmt::Result {
         let mut text = StackText::default();
-        match self.ip {
-            IpAddr::V4(a) => text.v4(a),
-            IpAddr::V6(a) => {
-                let _ = write!(text, "[{a}]");
-            }
+        let v6 = self.ip.is_ipv6();
+        if v6 {
+            text.push(b'[');
+        }
+        text.ip(self.ip);
+        if v6 {
+            text.push(b']');
         }
         text.push(b':');
         text.num(self.port);
@@ -167,12 +169,7 @@ impl Text for Vec<u8> {
 /// small flows.
 pub fn write_ip(out: &mut impl Text, ip: IpAddr) -> fmt::Result {
     let mut text = StackText::default();
-    match ip {
-        IpAddr::V4(a) => text.v4(a),
-        IpAddr::V6(a) => {
-            let _ = write!(text, "{a}");
-        }
-    }
+    text.ip(ip);
     out.put(text.as_str())
 }
 
@@ -213,6 +210,17 @@ impl Default for StackText {
 }
 
 impl StackText {
+    /// An address as std's `Display` writes it: IPv4 by [`StackText::v4`],
+    /// IPv6 through the formatting machinery (rare).
+    fn ip(&mut self, ip: IpAddr) {
+        match ip {
+            IpAddr::V4(a) => self.v4(a),
+            IpAddr::V6(a) => {
+                let _ = write!(self, "{a}");
+            }
+        }
+    }
+
     /// Dotted decimal, each octet's digits from a table (every report
     /// line writes four addresses; itoa per octet was 1.5 % of a run on
     /// small flows).

@@ -152,6 +152,12 @@ impl JsonLine {
     #[inline(always)]
     fn num(&mut self, k: &str, v: u64) {
         self.key(k);
+        self.count(v);
+    }
+
+    /// A count's digits (a value without its key).
+    #[inline(always)]
+    fn count(&mut self, v: u64) {
         self.bytes
             .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
     }
@@ -289,11 +295,9 @@ impl JsonLine {
         self.num("packets", *packets);
         self.key("app_bytes");
         self.bytes.push(b'[');
-        self.bytes
-            .extend_from_slice(itoa::Buffer::new().format(app_bytes[0]).as_bytes());
+        self.count(app_bytes[0]);
         self.bytes.push(b',');
-        self.bytes
-            .extend_from_slice(itoa::Buffer::new().format(app_bytes[1]).as_bytes());
+        self.count(app_bytes[1]);
         self.bytes.push(b']');
         self.bool("gap", *gap);
         self.bool("incomplete", *incomplete);
@@ -403,17 +407,16 @@ mod tests {
     use super::{float, string, Iso};
     use proptest::prelude::*;
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-    use tlsclose_analysis::{AlertLabel, Endpoint, Text};
+    use tlsclose_analysis::{AlertLabel, Endpoint};
     use tlsclose_audit::WiresharkFilter;
 
     /// What the line writes straight (`JsonLine::plain`) is what escaping
     /// its Display text would give.
     fn plain_is_escaped(what: &str, write: impl Fn(&mut Vec<u8>) -> std::fmt::Result) {
-        let mut text = String::new();
         let mut raw = Vec::new();
         assert!(write(&mut raw).is_ok());
+        let text = String::from_utf8_lossy(&raw).into_owned();
         let mut via_string = Vec::new();
-        assert!(Text::put(&mut text, std::str::from_utf8(&raw).unwrap_or("\u{fffd}")).is_ok());
         assert!(string(&mut via_string, &text).is_ok());
         let mut plain = vec![b'"'];
         plain.extend_from_slice(&raw);

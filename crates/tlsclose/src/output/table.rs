@@ -299,9 +299,9 @@ const CHUNK: usize = 1000;
 
 /// A box-drawn table (comfy-table's `UTF8_FULL_CONDENSED`) written chunk
 /// by chunk: the project decides the columns, their widths and forms;
-/// comfy-table draws the header, the rules and the cells it must wrap, and
-/// the rows whose lines fit are padded here exactly as it would pad them
-/// (see [`BoxTable::draw`]).
+/// comfy-table draws the header, the rules and the rows it must wrap, and
+/// the rows whose cells' lines all fit are padded here exactly as it would
+/// pad them (see [`BoxTable::draw`]).
 pub struct BoxTable<'a> {
     columns: Vec<(&'a Column, usize)>,
     /// The shown columns' widths (without padding).
@@ -318,8 +318,8 @@ pub struct BoxTable<'a> {
     fitted: bool,
     /// What the hoisted columns say (`All flows: TLS 1.3, SNI x`).
     above: Option<String>,
-    /// Rows that fit their columns on one line are padded here, not by
-    /// comfy-table (see [`Self::draw`]; off in a test that compares).
+    /// Rows whose cells' lines all fit their columns are padded here, not
+    /// by comfy-table (see [`Self::draw`]; off in a test that compares).
     fast: bool,
     /// The top and bottom rules, once drawn.
     rules: Option<(String, String)>,
@@ -396,9 +396,9 @@ impl<'a> BoxTable<'a> {
     /// [`Self::foot`], so every chunk has rows or the header.
     ///
     /// comfy-table draws the header, the rules, and every row with a cell
-    /// that does not fit its column on one line (alone: no rule runs
-    /// between rows, so rows drawn apart join as if drawn together). A
-    /// row whose cells all fit is padded here as comfy-table pads it:
+    /// line wider than its column (alone: no rule runs between rows, so
+    /// rows drawn apart join as if drawn together). A row whose cells'
+    /// lines all fit is padded here, line by line, as comfy-table pads it:
     /// comfy-table's cell-by-cell formatting cost some 75,000 instructions
     /// a row in chunks of 1,000, ten times a JSON line. A test holds the
     /// two ways equal on random tables.

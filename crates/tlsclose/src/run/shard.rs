@@ -105,13 +105,14 @@ impl OrderedReport {
     }
 }
 
-/// Puts `out[from..]` in key order by sorting the keys and then moving
-/// the reports into place (each moved about once, by swaps along the
-/// permutation's cycles), in place: a report is large, a sort moves its
-/// elements about log n times (on the tiny bench the sort of the flows a
-/// tick or the end of a capture ended was 2 % of the instructions), and
-/// the end of a capture with a million live flows sorts a million reports,
-/// where a second vector of them would cost hundreds of MB.
+/// Puts `out[from..]` (the flows a tick ended) in key order by sorting
+/// the keys and then moving the reports into place (each moved about
+/// once, by swaps along the permutation's cycles), in place: a report is
+/// large, a sort moves its elements about log n times (on the tiny bench
+/// the sort of the flows a tick or the end of a capture ended was 2 % of
+/// the instructions), and a tick that idles out many flows at once would
+/// need a second vector of their reports. (The end of a capture merges
+/// the shares' orders instead: [`Shard::finish_each`].)
 fn sort_from(out: &mut [OrderedReport], from: usize) {
     sort_tail_by_key(out, from, |r| r.key);
 }
@@ -315,39 +316,33 @@ impl Shard {
         use std::collections::BinaryHeap;
         let input = self.input;
         // each share's flows by first frame; a heap of each share's next
-        let mut orders: Vec<(usize, std::vec::IntoIter<(u64, FinishTicket)>)> = self
+        let mut orders: Vec<std::iter::Peekable<std::vec::IntoIter<(u64, FinishTicket)>>> = self
             .analyzers
             .iter()
-            .enumerate()
-            .filter_map(|(i, a)| Some((i, a.as_ref()?.finish_order().into_iter())))
+            .map(|a| {
+                a.as_ref()
+                    .map(Analyzer::finish_order)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .peekable()
+            })
             .collect();
-        let mut next: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
-        let mut tickets: Vec<Option<FinishTicket>> = vec![None; orders.len()];
-        for (o, (_, order)) in orders.iter_mut().enumerate() {
-            if let Some((frame, t)) = order.next() {
-                next.push(Reverse((frame, o)));
-                if let Some(slot) = tickets.get_mut(o) {
-                    *slot = Some(t);
-                }
-            }
-        }
-        while let Some(Reverse((_, o))) = next.pop() {
-            let Some((share, order)) = orders.get_mut(o) else {
+        let mut next: BinaryHeap<Reverse<(u64, usize)>> = orders
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(share, order)| Some(Reverse((order.peek()?.0, share))))
+            .collect();
+        while let Some(Reverse((_, share))) = next.pop() {
+            let Some(order) = orders.get_mut(share) else {
                 continue;
             };
-            if let (Some(t), Some(Some(a))) = (
-                tickets.get_mut(o).and_then(Option::take),
-                self.analyzers.get_mut(*share),
-            ) {
+            if let (Some((_, t)), Some(Some(a))) = (order.next(), self.analyzers.get_mut(share)) {
                 a.finish_one(t, &mut |report| {
                     out(OrderedReport::by_first_frame(event, input, report))
                 });
             }
-            if let Some((frame, t)) = order.next() {
-                next.push(Reverse((frame, o)));
-                if let Some(slot) = tickets.get_mut(o) {
-                    *slot = Some(t);
-                }
+            if let Some(&(frame, _)) = order.peek() {
+                next.push(Reverse((frame, share)));
             }
         }
         let mut stats = AnalyzerStats::default();
@@ -424,8 +419,6 @@ pub struct Done {
     pub warnings: Vec<String>,
 }
 
-/// A worker's answer to one batch: the reports (in key order), the batch
-/// itself (to be filled again) and what else happened.
 /// A worker hands a batch's reports back in parts of this many when the
 /// end of a capture ends many flows, so that they are not all held at once.
 #[cfg(not(test))]
